@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// photoz: photometric redshifts with CNNs on multi-band galaxy images, and their robustness.
+import PackageDescription
+
+let package = Package(
+    name: "photoz",
+    products: [
+        .executable(name: "photoz", targets: ["photoz"]),
+        .library(name: "PhotoZ", targets: ["PhotoZ"]),
+        .library(name: "PhotoZData", targets: ["PhotoZData"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "FITS", targets: ["FITS"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+    ],
+    dependencies: [
+        // Declarative command-line parsing; the only Swift dependency of the tool.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian, each behind a module map and a tiny shim header.
+        .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+
+        // Safe Swift layers over the C libraries.
+        .target(name: "FITS", dependencies: ["CFITSIO"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
+
+        // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
+        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5"]),
+        // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
+        .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], resources: [.copy("Resources")]),
+        // Tensors, layers, losses, optimizers and model files over oneDNN.
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"]),
+        // The photo-z networks, training, prediction, metrics and attacks.
+        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim"]),
+
+        .executableTarget(
+            name: "photoz",
+            dependencies: ["PhotoZ", "PhotoZData", "SkySim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "FITSTests", dependencies: ["FITS"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5"]),
+        .testTarget(name: "SkySimTests", dependencies: ["SkySim", "PhotoZData", "FITS"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ"]),
+        .testTarget(name: "photozTests", dependencies: ["photoz"]),
+    ]
+)

@@ -1,0 +1,9 @@
+// oneDNN 2.6 C API (Debian libdnnl-dev). DNNL_MEMORY_ALLOCATE / DNNL_MEMORY_NONE are
+// macros Swift does not import; they are exposed as functions here.
+#ifndef PHOTOZ_CDNNL_SHIM_H
+#define PHOTOZ_CDNNL_SHIM_H
+#include <dnnl.h>
+
+static inline void *photoz_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
+static inline void *photoz_dnnl_memory_none(void) { return DNNL_MEMORY_NONE; }
+#endif

@@ -1,0 +1,10 @@
+// cfitsio, as Debian's libcfitsio-dev installs it. Nothing needs shimming: every call
+// Swift makes is a plain function; the constants it needs are re-exported below because
+// some are macros that Swift does not import as typed constants.
+#ifndef PHOTOZ_CFITSIO_SHIM_H
+#define PHOTOZ_CFITSIO_SHIM_H
+#include <fitsio.h>
+
+static inline int photoz_fits_flen_errmsg(void) { return FLEN_ERRMSG; }
+static inline int photoz_fits_flen_status(void) { return FLEN_STATUS; }
+#endif

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct PhotoZCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "photoz",
+        abstract: "Photometric redshifts with CNNs on multi-band galaxy images, and their robustness.",
+        version: "0.1.0",
+        subcommands: [
+        ]
+    )
+}
