@@ -7,6 +7,9 @@ struct PhotoZCommand: ParsableCommand {
         abstract: "Photometric redshifts with CNNs on multi-band galaxy images, and their robustness.",
         version: "0.1.0",
         subcommands: [
+            IngestCommand.self,
+            InspectCommand.self,
+            ValidateCommand.self,
         ]
     )
 }

@@ -1,0 +1,139 @@
+import FITS
+import Foundation
+
+/// A catalog read as columns of text or numbers, before the photoz columns are picked out.
+///
+/// FITS binary tables keep their numeric types; CSV values are parsed on demand, so a
+/// non-numeric value is reported with its row and column instead of failing the whole file.
+struct CatalogTable {
+    enum Column {
+        case int64([Int64])
+        case double([Double])
+        case text([String])
+    }
+
+    let path: String
+    let columnNames: [String]
+    let rowCount: Int
+    private let columns: [String: Column]
+
+    /// Finds a column by exact name first, then case-insensitively.
+    func resolve(_ name: String) -> String? {
+        if columns[name] != nil { return name }
+        return columnNames.first { $0.lowercased() == name.lowercased() }
+    }
+
+    /// Reads a column as 64-bit integers; `nil` marks a value that is not an integer.
+    func int64Values(_ name: String) -> [Int64?] {
+        switch columns[name]! {
+        case let .int64(values): return values
+        case let .double(values): return values.map { $0.isFinite && $0 == $0.rounded() && abs($0) < 9.2e18 ? Int64($0) : nil }
+        case let .text(values): return values.map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+
+    /// Reads a column as doubles; `nil` marks a value that is not a number.
+    func doubleValues(_ name: String) -> [Double?] {
+        switch columns[name]! {
+        case let .int64(values): return values.map { Double($0) }
+        case let .double(values): return values
+        case let .text(values): return values.map { Self.parseDouble($0) }
+        }
+    }
+
+    /// The raw text of a value, for error messages.
+    func text(_ name: String, row: Int) -> String {
+        switch columns[name]! {
+        case let .int64(values): return String(values[row])
+        case let .double(values): return String(values[row])
+        case let .text(values): return values[row]
+        }
+    }
+
+    private static func parseDouble(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch trimmed.lowercased() {
+        case "nan": return .nan
+        case "inf", "+inf", "infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        default: return Double(trimmed)
+        }
+    }
+
+    /// Opens a catalog: FITS binary table (first table HDU) or CSV, chosen from the file name.
+    static func read(_ path: String) throws -> CatalogTable {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw PhotoZDataError.catalog(path: path, message: "file not found")
+        }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".csv") || lower.hasSuffix(".txt") || lower.hasSuffix(".tsv") {
+            return try readCSV(path)
+        }
+        return try readFITS(path)
+    }
+
+    private static func readFITS(_ path: String) throws -> CatalogTable {
+        try FITSFile.withFile(path) { file in
+            let count = try file.hduCount()
+            for hdu in 0..<count {
+                let type = try file.moveTo(hdu: hdu)
+                guard type == .binaryTable || type == .asciiTable else { continue }
+                let names = try file.tableColumnNames()
+                var columns: [String: Column] = [:]
+                for name in names {
+                    switch try file.readColumn(name) {
+                    case let .int64(v): columns[name] = .int64(v)
+                    case let .int32(v): columns[name] = .int64(v.map(Int64.init))
+                    case let .float32(v): columns[name] = .double(v.map(Double.init))
+                    case let .float64(v): columns[name] = .double(v)
+                    case let .string(v): columns[name] = .text(v)
+                    }
+                }
+                return CatalogTable(path: path, columnNames: names, rowCount: try file.tableRowCount(), columns: columns)
+            }
+            throw PhotoZDataError.catalog(path: path, message: "no table HDU found among \(count) HDUs; a catalog is a FITS binary table or a CSV file")
+        }
+    }
+
+    private static func readCSV(_ path: String) throws -> CatalogTable {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw PhotoZDataError.catalog(path: path, message: "cannot read as UTF-8 text: \(error.localizedDescription)")
+        }
+        let separator: Character = path.lowercased().hasSuffix(".tsv") ? "\t" : ","
+        var header: [String]?
+        var cells: [[String]] = []
+        for (lineNumber, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let fields = splitCSVLine(String(line), separator: separator)
+            if header == nil { header = fields.map { $0.trimmingCharacters(in: .whitespaces) }; continue }
+            guard fields.count == header!.count else {
+                throw PhotoZDataError.catalog(path: path, message: "line \(lineNumber + 1) has \(fields.count) fields but the header has \(header!.count); fix the line or quote fields that contain '\(separator)'")
+            }
+            cells.append(fields)
+        }
+        guard let names = header else { throw PhotoZDataError.catalog(path: path, message: "the file is empty: expected a header line with column names") }
+        var columns: [String: Column] = [:]
+        for (index, name) in names.enumerated() { columns[name] = .text(cells.map { $0[index] }) }
+        return CatalogTable(path: path, columnNames: names, rowCount: cells.count, columns: columns)
+    }
+
+    /// Splits one CSV line, honouring double quotes (`""` inside quotes is a quote).
+    static func splitCSVLine(_ line: String, separator: Character) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        while let c = iterator.next() {
+            if quoted {
+                if c == "\"" {
+                    var lookahead = iterator
+                    if lookahead.next() == "\"" { current.append("\""); iterator = lookahead } else { quoted = false }
+                } else { current.append(c) }
+            } else if c == "\"" { quoted = true } else if c == separator { fields.append(current); current = "" } else if c != "\r" { current.append(c) }
+        }
+        fields.append(current)
+        return fields
+    }
+}

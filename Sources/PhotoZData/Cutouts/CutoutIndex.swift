@@ -1,0 +1,121 @@
+import FITS
+import Foundation
+
+/// The cutout files of a directory, indexed by object id, and the layout they follow.
+///
+/// Files may be plain (`.fits`, `.fit`, `.fts`) or compressed (`.fits.gz`, `.fits.bz2`,
+/// `.fits.fz`); cfitsio reads each transparently.
+public struct CutoutIndex: Sendable {
+    public var directory: String
+    public var layout: CutoutLayout
+    public var template: String
+    /// Files per object id; one file for `mef` and `cube`, one per band for `perBand`.
+    public var files: [Int64: [Band: String]]
+    /// Files whose name matches the template but whose id is not in the catalog, filled by the caller.
+    public var unmatchedFiles: [String] = []
+
+    static let extensions = [".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fits.fz", ".fz", ".fit.gz"]
+
+    /// Indexes `directory`, detecting the layout when `layout` is nil.
+    public static func scan(_ directory: String, layout: CutoutLayout?, template: String?) throws -> CutoutIndex {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw PhotoZDataError.io(path: directory, message: "cutout directory not found")
+        }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
+            throw PhotoZDataError.io(path: directory, message: "cannot list the cutout directory: \(error.localizedDescription)")
+        }
+        let chosen = try layout ?? detectLayout(directory, names: names, template: template)
+        let pattern = try TemplatePattern(template ?? chosen.defaultTemplate, layout: chosen)
+        var files: [Int64: [Band: String]] = [:]
+        for name in names {
+            guard let (id, band) = pattern.match(name) else { continue }
+            files[id, default: [:]][band ?? .r] = (directory as NSString).appendingPathComponent(name)
+        }
+        return CutoutIndex(directory: directory, layout: chosen, template: pattern.template, files: files)
+    }
+
+    /// Guesses the layout: per-band names first, then the structure of one `{id}.fits` file.
+    static func detectLayout(_ directory: String, names: [String], template: String?) throws -> CutoutLayout {
+        if let template { return template.contains("{band}") ? .perBand : try structureOf(directory, names: names) }
+        let perBand = try TemplatePattern(CutoutLayout.perBand.defaultTemplate, layout: .perBand)
+        let single = try TemplatePattern(CutoutLayout.mef.defaultTemplate, layout: .mef)
+        let perBandCount = names.lazy.filter { perBand.match($0) != nil }.count
+        let singleCount = names.lazy.filter { single.match($0) != nil }.count
+        if perBandCount > singleCount { return .perBand }
+        guard singleCount > 0 else {
+            throw PhotoZDataError.io(path: directory, message: "no cutout files found: expected {id}.fits (multi-extension or cube) or {id}-{band}.fits, optionally .gz/.bz2/.fz; pass --layout and --template for other names")
+        }
+        return try structureOf(directory, names: names)
+    }
+
+    /// Opens the first `{id}.fits` file: a 3-D primary image means `cube`, otherwise `mef`.
+    private static func structureOf(_ directory: String, names: [String]) throws -> CutoutLayout {
+        let single = try TemplatePattern(CutoutLayout.mef.defaultTemplate, layout: .mef)
+        guard let first = names.first(where: { single.match($0) != nil }) else { return .mef }
+        let path = (directory as NSString).appendingPathComponent(first)
+        return try FITSFile.withFile(path) { file in
+            let count = try file.hduCount()
+            for hdu in 0..<min(count, 2) {
+                guard try file.moveTo(hdu: hdu) == .image else { continue }
+                let shape = try file.imageShape()
+                if shape.count == 3 { return .cube }
+                if shape.count == 2 { return .mef }
+            }
+            return .mef
+        }
+    }
+}
+
+/// A file-name template such as `{id}-{band}.fits`, matched against names in a directory.
+struct TemplatePattern: Sendable {
+    let template: String
+    private let prefix: String
+    private let middle: String?
+    private let suffix: String
+    private let idFirst: Bool
+
+    init(_ template: String, layout: CutoutLayout) throws {
+        self.template = template
+        guard template.contains("{id}") else {
+            throw PhotoZDataError.invalidOption("--template '\(template)' has no {id} placeholder")
+        }
+        if layout == .perBand && !template.contains("{band}") {
+            throw PhotoZDataError.invalidOption("--template '\(template)' has no {band} placeholder, which the per-band layout needs")
+        }
+        var base = template
+        for ext in CutoutIndex.extensions.sorted(by: { $0.count > $1.count }) where base.lowercased().hasSuffix(ext) {
+            base.removeLast(ext.count)
+            break
+        }
+        if let bandRange = base.range(of: "{band}") {
+            let idRange = base.range(of: "{id}")!
+            idFirst = idRange.lowerBound < bandRange.lowerBound
+            let (a, b) = idFirst ? (idRange, bandRange) : (bandRange, idRange)
+            prefix = String(base[..<a.lowerBound])
+            middle = String(base[a.upperBound..<b.lowerBound])
+            suffix = String(base[b.upperBound...])
+        } else {
+            let idRange = base.range(of: "{id}")!
+            idFirst = true
+            prefix = String(base[..<idRange.lowerBound])
+            middle = nil
+            suffix = String(base[idRange.upperBound...])
+        }
+    }
+
+    /// The object id and band a file name encodes, or nil when it does not follow the template.
+    func match(_ name: String) -> (Int64, Band?)? {
+        guard let ext = CutoutIndex.extensions.sorted(by: { $0.count > $1.count }).first(where: { name.lowercased().hasSuffix($0) }) else { return nil }
+        var base = Substring(name.dropLast(ext.count))
+        guard base.hasPrefix(prefix), base.hasSuffix(suffix), base.count >= prefix.count + suffix.count else { return nil }
+        base = base.dropFirst(prefix.count).dropLast(suffix.count)
+        guard let middle else { return Int64(base).map { ($0, nil) } }
+        guard let split = base.range(of: middle, options: idFirst ? [] : .backwards) else { return nil }
+        let first = base[..<split.lowerBound], second = base[split.upperBound...]
+        let (idText, bandText) = idFirst ? (first, second) : (second, first)
+        guard let id = Int64(idText), let band = Band(fitsName: String(bandText)) else { return nil }
+        return (id, band)
+    }
+}

@@ -1,0 +1,230 @@
+import Dispatch
+import Foundation
+
+/// What an ingest run did.
+public struct IngestSummary: Sendable, Codable {
+    public var output: String
+    public var layout: CutoutLayout
+    public var rows: [String: Int]
+    public var ingested: Int
+    public var skipped: [String: Int]
+    public var skippedReport: String
+    public var shards: Int
+    public var bytes: Int
+    public var seconds: Double
+    public var nonFinitePixelsFilled: Int
+
+    public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
+}
+
+/// Progress of a long stage: `done` of `total` units.
+public typealias ProgressHandler = @Sendable (_ done: Int, _ total: Int) -> Void
+
+/// FITS cutouts + a spectroscopic catalog → HDF5 shards, `manifest.json` and a report of
+/// skipped objects.
+///
+/// Everything is written into a hidden staging folder beside the output and moved into place
+/// at the end, so a failed or killed run leaves the previous output untouched and never a
+/// folder that looks complete.
+public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = nil) throws -> IngestSummary {
+    try config.validate()
+    let start = Date()
+    let output = URL(fileURLWithPath: config.output).standardizedFileURL
+    let fm = FileManager.default
+    if fm.fileExists(atPath: output.path), !((try? fm.contentsOfDirectory(atPath: output.path))?.isEmpty ?? true), !config.overwrite {
+        throw PhotoZDataError.outputExists(path: output.path)
+    }
+
+    let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction)
+    var index = try CutoutIndex.scan(config.cutouts, layout: config.layout, template: config.template)
+
+    // Match catalog rows with cutout files.
+    var skipped = catalog.skipped
+    var work: [(entry: CatalogEntry, files: [Band: String])] = []
+    var used = Set<Int64>()
+    for entry in catalog.entries {
+        guard let files = index.files[entry.objectID] else {
+            skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: nil, reason: .missingCutout,
+                                         detail: "no file \(index.template.replacingOccurrences(of: "{id}", with: String(entry.objectID))) in \(index.directory)"))
+            continue
+        }
+        used.insert(entry.objectID)
+        work.append((entry, files))
+    }
+    for (id, files) in index.files where !used.contains(id) {
+        index.unmatchedFiles.append(contentsOf: files.values)
+        skipped.append(SkippedObject(objectID: id, row: nil, file: files.values.sorted().first, reason: .cutoutWithoutRow,
+                                     detail: "cutout has no usable catalog row (absent from the catalog or its row was skipped); not ingested"))
+    }
+
+    // Stage the output beside its final place.
+    let parent = output.deletingLastPathComponent()
+    let staging = parent.appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
+    do {
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        try? fm.removeItem(at: staging)
+        try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+    } catch {
+        throw PhotoZDataError.io(path: output.path, message: "cannot create the output folder: \(error.localizedDescription); choose a writable --out")
+    }
+    var succeeded = false
+    defer { if !succeeded { try? fm.removeItem(at: staging) } }
+
+    let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
+    let inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
+                  "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+    var attributes = ShardAttributes()
+    attributes.imageSize = config.size
+    attributes.extinction = config.extinction
+    attributes.inputs = jsonText(inputs)
+    attributes.configuration = jsonText(config)
+    let writers = Split.allCases.map {
+        SplitShardWriter(split: $0, directory: staging.path, shardSize: config.shardSize, attributes: attributes, compression: config.compression)
+    }
+
+    // Read blocks of objects on all cores, then hand the rows to the split writers.
+    let reader = CutoutReader(layout: index.layout, size: config.size, fillNonFinite: config.fillNonFinite, cubeBandOrder: config.cubeBandOrder)
+    let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    let blockSize = 64
+    let pixels = 5 * config.size * config.size
+    var block = [Float](repeating: 0, count: blockSize * pixels)
+    let outcomes = OutcomeBox<Int, CutoutProblem>(count: blockSize)
+    var filled = 0
+    do {
+        for blockStart in stride(from: 0, to: work.count, by: blockSize) {
+            let items = work[blockStart..<min(blockStart + blockSize, work.count)]
+            block.withUnsafeMutableBufferPointer { buffer in
+                let base = SendablePointer(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { worker in
+                    for k in stride(from: worker, to: items.count, by: threads) {
+                        let item = items[items.startIndex + k]
+                        let image = UnsafeMutableBufferPointer(start: base.pointer + k * pixels, count: pixels)
+                        do throws(CutoutProblem) {
+                            outcomes.set(k, .success(try reader.read(files: item.files, into: image)))
+                        } catch {
+                            outcomes.set(k, .failure(error))
+                        }
+                    }
+                }
+            }
+            var batches = Split.allCases.map { _ in ShardBatch(imageSize: config.size, capacity: items.count) }
+            for (k, item) in items.enumerated() {
+                switch outcomes.get(k) {
+                case let .success(replaced)?:
+                    filled += replaced
+                    let split = config.split.split(of: item.entry.objectID)
+                    block.withUnsafeBufferPointer { batches[split.index].append(entry: item.entry, image: UnsafeBufferPointer(rebasing: $0[k * pixels..<(k + 1) * pixels])) }
+                case let .failure(problem)?:
+                    skipped.append(SkippedObject(objectID: item.entry.objectID, row: item.entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
+                case nil:
+                    preconditionFailure("ingest: object \(k) of the block was not read")
+                }
+            }
+            for (writer, batch) in zip(writers, batches) where batch.count > 0 { try writer.append(batch) }
+            progress?(min(blockStart + blockSize, work.count), work.count)
+        }
+        for writer in writers { try writer.finish() }
+    } catch {
+        writers.forEach { $0.abandon() }
+        throw error
+    }
+
+    let ingested = writers.reduce(0) { $0 + $1.written.reduce(0) { $0 + $1.rows } }
+    guard ingested > 0 else {
+        let reasons = Dictionary(grouping: skipped, by: \.reason).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
+        let example = skipped.first.map { " First: \($0.file ?? "row \($0.row ?? 0)"): \($0.detail)" } ?? ""
+        throw PhotoZDataError.catalog(path: config.catalog, message: "no object could be ingested (\(catalog.entries.count + catalog.skipped.count) catalog rows; skipped: \(reasons.isEmpty ? "none" : reasons)).\(example)")
+    }
+
+    // Report, checksums, manifest, then move into place.
+    let reportName = "skipped.csv"
+    try writeSkippedReport(skipped, to: staging.appendingPathComponent(reportName).path)
+    let entries = writers.flatMap { writer in writer.written.map { (writer.split, $0.file, $0.rows) } }
+    let sums = parallelMap(entries, threads: threads) { entry -> (String, Int) in
+        let path = staging.appendingPathComponent(entry.1).path
+        let bytes = (try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return ((try? SHA256.hexDigest(ofFile: path)) ?? "", bytes)
+    }
+    let manifest = Manifest(
+        imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
+        rows: Dictionary(uniqueKeysWithValues: writers.map { ($0.split.rawValue, $0.written.reduce(0) { $0 + $1.rows }) }),
+        skipped: skipped.count, skippedReport: reportName,
+        shards: zip(entries, sums).map { Manifest.ShardEntry(file: $0.0.1, split: $0.0.0, rows: $0.0.2, sha256: $0.1.0, bytes: $0.1.1) })
+    try manifest.write(directory: staging.path)
+    try replaceDirectory(output, with: staging)
+    succeeded = true
+
+    return IngestSummary(
+        output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
+        skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
+        skippedReport: output.appendingPathComponent(reportName).path, shards: entries.count,
+        bytes: sums.reduce(0) { $0 + $1.1 }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
+}
+
+/// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
+/// after the new folder is in place.
+func replaceDirectory(_ target: URL, with staging: URL) throws {
+    let fm = FileManager.default
+    var aside: URL?
+    if fm.fileExists(atPath: target.path) {
+        aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
+        try? fm.removeItem(at: aside!)
+        do { try fm.moveItem(at: target, to: aside!) } catch {
+            throw PhotoZDataError.io(path: target.path, message: "cannot move the previous output aside: \(error.localizedDescription)")
+        }
+    }
+    do { try fm.moveItem(at: staging, to: target) } catch {
+        if let aside { try? fm.moveItem(at: aside, to: target) }
+        throw PhotoZDataError.io(path: target.path, message: "cannot move the new output into place: \(error.localizedDescription)")
+    }
+    if let aside { try? fm.removeItem(at: aside) }
+}
+
+/// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail.
+func writeSkippedReport(_ skipped: [SkippedObject], to path: String) throws {
+    var text = "object_id,catalog_row,reason,file,detail\n"
+    for s in skipped {
+        let fields = [s.objectID.map(String.init) ?? "", s.row.map(String.init) ?? "", s.reason.rawValue, s.file ?? "", s.detail]
+        text += fields.map(csvQuote).joined(separator: ",") + "\n"
+    }
+    try writeAtomically(Data(text.utf8), to: path)
+}
+
+func csvQuote(_ field: String) -> String {
+    field.contains(where: { ",\"\n".contains($0) }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+}
+
+/// JSON text of an encodable value, keys sorted, for provenance attributes.
+public func jsonText<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+}
+
+/// Maps on `threads` threads, keeping order.
+func parallelMap<T, R: Sendable>(_ items: [T], threads: Int, _ transform: @Sendable (T) -> R) -> [R] where T: Sendable {
+    let results = OutcomeBox<R, Never>(count: items.count)
+    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, items.count))) { worker in
+        for k in stride(from: worker, to: items.count, by: max(1, threads)) { results.set(k, .success(transform(items[k]))) }
+    }
+    return (0..<items.count).map { if case let .success(v) = results.get($0) { v } else { fatalError("parallelMap: a slot was not filled") } }
+}
+
+extension Split {
+    var index: Int { Split.allCases.firstIndex(of: self)! }
+}
+
+/// A raw pointer handed to worker threads that write disjoint parts of one buffer.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}
+
+/// Per-slot results written by worker threads (each slot by one thread), read after they join.
+final class OutcomeBox<Value: Sendable, Failure: Error>: @unchecked Sendable {
+    private var slots: [Result<Value, Failure>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ k: Int, _ value: Result<Value, Failure>) { lock.lock(); slots[k] = value; lock.unlock() }
+    func get(_ k: Int) -> Result<Value, Failure>? { lock.lock(); defer { lock.unlock() }; return slots[k] }
+}

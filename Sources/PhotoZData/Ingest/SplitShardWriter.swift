@@ -1,0 +1,63 @@
+import Foundation
+
+/// Writes the rows of one split as numbered shards (`train-00000.h5`, …) of at most
+/// `shardSize` rows each.
+final class SplitShardWriter {
+    let split: Split
+    private let directory: String
+    private let shardSize: Int
+    private let attributes: ShardAttributes
+    private let compression: ShardCompression
+    private var current: ShardWriter?
+    private(set) var written: [(file: String, rows: Int)] = []
+
+    init(split: Split, directory: String, shardSize: Int, attributes: ShardAttributes, compression: ShardCompression) {
+        self.split = split
+        self.directory = directory
+        self.shardSize = shardSize
+        var attributes = attributes
+        attributes.split = split
+        self.attributes = attributes
+        self.compression = compression
+    }
+
+    /// Adds rows, starting new shards as they fill.
+    func append(_ batch: ShardBatch) throws {
+        var rest = batch
+        while rest.count > 0 {
+            if current == nil {
+                let name = split.rawValue + String(format: "-%05d.h5", written.count)
+                current = try ShardWriter(path: (directory as NSString).appendingPathComponent(name), attributes: attributes,
+                                          compression: compression.hdf5)
+            }
+            let take = min(shardSize - rowsInCurrent, rest.count)
+            let part: ShardBatch
+            if take == rest.count {
+                part = rest
+                rest = ShardBatch(imageSize: rest.imageSize)
+            } else {
+                part = rest.removeFirst(take)
+            }
+            try current!.append(part)
+            rowsInCurrent += take
+            if rowsInCurrent == shardSize { try closeCurrent() }
+        }
+    }
+
+    /// Rows given to the current shard (written or buffered).
+    private var rowsInCurrent = 0
+
+    private func closeCurrent() throws {
+        guard let writer = current else { return }
+        let rows = try writer.finish()
+        written.append(((writer.path as NSString).lastPathComponent, rows))
+        current = nil
+        rowsInCurrent = 0
+    }
+
+    /// Closes the last shard.
+    func finish() throws { try closeCurrent() }
+
+    /// Drops the shard being written (on error).
+    func abandon() { current?.abandon(); current = nil }
+}

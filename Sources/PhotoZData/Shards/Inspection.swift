@@ -1,0 +1,146 @@
+import Foundation
+import HDF5
+
+/// Summary statistics of a distribution, for `inspect`.
+public struct Distribution: Codable, Sendable {
+    public var count: Int
+    public var min: Double
+    public var p16: Double
+    public var median: Double
+    public var p84: Double
+    public var max: Double
+    public var mean: Double
+    public var std: Double
+
+    public init(_ values: [Double]) {
+        let sorted = values.filter(\.isFinite).sorted()
+        count = sorted.count
+        func q(_ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[Int((Double(sorted.count - 1) * p).rounded())] }
+        min = sorted.first ?? .nan
+        max = sorted.last ?? .nan
+        p16 = q(0.16)
+        median = q(0.5)
+        p84 = q(0.84)
+        mean = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
+        let m = mean
+        std = sorted.count < 2 ? 0 : (sorted.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(sorted.count - 1)).squareRoot()
+    }
+}
+
+/// What `inspect` reports for shards or a data set.
+public struct DataSetInspection: Codable, Sendable {
+    public var path: String
+    public var schema: String
+    public var schemaVersion: Int
+    public var files: Int
+    public var rows: Int
+    public var rowsPerSplit: [String: Int]
+    public var imageSize: Int
+    public var compression: [String]
+    public var pixelRowsSampled: Int
+    /// Per band (u…z): pixel statistics in nanomaggies over the sampled rows.
+    public var bands: [String: Distribution]
+    public var zSpec: Distribution
+    public var zSpecErr: Distribution
+    public var ebv: Distribution
+    public var attributes: [String: String]
+}
+
+/// Reads shards (one file, or every shard of a folder) and summarises them.
+///
+/// Pixel statistics use at most `maxPixelRows` rows spread over the data set; the 1-D
+/// columns are read whole.
+public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> DataSetInspection {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw PhotoZDataError.io(path: path, message: "no such file or folder")
+    }
+    let files: [String]
+    if isDirectory.boolValue {
+        if let manifest = try? Manifest.read(directory: path) {
+            files = manifest.shards.map { (path as NSString).appendingPathComponent($0.file) }
+        } else {
+            files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }
+                .sorted().map { (path as NSString).appendingPathComponent($0) }
+        }
+        guard !files.isEmpty else { throw PhotoZDataError.io(path: path, message: "no shards (*.h5) in this folder") }
+    } else {
+        files = [path]
+    }
+    let shards = try files.map { try Shard(path: $0) }
+    let total = shards.reduce(0) { $0 + $1.rows }
+    var perSplit: [String: Int] = [:]
+    var z: [Double] = [], zErr: [Double] = [], ebv: [Double] = []
+    var pixels = Array(repeating: [Double](), count: 5)
+    let every = max(1, total / max(1, maxPixelRows))
+    var sampled = 0
+    for shard in shards {
+        perSplit[shard.split?.rawValue ?? "unknown", default: 0] += shard.rows
+        z += try shard.floatColumn(ShardSchema.zSpec).map(Double.init)
+        zErr += try shard.floatColumn(ShardSchema.zSpecErr).map(Double.init)
+        ebv += try shard.floatColumn(ShardSchema.ebv).map(Double.init)
+        let n = shard.imageSize * shard.imageSize
+        var image = [Float](repeating: 0, count: 5 * n)
+        for row in stride(from: 0, to: shard.rows, by: every) {
+            try image.withUnsafeMutableBufferPointer { try shard.readImages(row..<row + 1, into: $0) }
+            for b in 0..<5 { for p in stride(from: b * n, to: (b + 1) * n, by: 7) { pixels[b].append(Double(image[p])) } }
+            sampled += 1
+        }
+    }
+    let first = shards[0].file.root
+    var attributes: [String: String] = [:]
+    for name in (try? first.attributeNames()) ?? [] { attributes[name] = try shards[0].attributeText(name) }
+    let images = try first.dataset(ShardSchema.images)
+    return DataSetInspection(
+        path: path, schema: ShardSchema.name, schemaVersion: Int(ShardSchema.version), files: shards.count, rows: total,
+        rowsPerSplit: perSplit, imageSize: shards[0].imageSize, compression: (try? images.filters) ?? [], pixelRowsSampled: sampled,
+        bands: Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0.rawValue, Distribution(pixels[$0.index])) }),
+        zSpec: Distribution(z), zSpecErr: Distribution(zErr), ebv: Distribution(ebv), attributes: attributes)
+}
+
+/// One object of an HDF5 file, for the generic view of files other than shards.
+public struct HDF5Entry: Codable, Sendable {
+    public var path: String
+    public var kind: String            // "group" or "dataset"
+    public var shape: [Int]?
+    public var type: String?
+    public var attributes: [String: String]
+}
+
+/// Lists every group and dataset of an HDF5 file with shapes, types and attributes.
+public func describeHDF5(path: String) throws -> [HDF5Entry] {
+    let file = try HDF5File.open(path, readOnly: true)
+    var entries: [HDF5Entry] = []
+    func attributes(_ names: [String], _ get: (String) throws -> HDF5AttributeValue?) -> [String: String] {
+        var result: [String: String] = [:]
+        for name in names { if let value = try? get(name) { result[name] = attributeText(value) } }
+        return result
+    }
+    func walk(_ group: HDF5Group) throws {
+        entries.append(HDF5Entry(path: group.path, kind: "group", shape: nil, type: nil,
+                                 attributes: attributes((try? group.attributeNames()) ?? [], group.attribute)))
+        for name in try group.memberNames() {
+            if try group.isDataset(name) {
+                let d = try group.dataset(name)
+                entries.append(HDF5Entry(path: d.path, kind: "dataset", shape: try? d.shape, type: (try? d.elementType).map { "\($0)" },
+                                         attributes: attributes((try? d.attributeNames()) ?? [], d.attribute)))
+            } else {
+                try walk(try group.group(name))
+            }
+        }
+    }
+    try walk(file.root)
+    return entries
+}
+
+/// An attribute value as display text.
+public func attributeText(_ value: HDF5AttributeValue) -> String {
+    switch value {
+    case let .string(s): s
+    case let .strings(s): s.joined(separator: ",")
+    case let .int64(v): String(v)
+    case let .int64s(v): v.map(String.init).joined(separator: ",")
+    case let .double(v): String(v)
+    case let .doubles(v): v.map { String($0) }.joined(separator: ",")
+    }
+}

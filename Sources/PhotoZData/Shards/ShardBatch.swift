@@ -1,0 +1,68 @@
+/// Rows of a shard held in memory, in schema order: images (n, 5, S, S) and the 1-D columns.
+public struct ShardBatch: Sendable {
+    public var imageSize: Int
+    public var images: [Float]          // (n, 5, S, S)
+    public var objectID: [Int64]        // (n)
+    public var ra: [Double]             // (n)
+    public var dec: [Double]            // (n)
+    public var zSpec: [Float]           // (n)
+    public var zSpecErr: [Float]        // (n)
+    public var ebv: [Float]             // (n)
+
+    public init(imageSize: Int, capacity: Int = 0) {
+        self.imageSize = imageSize
+        images = []
+        objectID = []
+        ra = []
+        dec = []
+        zSpec = []
+        zSpecErr = []
+        ebv = []
+        reserveCapacity(capacity)
+    }
+
+    public var count: Int { objectID.count }
+    public var pixelsPerImage: Int { 5 * imageSize * imageSize }
+
+    public mutating func reserveCapacity(_ n: Int) {
+        images.reserveCapacity(n * pixelsPerImage)
+        objectID.reserveCapacity(n)
+        ra.reserveCapacity(n)
+        dec.reserveCapacity(n)
+        zSpec.reserveCapacity(n)
+        zSpecErr.reserveCapacity(n)
+        ebv.reserveCapacity(n)
+    }
+
+    /// Appends one object; `image` holds 5 × S × S floats.
+    public mutating func append(entry: CatalogEntry, image: UnsafeBufferPointer<Float>) {
+        precondition(image.count == pixelsPerImage, "image must hold 5 × S × S floats")
+        images.append(contentsOf: image)
+        objectID.append(entry.objectID)
+        ra.append(entry.ra)
+        dec.append(entry.dec)
+        zSpec.append(entry.zSpec)
+        zSpecErr.append(entry.zSpecErr)
+        ebv.append(entry.ebv)
+    }
+
+    /// Moves the first `n` rows out of the batch.
+    public mutating func removeFirst(_ n: Int) -> ShardBatch {
+        var head = ShardBatch(imageSize: imageSize)
+        head.images = Array(images[0..<n * pixelsPerImage])
+        head.objectID = Array(objectID[0..<n])
+        head.ra = Array(ra[0..<n])
+        head.dec = Array(dec[0..<n])
+        head.zSpec = Array(zSpec[0..<n])
+        head.zSpecErr = Array(zSpecErr[0..<n])
+        head.ebv = Array(ebv[0..<n])
+        images.removeFirst(n * pixelsPerImage)
+        objectID.removeFirst(n)
+        ra.removeFirst(n)
+        dec.removeFirst(n)
+        zSpec.removeFirst(n)
+        zSpecErr.removeFirst(n)
+        ebv.removeFirst(n)
+        return head
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import HDF5
+
+/// Provenance and settings written as root attributes of a shard.
+public struct ShardAttributes: Sendable {
+    public var imageSize: Int = Survey.cutoutSize
+    public var extinction: ExtinctionCoefficients = .sfd98
+    public var split: Split?
+    /// JSON text describing the inputs (catalog and cutouts with checksums, source shards…).
+    public var inputs: String = "{}"
+    /// JSON text of the full configuration of the stage that wrote the shard.
+    public var configuration: String = "{}"
+    /// Extra attributes, e.g. the attack settings of an adversarial shard.
+    public var extra: [String: HDF5AttributeValue] = [:]
+
+    public init() {}
+}
+
+/// Writes one shard: `begin` (the initialiser) → `append` batches → `finish`.
+///
+/// The file is written under a temporary name in the target folder and renamed only by
+/// `finish`, so a run killed half-way never leaves a file that looks complete. Rows are
+/// buffered and written in whole chunks, which lets the HDF5 layer compress them on all cores.
+public final class ShardWriter {
+    public let path: String
+    public let temporaryPath: String
+    private let file: HDF5File
+    private let images: HDF5Dataset
+    private let columns: [String: HDF5Dataset]
+    private var pending: ShardBatch
+    private let flushRows: Int
+    private let withPerturbation: Bool
+    private var perturbation: HDF5Dataset?
+    private var pendingPerturbation: [Float] = []
+    public private(set) var rows = 0
+    private var finished = false
+
+    /// Starts a shard at `path` (which must not exist unless `overwrite`).
+    public init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
+                overwrite: Bool = false, withPerturbation: Bool = false) throws {
+        if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: temporaryPath)
+        file = try HDF5File.create(temporaryPath, mode: .exclusive)
+        let size = attributes.imageSize
+        let shuffle = compression != .none
+        let root = file.root
+        images = try root.createDataset(ShardSchema.images, of: Float.self, shape: [0, 5, size, size], maxShape: [nil, 5, size, size],
+                                        chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle)
+        var columns: [String: HDF5Dataset] = [:]
+        for (name, kind, _) in ShardSchema.datasets where name != ShardSchema.images {
+            let chunk = [ShardSchema.columnChunkRows]
+            switch kind {
+            case .float32: columns[name] = try root.createDataset(name, of: Float.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
+            case .float64: columns[name] = try root.createDataset(name, of: Double.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
+            case .int64: columns[name] = try root.createDataset(name, of: Int64.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
+            }
+        }
+        self.columns = columns
+        for (name, _, unit) in ShardSchema.datasets where !unit.isEmpty {
+            try (name == ShardSchema.images ? images : columns[name]!).setAttribute("unit", .string(unit))
+        }
+        self.withPerturbation = withPerturbation
+        if withPerturbation {
+            perturbation = try root.createDataset(ShardSchema.perturbation, of: Float.self, shape: [0, 5, size, size], maxShape: [nil, 5, size, size],
+                                                  chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle)
+            try perturbation!.setAttribute("unit", .string(Survey.fluxUnit))
+        }
+        pending = ShardBatch(imageSize: size)
+        flushRows = 16 * ShardSchema.chunkRows
+        try Self.writeRootAttributes(root, attributes)
+    }
+
+    deinit {
+        if !finished { try? file.close(); try? FileManager.default.removeItem(atPath: temporaryPath) }
+    }
+
+    /// Adds rows; `perturbation` (same layout as `batch.images`) is required for adversarial shards.
+    public func append(_ batch: ShardBatch, perturbation delta: [Float]? = nil) throws {
+        precondition(!finished, "append after finish")
+        precondition(withPerturbation == (delta != nil), "perturbation must be given exactly when the shard was created with one")
+        pending.images += batch.images
+        pending.objectID += batch.objectID
+        pending.ra += batch.ra
+        pending.dec += batch.dec
+        pending.zSpec += batch.zSpec
+        pending.zSpecErr += batch.zSpecErr
+        pending.ebv += batch.ebv
+        if let delta { pendingPerturbation += delta }
+        if pending.count >= flushRows { try flush(all: false) }
+    }
+
+    /// Writes what is buffered, closes the file and gives it its final name.
+    @discardableResult
+    public func finish() throws -> Int {
+        try flush(all: true)
+        try file.root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(rows)))
+        try file.close()
+        finished = true
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        do { try FileManager.default.moveItem(atPath: temporaryPath, toPath: path) } catch {
+            throw PhotoZDataError.io(path: path, message: "cannot rename \(temporaryPath) to its final name: \(error.localizedDescription)")
+        }
+        return rows
+    }
+
+    /// Stops without keeping anything.
+    public func abandon() {
+        guard !finished else { return }
+        finished = true
+        try? file.close()
+        try? FileManager.default.removeItem(atPath: temporaryPath)
+    }
+
+    private func flush(all: Bool) throws {
+        let n = all ? pending.count : pending.count / ShardSchema.chunkRows * ShardSchema.chunkRows
+        guard n > 0 else { return }
+        let block = n == pending.count ? pending : pending.removeFirst(n)
+        if n == pending.count { pending = ShardBatch(imageSize: pending.imageSize) }
+        try block.images.withUnsafeBufferPointer { try images.append($0) }
+        try block.objectID.withUnsafeBufferPointer { try columns[ShardSchema.objectID]!.append($0) }
+        try block.ra.withUnsafeBufferPointer { try columns[ShardSchema.ra]!.append($0) }
+        try block.dec.withUnsafeBufferPointer { try columns[ShardSchema.dec]!.append($0) }
+        try block.zSpec.withUnsafeBufferPointer { try columns[ShardSchema.zSpec]!.append($0) }
+        try block.zSpecErr.withUnsafeBufferPointer { try columns[ShardSchema.zSpecErr]!.append($0) }
+        try block.ebv.withUnsafeBufferPointer { try columns[ShardSchema.ebv]!.append($0) }
+        if let perturbation {
+            let count = n * block.pixelsPerImage
+            try pendingPerturbation.withUnsafeBufferPointer { try perturbation.append(UnsafeBufferPointer(rebasing: $0[0..<count])) }
+            pendingPerturbation.removeFirst(count)
+        }
+        rows += n
+    }
+
+    private static func writeRootAttributes(_ root: HDF5Group, _ a: ShardAttributes) throws {
+        typealias A = ShardSchema.Attribute
+        try root.setAttribute(A.schema, .string(ShardSchema.name))
+        try root.setAttribute(A.schemaVersion, .int64(ShardSchema.version))
+        try root.setAttribute(A.bands, .strings(Band.allCases.map(\.rawValue)))
+        try root.setAttribute(A.imageSize, .int64(Int64(a.imageSize)))
+        try root.setAttribute(A.pixelScale, .double(Survey.pixelScale))
+        try root.setAttribute(A.pixelScaleUnit, .string("arcsec/pixel"))
+        try root.setAttribute(A.fluxUnit, .string(Survey.fluxUnit))
+        try root.setAttribute(A.extinctionCoefficients, .string(a.extinction.name))
+        try root.setAttribute(A.extinctionValues, .doubles(a.extinction.values))
+        if let split = a.split { try root.setAttribute(A.split, .string(split.rawValue)) }
+        try root.setAttribute(A.tool, .string("photoz"))
+        try root.setAttribute(A.toolVersion, .string(PhotoZVersion.current))
+        try root.setAttribute(A.created, .string(isoTimestamp()))
+        try root.setAttribute(A.inputs, .string(a.inputs))
+        try root.setAttribute(A.configuration, .string(a.configuration))
+        for (name, value) in a.extra.sorted(by: { $0.key < $1.key }) { try root.setAttribute(name, value) }
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import PhotoZData
+
+extension CutoutLayout: ExpressibleByArgument {}
+
+/// `photoz ingest`: FITS cutouts + catalog → HDF5 shards.
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Turn FITS cutouts and a spectroscopic catalog into HDF5 training shards.",
+        discussion: """
+        Writes {split}-NNNNN.h5 shards (schema photoz.shard v1, see schemas/shard-v1.md), \
+        manifest.json and skipped.csv (objects left out, with reasons) into --out. Objects \
+        whose cutouts are missing or unusable are skipped and reported; the run fails only \
+        when nothing can be ingested. Exit codes: 0 done, 1 failed (nothing written).
+        """
+    )
+
+    @Option(help: "Catalog: a FITS binary table or a CSV file with a header line.")
+    var catalog: String
+
+    @Option(help: "Folder of FITS cutouts (.fits, .fits.gz, .fits.bz2, .fits.fz).")
+    var cutouts: String
+
+    @Option(help: "Output folder for the shards.")
+    var out: String
+
+    @Option(help: "Cutout layout: mef, per-band or cube (default: detected from the files).")
+    var layout: CutoutLayout?
+
+    @Option(help: "File-name template with {id} (and {band} for per-band), e.g. '{id}_{band}.fits.gz'.")
+    var template: String?
+
+    @Option(help: "Cutout side in pixels; larger images are centre-cropped, smaller ones rejected.")
+    var size: Int = 64
+
+    @Option(help: "Rows per shard file.")
+    var shardSize: Int = 1000
+
+    @Option(help: "none, gzip or gzip:LEVEL (1-9); gzip adds HDF5's shuffle filter.")
+    var compression: String = "gzip:4"
+
+    @Option(help: "Train/valid/test fractions, assigned by a hash of object_id.")
+    var split: String = "80/10/10"
+
+    @Flag(help: "Replace an existing output folder (only once the new one is complete).")
+    var overwrite = false
+
+    @Option(help: "Keep objects with NaN/Inf pixels, replacing those pixels by this value.")
+    var fillNonfinite: Float?
+
+    @Option(help: "Band order of cubes without BANDS/FILTERn keywords, e.g. ugriz.")
+    var cubeBands: String?
+
+    @OptionGroup var columns: CatalogColumnOptions
+
+    @Option(help: "Worker threads reading FITS files (default: one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print the summary as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        var config = IngestConfiguration(catalog: catalog, cutouts: cutouts, output: out)
+        config.layout = layout
+        config.template = template
+        config.size = size
+        config.shardSize = shardSize
+        config.compression = try ShardCompression(parsing: compression)
+        config.split = try SplitFractions(parsing: split)
+        config.overwrite = overwrite
+        config.fillNonFinite = fillNonfinite
+        config.columns = columns.catalogColumns
+        config.extinction = try columns.coefficients()
+        config.threads = threads
+        if let cubeBands {
+            let bands = cubeBands.compactMap { Band(fitsName: String($0)) }
+            guard bands.count == 5, Set(bands).count == 5 else {
+                throw ValidationError("--cube-bands '\(cubeBands)': name the five bands once each, e.g. ugriz")
+            }
+            config.cubeBandOrder = bands
+        }
+        let summary = try ingest(config, progress: ProgressDisplay("ingest").handler)
+        if json {
+            print(jsonText(summary))
+        } else {
+            print(describe(summary))
+        }
+    }
+}
+
+/// The human summary of an ingest run.
+func describe(_ s: IngestSummary) -> String {
+    var lines = [
+        "ingested \(s.ingested) objects (train \(s.rows["train"] ?? 0), valid \(s.rows["valid"] ?? 0), test \(s.rows["test"] ?? 0)) into \(s.shards) shards, \(s.bytes / 1_000_000) MB, layout \(s.layout.rawValue)",
+        String(format: "  %.1f s, %.0f objects/s", s.seconds, s.objectsPerSecond),
+    ]
+    let skipped = s.skipped.values.reduce(0, +)
+    if skipped > 0 {
+        lines.append("skipped \(skipped): " + s.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    } else {
+        lines.append("skipped 0")
+    }
+    if s.nonFinitePixelsFilled > 0 { lines.append("  \(s.nonFinitePixelsFilled) non-finite pixels replaced by --fill-nonfinite") }
+    lines.append("  report: \(s.skippedReport)")
+    lines.append("  output: \(s.output)")
+    return lines.joined(separator: "\n")
+}
+
+/// Options naming the catalog's columns.
+struct CatalogColumnOptions: ParsableArguments {
+    @Option(help: "Object-id column (default: objID, objid, object_id).")
+    var idColumn: String?
+    @Option(help: "RA column in degrees (default: ra).")
+    var raColumn: String?
+    @Option(help: "Dec column in degrees (default: dec).")
+    var decColumn: String?
+    @Option(help: "Spectroscopic-redshift column (default: z, z_spec).")
+    var zColumn: String?
+    @Option(help: "Redshift-error column (default: zErr, z_err).")
+    var zErrColumn: String?
+    @Option(help: "E(B-V) column (default: ebv, EBV).")
+    var ebvColumn: String?
+    @Option(help: "Prefix of per-band extinction columns used when there is no E(B-V) column (default: extinction_).")
+    var extinctionPrefix: String?
+    @Option(help: "Extinction coefficients A_band/E(B-V): SFD98 or SF11.")
+    var extinctionCoefficients: String = "SFD98"
+
+    var catalogColumns: CatalogColumns {
+        CatalogColumns(objectID: idColumn, ra: raColumn, dec: decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
+    }
+
+    func coefficients() throws -> ExtinctionCoefficients {
+        guard let set = ExtinctionCoefficients.named(extinctionCoefficients) else {
+            throw ValidationError("--extinction-coefficients '\(extinctionCoefficients)': known sets are \(ExtinctionCoefficients.all.map(\.name).joined(separator: ", "))")
+        }
+        return set
+    }
+}
