@@ -3,6 +3,7 @@
 #ifndef PHOTOZ_CDNNL_SHIM_H
 #define PHOTOZ_CDNNL_SHIM_H
 #include <dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 static inline void *photoz_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 static inline void *photoz_dnnl_memory_none(void) { return DNNL_MEMORY_NONE; }

@@ -1,0 +1,46 @@
+import CDNNL
+
+/// A oneDNN CPU engine and the stream that runs primitives on it.
+///
+/// Every tensor and layer of a network is created on one `Engine`. oneDNN streams are not
+/// thread-safe: use one engine per thread (a network and everything it owns belongs to one
+/// thread at a time). Execution is synchronous: `execute` returns once the primitive is done,
+/// so tensors may be read right after a layer returns.
+public final class Engine: @unchecked Sendable {
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+
+    /// Creates a CPU engine and its stream. Threads: OpenMP reads `OMP_NUM_THREADS`.
+    ///
+    /// The corresponding C functions are `dnnl_engine_create` and `dnnl_stream_create`.
+    public init() throws {
+        var e: dnnl_engine_t?
+        try dnnlCheck(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create", "creating the CPU engine")
+        var s: dnnl_stream_t?
+        let status = dnnl_stream_create(&s, e, dnnl_stream_default_flags.rawValue)
+        if status != dnnl_success { dnnl_engine_destroy(e) }
+        try dnnlCheck(status, "dnnl_stream_create", "creating the CPU stream")
+        engine = e!
+        stream = s!
+    }
+
+    deinit {
+        dnnl_stream_destroy(stream)
+        dnnl_engine_destroy(engine)
+    }
+
+    /// Runs `primitive` with `args` and waits for it to finish.
+    func execute(_ primitive: Primitive, _ args: [dnnl_exec_arg_t]) {
+        args.withUnsafeBufferPointer { buffer in
+            dnnlMust(dnnl_primitive_execute(primitive.handle, stream, Int32(buffer.count), buffer.baseAddress),
+                     "dnnl_primitive_execute", "running \(primitive.name)")
+        }
+        dnnlMust(dnnl_stream_wait(stream), "dnnl_stream_wait", "waiting for \(primitive.name)")
+    }
+
+    /// The oneDNN library version, e.g. "2.6.3".
+    public static var libraryVersion: String {
+        guard let v = dnnl_version()?.pointee else { return "unknown" }
+        return "\(v.major).\(v.minor).\(v.patch)"
+    }
+}

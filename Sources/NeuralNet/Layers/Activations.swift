@@ -1,0 +1,134 @@
+import CDNNL
+
+/// max(x, 0), elementwise, in the input's layout.
+public final class ReLU: Layer {
+    let engine: Engine
+    public var label: String
+    private var prepared: MemoryDescriptor?
+    private var forwardPrimitive: Primitive!
+    private var backwardPrimitive: Primitive!
+    private var output: Tensor!        // same shape and layout as x
+    private var diffInput: Tensor!     // same shape and layout as x
+    private var savedInput: Tensor?
+
+    public init(engine: Engine, label: String = "relu") {
+        self.engine = engine
+        self.label = label
+    }
+
+    public var parameters: [NamedParameter] { [] }
+
+    public func prepare(input: MemoryDescriptor) throws -> MemoryDescriptor {
+        if let prepared, prepared == input { return input }
+        var data = input.md
+        var f = dnnl_eltwise_desc_t()
+        try dnnlCheck(dnnl_eltwise_forward_desc_init(&f, dnnl_forward_training, dnnl_eltwise_relu, &data, 0, 0),
+                      "dnnl_eltwise_forward_desc_init", "describing \(label) \(input)")
+        let fp = try Primitive(op: &f, engine: engine, name: "\(label) forward \(input)")
+        var diff = input.md
+        var b = dnnl_eltwise_desc_t()
+        try dnnlCheck(dnnl_eltwise_backward_desc_init(&b, dnnl_eltwise_relu, &diff, &data, 0, 0),
+                      "dnnl_eltwise_backward_desc_init", "describing \(label) \(input)")
+        backwardPrimitive = try Primitive(op: &b, engine: engine, hint: fp, name: "\(label) backward \(input)")
+        forwardPrimitive = fp
+        output = Tensor(input, engine: engine)
+        diffInput = Tensor(input, engine: engine)
+        prepared = input
+        return input
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        savedInput = x
+        engine.execute(forwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
+                                          dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory)])
+        return output
+    }
+
+    public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
+        guard request.contains(.input) else { return nil }
+        guard let x = savedInput else { preconditionFailure("\(label): backward before forward") }
+        engine.execute(backwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
+                                           dnnl_exec_arg_t(arg: Arg.diffDst, memory: dy.memory),
+                                           dnnl_exec_arg_t(arg: Arg.diffSrc, memory: diffInput.memory)])
+        return diffInput
+    }
+}
+
+/// Parametric ReLU with one slope α per channel: y = x if x > 0, else α_c·x.
+public final class PReLU: Layer {
+    public let channels: Int
+    /// (C), initialised to 0 as in Pasquet et al.
+    public let alpha: Parameter
+    let engine: Engine
+    public var label: String
+    private var prepared: MemoryDescriptor?
+    private var forwardPrimitive: Primitive!
+    private var backwardPrimitive: Primitive!
+    private var alphaView: ParameterView!
+    private var alphaGradient: GradientSink!
+    private var output: Tensor!        // same shape and layout as x
+    private var diffInput: Tensor!     // same shape and layout as x
+    private var savedInput: Tensor?
+
+    public init(channels: Int, initialValue: Float = 0, engine: Engine, label: String = "prelu") {
+        self.channels = channels
+        self.engine = engine
+        self.label = label
+        alpha = Parameter(shape: [channels], initializer: .constant(initialValue), engine: engine)
+    }
+
+    public var parameters: [NamedParameter] { [NamedParameter(path: "alpha", parameter: alpha)] }
+
+    public func prepare(input: MemoryDescriptor) throws -> MemoryDescriptor {
+        if let prepared, prepared == input { return input }
+        let d = input.dims
+        precondition(d.count >= 2 && d[1] == channels, "\(label): input \(input), expected \(channels) channels")
+        // α broadcast over every dimension but the channel one: (1, C, 1, 1) or (1, C).
+        var shape = [Int](repeating: 1, count: d.count)
+        shape[1] = channels
+        let alphaMD = MemoryDescriptor.plain(shape)
+        var data = input.md, w = MemoryDescriptor.any(shape).md
+        var f = dnnl_prelu_desc_t()
+        try dnnlCheck(dnnl_prelu_forward_desc_init(&f, dnnl_forward_training, &data, &w),
+                      "dnnl_prelu_forward_desc_init", "describing \(label) \(input)")
+        let fp = try Primitive(op: &f, engine: engine, name: "\(label) forward \(input)")
+        var diff = input.md, dw = MemoryDescriptor.any(shape).md, wf = fp.query(dnnl_query_weights_md).md
+        var b = dnnl_prelu_desc_t()
+        try dnnlCheck(dnnl_prelu_backward_desc_init(&b, &data, &wf, &diff, &dw),
+                      "dnnl_prelu_backward_desc_init", "describing \(label) \(input)")
+        let bp = try Primitive(op: &b, engine: engine, hint: fp, name: "\(label) backward \(input)")
+        // The parameter is stored (C); view it as (1, C, 1, 1) without copying.
+        let alphaAsBroadcast = Tensor(view: alphaMD, of: alpha.value)
+        let gradAsBroadcast = Tensor(view: alphaMD, of: alpha.gradient)
+        alphaView = try ParameterView(alpha, broadcast: alphaAsBroadcast, layout: fp.query(dnnl_query_weights_md),
+                                      engine: engine, name: "\(label) alpha")
+        alphaGradient = try GradientSink(into: gradAsBroadcast, layout: bp.query(dnnl_query_diff_weights_md), separate: true,
+                                         engine: engine, name: "\(label) alpha gradient")
+        forwardPrimitive = fp
+        backwardPrimitive = bp
+        output = Tensor(input, engine: engine)
+        diffInput = Tensor(input, engine: engine)
+        prepared = input
+        return input
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        savedInput = x
+        engine.execute(forwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
+                                          dnnl_exec_arg_t(arg: Arg.weights, memory: alphaView.tensor.memory),
+                                          dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory)])
+        return output
+    }
+
+    public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
+        guard let x = savedInput else { preconditionFailure("\(label): backward before forward") }
+        // oneDNN computes ∂x and ∂α together.
+        engine.execute(backwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
+                                           dnnl_exec_arg_t(arg: Arg.weights, memory: alphaView.tensor.memory),
+                                           dnnl_exec_arg_t(arg: Arg.diffDst, memory: dy.memory),
+                                           dnnl_exec_arg_t(arg: Arg.diffSrc, memory: diffInput.memory),
+                                           dnnl_exec_arg_t(arg: Arg.diffWeights, memory: alphaGradient.buffer.memory)])
+        if request.contains(.parameters) { alphaGradient.flush() }
+        return request.contains(.input) ? diffInput : nil
+    }
+}
