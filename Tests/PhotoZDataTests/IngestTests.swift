@@ -96,7 +96,7 @@ import Testing
         #expect(summary.skipped == ["non-finite-pixels": 1, "missing-band": 1, "unreadable-cutout": 1,
                                     "missing-cutout": 1, "cutout-without-catalog-row": 1])
         let report = try String(contentsOfFile: dir.file("out/skipped.csv"), encoding: .utf8)
-        #expect(report.contains("1001,2,missing-band,\(cutouts)/1001.fits,missing band z"))
+        #expect(report.contains("1001,2,missing-band,\(cutouts)/1001.fits,\"missing band z (found u,g,r,i)\""))
         #expect(report.contains("--fill-nonfinite"))
         #expect(report.contains("1002.fits,\"found only bands u,g: the file is truncated"))
         #expect(report.contains("9999,6,missing-cutout"))
