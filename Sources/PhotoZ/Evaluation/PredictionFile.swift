@@ -1,0 +1,108 @@
+import Foundation
+import HDF5
+import PhotoZData
+
+/// Per-object predictions, as written by `predict` and read by `evaluate`.
+public struct Predictions: Sendable {
+    public var objectID: [Int64]            // (N)
+    public var zSpec: [Float]               // (N), NaN where unknown
+    public var ebv: [Float]                 // (N)
+    public var zPhot: [Float]               // (N) PDF mean over bin centres (or the regression output)
+    public var zPhotMode: [Float]?          // (N) centre of the most probable bin
+    public var zPhotStd: [Float]?           // (N) PDF standard deviation
+    public var pdf: [Float]?                // (N, bins), each row sums to 1
+    public var binEdges: [Double]?          // (bins + 1)
+    /// Provenance written as root attributes (model checksums, data, split…).
+    public var attributes: [String: HDF5AttributeValue] = [:]
+
+    public var count: Int { objectID.count }
+    public var binCount: Int { (binEdges?.count ?? 1) - 1 }
+
+    public init(objectID: [Int64], zSpec: [Float], ebv: [Float], zPhot: [Float], zPhotMode: [Float]? = nil,
+                zPhotStd: [Float]? = nil, pdf: [Float]? = nil, binEdges: [Double]? = nil) {
+        self.objectID = objectID
+        self.zSpec = zSpec
+        self.ebv = ebv
+        self.zPhot = zPhot
+        self.zPhotMode = zPhotMode
+        self.zPhotStd = zPhotStd
+        self.pdf = pdf
+        self.binEdges = binEdges
+    }
+}
+
+/// The predictions file, schema `photoz.predictions` v1 (`schemas/predictions-v1.md`): a
+/// RAIL/qp histogram ensemble (`meta/bins`, `meta/pdf_name`, `meta/pdf_version`, `data/pdfs`)
+/// whose `ancil/` group holds the per-object values.
+public enum PredictionFile {
+    public static let schema = "photoz.predictions"
+    public static let version: Int64 = 1
+
+    /// Writes predictions atomically (temporary name, then rename).
+    public static func write(_ p: Predictions, to path: String, overwrite: Bool = false) throws {
+        if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
+        let temporary = path + ".tmp-\(getpid())"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let file = try HDF5File.create(temporary)
+            let root = file.root
+            try root.setAttribute("schema", .string(schema))
+            try root.setAttribute("schema_version", .int64(version))
+            try root.setAttribute("tool", .string("photoz"))
+            try root.setAttribute("tool_version", .string(PhotoZVersion.current))
+            try root.setAttribute("created", .string(isoTimestamp()))
+            try root.setAttribute("point_estimate", .string("z_phot: PDF mean over bin centres; z_phot_mode: centre of the most probable bin"))
+            for (name, value) in p.attributes.sorted(by: { $0.key < $1.key }) { try root.setAttribute(name, value) }
+            let meta = try root.createGroup("meta")
+            let ancil = try root.createGroup("ancil")
+            func column<T: HDF5Scalar>(_ name: String, _ values: [T]) throws {
+                try ancil.createDataset(name, of: T.self, shape: [values.count]).write(values)
+            }
+            try column("object_id", p.objectID)
+            try column("z_spec", p.zSpec)
+            try column("ebv", p.ebv)
+            try column("z_phot", p.zPhot)
+            try column("zmean", p.zPhot)                       // RAIL's name for the PDF mean
+            if let mode = p.zPhotMode { try column("z_phot_mode", mode); try column("zmode", mode) }
+            if let std = p.zPhotStd { try column("z_phot_std", std) }
+            if let pdf = p.pdf, let edges = p.binEdges {
+                try meta.createDataset("bins", of: Double.self, shape: [1, edges.count]).write(edges)
+                _ = try meta.createStringDataset("pdf_name", values: ["hist"])
+                try meta.createDataset("pdf_version", of: Int64.self, shape: [1]).write([Int64(0)])
+                let data = try root.createGroup("data")
+                try data.createDataset("pdfs", of: Float.self, shape: [p.count, edges.count - 1],
+                                       chunks: [min(max(p.count, 1), 4096), edges.count - 1], compression: .gzip(level: 4), shuffle: true).write(pdf)
+            } else {
+                _ = try meta.createStringDataset("pdf_name", values: ["point"])
+            }
+            try file.close()
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Reads a predictions file; a file of another schema or version is refused with its path.
+    public static func read(_ path: String) throws -> Predictions {
+        let file = try HDF5File.open(path, readOnly: true)
+        let root = file.root
+        guard case .string(schema)? = try root.attribute("schema") else {
+            throw PhotoZDataError.schema(path: path, message: "not a photoz predictions file (root attribute schema is not '\(schema)')")
+        }
+        guard case .int64(version)? = try root.attribute("schema_version") else {
+            throw PhotoZDataError.schema(path: path, message: "predictions schema version is not \(version); re-run predict with this photoz")
+        }
+        let ancil = try root.group("ancil")
+        func floats(_ name: String) throws -> [Float]? { ancil.contains(name) ? try ancil.dataset(name).read(as: Float.self) : nil }
+        var p = Predictions(
+            objectID: try ancil.dataset("object_id").read(as: Int64.self), zSpec: try floats("z_spec") ?? [],
+            ebv: try floats("ebv") ?? [], zPhot: try floats("z_phot") ?? [], zPhotMode: try floats("z_phot_mode"), zPhotStd: try floats("z_phot_std"))
+        if root.contains("data") {
+            p.pdf = try root.group("data").dataset("pdfs").read(as: Float.self)
+            p.binEdges = try root.group("meta").dataset("bins").read(as: Double.self)
+        }
+        for name in try root.attributeNames() { p.attributes[name] = try root.attribute(name) }
+        return p
+    }
+}
