@@ -8,6 +8,7 @@ struct PhotoZCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             IngestCommand.self,
+            SimulateCommand.self,
             InspectCommand.self,
             ValidateCommand.self,
         ]

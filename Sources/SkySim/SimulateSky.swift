@@ -1,0 +1,152 @@
+import Dispatch
+import Foundation
+import PhotoZData
+
+/// What `simulateSky` wrote and how fast.
+public struct SimulationSummary: Codable, Sendable, Equatable {
+    /// Objects simulated.
+    public var count: Int
+    /// Cutout files written (count for mef/cube, 5 × count for per-band).
+    public var files: Int
+    /// Wall-clock seconds for the whole run, catalog included.
+    public var seconds: Double
+    /// Objects per second.
+    public var cutoutsPerSecond: Double
+    /// Threads used.
+    public var threads: Int
+    /// Where the outputs are.
+    public var outputDirectory: String, cutoutDirectory: String, catalogFITS: String, catalogCSV: String
+    /// Cutout layout written.
+    public var layout: CutoutLayout
+    /// Median redshift of the simulated objects.
+    public var medianRedshift: Double
+}
+
+/// Simulates `config.count` objects and writes `OUT/cutouts/…` (in `config.layout`),
+/// `OUT/catalog.fits`, `OUT/catalog.csv` and `OUT/simulation.json` (configuration + summary).
+///
+/// Objects are simulated in blocks on `config.threads` threads (all cores by default); each
+/// object depends only on (seed, index), so the files are identical for any thread count.
+/// `progress(done, total)` is called after each block, from worker threads. An existing,
+/// non-empty `outputDirectory` is refused unless `config.overwrite` is set; then the previous
+/// `cutouts/` folder and catalog files are replaced (other files there are left alone). The
+/// cutouts are written into a staging folder that replaces `cutouts/` by a rename at the end.
+public func simulateSky(_ config: SimulationConfig, outputDirectory: String,
+                        progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> SimulationSummary {
+    let start = Date()
+    let simulator = try SkySimulator(config: config)
+    let fileManager = FileManager.default
+    try prepareOutputDirectory(outputDirectory, overwrite: config.overwrite)
+    let staging = (outputDirectory as NSString).appendingPathComponent(".cutouts.partial-\(getpid())")
+    try? fileManager.removeItem(atPath: staging)
+    do { try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
+        throw SimulationError.fileSystem(path: staging, message: error.localizedDescription)
+    }
+
+    let writer = CutoutWriter(layout: config.layout, config: config)
+    let state = RunState(count: config.count)
+    let blockSize = 16
+    let blocks = (config.count + blockSize - 1) / blockSize
+    let threads = max(1, min(config.threads ?? ProcessInfo.processInfo.activeProcessorCount, blocks))
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        while let block = state.nextBlock(of: blocks) {
+            let range = (block * blockSize)..<min(config.count, (block + 1) * blockSize)
+            do {
+                var truths: [GalaxyTruth] = []
+                for index in range {
+                    let galaxy = simulator.galaxy(index: index)
+                    try writer.write(galaxy, to: staging)
+                    truths.append(galaxy.truth)
+                }
+                let done = state.finish(truths, at: range.lowerBound)
+                progress?(done, config.count)
+            } catch {
+                state.fail(error)
+            }
+        }
+    }
+    if let error = state.firstError {
+        try? fileManager.removeItem(atPath: staging)
+        throw error
+    }
+    let truths = state.truths.map { $0! }
+
+    let cutouts = (outputDirectory as NSString).appendingPathComponent("cutouts")
+    if fileManager.fileExists(atPath: cutouts) {
+        let old = (outputDirectory as NSString).appendingPathComponent(".cutouts.old-\(getpid())")
+        try renameReplacing(cutouts, old)
+        try? fileManager.removeItem(atPath: old)
+    }
+    try renameReplacing(staging, cutouts)
+    try CatalogWriter.write(truths, config: config, to: outputDirectory)
+
+    let seconds = Date().timeIntervalSince(start)
+    let redshifts = truths.map(\.z).sorted()
+    let summary = SimulationSummary(
+        count: config.count, files: config.count * (config.layout == .perBand ? 5 : 1), seconds: seconds,
+        cutoutsPerSecond: Double(config.count) / max(seconds, 1e-9), threads: threads,
+        outputDirectory: outputDirectory, cutoutDirectory: cutouts,
+        catalogFITS: (outputDirectory as NSString).appendingPathComponent("catalog.fits"),
+        catalogCSV: (outputDirectory as NSString).appendingPathComponent("catalog.csv"),
+        layout: config.layout, medianRedshift: redshifts[redshifts.count / 2])
+    try writeProvenance(config: config, summary: summary, to: outputDirectory)
+    return summary
+}
+
+/// Creates the output folder, or checks that an existing one may be written into.
+private func prepareOutputDirectory(_ path: String, overwrite: Bool) throws {
+    let fileManager = FileManager.default
+    var isDirectory: ObjCBool = false
+    if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else {
+            throw SimulationError.fileSystem(path: path, message: "a file of that name exists; --out must name a folder")
+        }
+        let contents = (try? fileManager.contentsOfDirectory(atPath: path)) ?? []
+        if !contents.isEmpty && !overwrite { throw SimulationError.outputExists(path: path) }
+        return
+    }
+    do { try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw SimulationError.fileSystem(path: path, message: error.localizedDescription)
+    }
+}
+
+/// Writes `simulation.json`: tool, configuration and summary.
+private func writeProvenance(config: SimulationConfig, summary: SimulationSummary, to directory: String) throws {
+    struct Provenance: Codable { var creator: String; var config: SimulationConfig; var summary: SimulationSummary }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let data = try encoder.encode(Provenance(creator: CutoutWriter.creator, config: config, summary: summary))
+    try writeTextAtomically(directory, "simulation.json", String(decoding: data, as: UTF8.self) + "\n")
+}
+
+/// Shared state of the worker threads: block counter, truths, progress and the first error.
+private final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0, done = 0
+    private(set) var truths: [GalaxyTruth?]
+    private(set) var firstError: Error?
+
+    init(count: Int) { truths = Array(repeating: nil, count: count) }
+
+    /// The next block to simulate, or nil when all are taken or a worker failed.
+    func nextBlock(of blocks: Int) -> Int? {
+        lock.withLock {
+            guard firstError == nil, next < blocks else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    /// Stores a finished block's truths; returns the number of objects done so far.
+    func finish(_ block: [GalaxyTruth], at start: Int) -> Int {
+        lock.withLock {
+            for (k, truth) in block.enumerated() { truths[start + k] = truth }
+            done += block.count
+            return done
+        }
+    }
+
+    func fail(_ error: Error) {
+        lock.withLock { if firstError == nil { firstError = error } }
+    }
+}
