@@ -7,6 +7,7 @@ struct PhotoZCommand: ParsableCommand {
         abstract: "Photometric redshifts with CNNs on multi-band galaxy images, and their robustness.",
         version: "0.1.0",
         subcommands: [
+            DemoCommand.self,
             IngestCommand.self,
             SimulateCommand.self,
             InspectCommand.self,
