@@ -29,4 +29,13 @@ static inline hid_t photoz_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
 static inline hid_t photoz_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
 static inline hid_t photoz_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
 static inline hid_t photoz_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+
+// Added for the HDF5 target: file access flags and the variable-length size are macros that
+// call H5open(), and the native type the list above lacks.
+static inline unsigned photoz_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
+static inline unsigned photoz_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
+static inline unsigned photoz_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
+static inline unsigned photoz_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
+static inline size_t photoz_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline hid_t photoz_H5T_NATIVE_UINT16(void) { return H5T_NATIVE_UINT16; }
 #endif

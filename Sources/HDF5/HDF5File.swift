@@ -1,0 +1,103 @@
+// HDF5File: one open HDF5 file, created exclusively unless asked to replace.
+import Foundation
+
+/// An open HDF5 file; its root group gives access to groups, datasets and attributes.
+///
+/// Creating never replaces an existing file unless `mode: .truncate` is passed (h5py's `w-`
+/// vs `w`). The file stays open while this object or any group or dataset of it is alive;
+/// `close()` closes it at once, after which every object of the file throws.
+///
+/// All libhdf5 calls of the process are serialized by one lock, so files, groups and
+/// datasets can be used from several threads (not faster than one, but safe).
+///
+/// ```swift
+/// let file = try HDF5File.create("model.h5")
+/// let weights = try file.root.createDataset("conv0.weight", of: Float.self, shape: [32, 5, 3, 3])
+/// try weights.write(values)
+/// try file.root.setAttribute("architecture", .string("inception"))
+/// try file.close()
+/// ```
+public final class HDF5File: @unchecked Sendable {
+    /// What `create` does when the file exists already.
+    public enum CreateMode: Sendable {
+        /// Fail when the file exists (the default).
+        case exclusive
+        /// Replace an existing file (an explicit overwrite).
+        case truncate
+    }
+
+    /// The path the file was created or opened with.
+    public let path: String
+    let handle: HDF5Handle
+    let state: HDF5FileState
+
+    private init(path: String, handle: HDF5Handle, state: HDF5FileState) {
+        self.path = path
+        self.handle = handle
+        self.state = state
+    }
+
+    /// Creates an HDF5 file; by default fails if `path` exists.
+    ///
+    /// The corresponding C function is `H5Fcreate` (with `H5F_ACC_EXCL` or `H5F_ACC_TRUNC`).
+    public static func create(_ path: String, mode: CreateMode = .exclusive) throws -> HDF5File {
+        let site = HDF5Site(file: path)
+        if mode == .exclusive, FileManager.default.fileExists(atPath: path) {
+            throw site.error("create", "cannot create file",
+                             "\(path) exists; pass overwrite/truncate (mode: .truncate) to replace it")
+        }
+        let state = HDF5FileState()
+        let handle = try H5.createFile(path, truncate: mode == .truncate, state: state)
+        return HDF5File(path: path, handle: handle, state: state)
+    }
+
+    /// Opens an existing HDF5 file, read-only by default.
+    ///
+    /// A missing file, a directory, a file that is not HDF5 and a truncated or damaged file
+    /// each throw an error that says so. The corresponding C function is `H5Fopen`.
+    public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
+        let site = HDF5Site(file: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw site.error("open", "cannot open file", "no such file")
+        }
+        if isDirectory.boolValue {
+            throw site.error("open", "cannot open file", "it is a directory, not an HDF5 file")
+        }
+        guard try H5.isHDF5(path) else {
+            throw site.error("open", "cannot open file", "not an HDF5 file (no HDF5 signature found)")
+        }
+        let state = HDF5FileState()
+        let handle = try H5.openFile(path, readOnly: readOnly, state: state)
+        return HDF5File(path: path, handle: handle, state: state)
+    }
+
+    /// The root group `/`.
+    public var root: HDF5Group { HDF5Group(file: self, handle: handle, path: "/") }
+
+    /// Whether the file is still open (false after `close()`).
+    public var isOpen: Bool { H5.locked { state.isOpen } }
+
+    /// Writes HDF5's buffers for this file to disk. The corresponding C function is `H5Fflush`.
+    public func flush() throws {
+        try whileOpen(HDF5Site(file: path), "flush") { try H5.flush(handle, HDF5Site(file: path)) }
+    }
+
+    /// Closes the file and every group, dataset and attribute still open in it.
+    ///
+    /// Closing twice does nothing; `deinit` closes too, ignoring errors. The corresponding C
+    /// function is `H5Fclose` (with the strong close degree).
+    public func close() throws {
+        try H5.closeFile(handle, HDF5Site(file: path))
+    }
+
+    /// Runs `body` under the HDF5 lock, after checking that the file is still open.
+    func whileOpen<T>(_ site: HDF5Site, _ operation: String, _ body: () throws -> T) throws -> T {
+        try H5.locked {
+            guard state.isOpen else {
+                throw site.error(operation, "the file is closed", "open it again to use its groups and datasets")
+            }
+            return try body()
+        }
+    }
+}
