@@ -1,0 +1,384 @@
+import CFITSIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The only file in photoz that calls cfitsio. Every call's status is checked here and a
+// failure becomes a `FITSError` carrying the C function's name, cfitsio's status text and
+// error-message stack (read, then cleared), the file's path and the HDU. Notes cfitsio
+// pushes on that stack during calls that succeed are dropped (see `CFITSIO.marked`).
+//
+// Thread safety: Debian's libcfitsio is built reentrant (`fits_is_reentrant() == 1`, checked
+// by the tests), so distinct `fitsfile` handles may be used on distinct threads at once with
+// no lock here. cfitsio's error-message stack is process-wide, though: when two threads fail
+// at the same moment, one error's stack may hold the other's lines (the status text is exact).
+
+/// cfitsio's handle for one open file.
+typealias FITSHandle = UnsafeMutablePointer<fitsfile>
+
+/// The process-wide parts of the cfitsio choke point: opening, creating and error text.
+enum CFITSIO {
+    /// Whether the linked cfitsio was built thread-safe. The corresponding C function is `fits_is_reentrant`.
+    static var isReentrant: Bool { fits_is_reentrant() != 0 }
+
+    /// The linked cfitsio version, e.g. 4.02. The corresponding C function is `ffvers`.
+    static var version: Float {
+        var v: Float = 0
+        return ffvers(&v)
+    }
+
+    /// cfitsio's status text followed by its error-message stack, which this empties.
+    /// The corresponding C functions are `ffgerr`, `ffgmsg` and `ffcmsg`.
+    static func errorText(status: Int32) -> String {
+        var statusText = [CChar](repeating: 0, count: Int(FLEN_STATUS))
+        ffgerr(status, &statusText)
+        var parts = [string(statusText)]
+        var line = [CChar](repeating: 0, count: Int(FLEN_ERRMSG))
+        while ffgmsg(&line) != 0 { parts.append(string(line)) }
+        ffcmsg()
+        return parts.joined(separator: "; ")
+    }
+
+    /// Throws a `FITSError` when `status` is non-zero.
+    static func check(
+        _ status: Int32, _ function: String, _ operation: @autoclosure () -> String, path: String, hdu: Int?
+    ) throws(FITSError) {
+        guard status != 0 else { return }
+        throw FITSError(status: status, function: function, path: path, hdu: hdu,
+                        message: errorText(status: status), operation: operation())
+    }
+
+    /// Opens a file on disk by its literal name (no extended-filename syntax; gzip, bzip2 and
+    /// Unix-compressed files are decompressed into memory). The corresponding C function is `ffdkopn`.
+    static func open(_ path: String, readWrite: Bool) throws(FITSError) -> FITSHandle {
+        var handle: FITSHandle?
+        var status: Int32 = 0
+        marked(&status) { ffdkopn(&handle, path, readWrite ? READWRITE : READONLY, &$0) }
+        try check(status, "ffdkopn", "cannot open FITS file", path: path, hdu: nil)
+        guard let handle else { preconditionFailure("ffdkopn returned no handle and no error for \(path)") }
+        return handle
+    }
+
+    /// Creates an empty file on disk by its literal name; fails if it exists.
+    /// The corresponding C function is `ffdkinit`.
+    static func create(_ path: String) throws(FITSError) -> FITSHandle {
+        var handle: FITSHandle?
+        var status: Int32 = 0
+        marked(&status) { ffdkinit(&handle, path, &$0) }
+        try check(status, "ffdkinit", "cannot create FITS file", path: path, hdu: nil)
+        guard let handle else { preconditionFailure("ffdkinit returned no handle and no error for \(path)") }
+        return handle
+    }
+
+    /// Closes a handle, flushing what was written; returns the status.
+    /// The corresponding C function is `ffclos`.
+    static func close(_ handle: FITSHandle) -> Int32 {
+        var status: Int32 = 0
+        marked(&status) { ffclos(handle, &$0) }
+        return status
+    }
+
+    /// Runs a cfitsio call between `ffpmrk` and `ffcmrk` when it succeeds: cfitsio leaves notes
+    /// on its message stack during some successful calls (e.g. "could not find column: ZSCALE"
+    /// while handling compressed images), which would otherwise end up in a later error's
+    /// message. Lines pushed before the mark (another thread's error in progress) stay.
+    @inline(__always)
+    static func marked(_ status: inout Int32, _ body: (inout Int32) -> Void) {
+        ffpmrk()
+        body(&status)
+        if status == 0 { ffcmrk() }
+    }
+
+    /// A Swift string from a NUL-terminated C buffer.
+    static func string(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
+
+extension FITSFile {
+    /// Runs one cfitsio call on this file's handle and throws if its status is non-zero.
+    @inline(__always)
+    func call(
+        _ function: String, _ operation: @autoclosure () -> String, hdu: Int? = nil,
+        _ body: (FITSHandle, inout Int32) -> Void
+    ) throws(FITSError) {
+        var status: Int32 = 0
+        CFITSIO.marked(&status) { body(openHandle, &$0) }
+        if status != 0 {
+            try CFITSIO.check(status, function, operation(), path: path, hdu: hdu ?? cCurrentHDU())
+        }
+    }
+
+    /// The 0-based current HDU. The corresponding C function is `ffghdn`.
+    func cCurrentHDU() -> Int {
+        var number: Int32 = 0
+        ffghdn(openHandle, &number)
+        return Int(number) - 1
+    }
+
+    /// The number of HDUs in the file. The corresponding C function is `ffthdu`.
+    func cHDUCount() throws(FITSError) -> Int {
+        var count: Int32 = 0
+        try call("ffthdu", "cannot count HDUs") { ffthdu($0, &count, &$1) }
+        return Int(count)
+    }
+
+    /// Moves to a 0-based HDU; returns cfitsio's HDU type. The corresponding C function is `ffmahd`.
+    func cMove(to index: Int, operation: @autoclosure () -> String) throws(FITSError) -> Int32 {
+        var type: Int32 = 0
+        // Moving to a compressed float image leaves notes (absent ZSCALE/ZZERO columns).
+        try call("ffmahd", operation(), hdu: index) { ffmahd($0, Int32(index) + 1, &type, &$1) }
+        return type
+    }
+
+    /// Moves to the first HDU whose EXTNAME (or HDUNAME) is `name`, any version; returns its type.
+    /// The corresponding C functions are `ffmnhd` and `ffghdt`.
+    func cMove(toExtname name: String, operation: @autoclosure () -> String) throws(FITSError) -> Int32 {
+        var cName = Array(name.utf8CString)
+        try call("ffmnhd", operation()) { ffmnhd($0, ANY_HDU, &cName, 0, &$1) }
+        var type: Int32 = 0
+        try call("ffghdt", operation()) { ffghdt($0, &type, &$1) }
+        return type
+    }
+
+    /// NAXISn of the current image HDU, NAXIS1 first. The corresponding C functions are `ffgidm` and `ffgiszll`.
+    func cImageShape() throws(FITSError) -> [Int] {
+        var naxis: Int32 = 0
+        try call("ffgidm", "cannot read image dimensions") { ffgidm($0, &naxis, &$1) }
+        var naxes = [Int64](repeating: 0, count: Int(naxis))
+        try call("ffgiszll", "cannot read image dimensions") { ffgiszll($0, naxis, &naxes, &$1) }
+        return naxes.map { Int($0) }
+    }
+
+    /// The BITPIX equivalent to the stored one once BSCALE/BZERO apply. The corresponding C function is `ffgiet`.
+    func cImageEquivalentBitpix() throws(FITSError) -> Int {
+        var type: Int32 = 0
+        try call("ffgiet", "cannot read image type") { ffgiet($0, &type, &$1) }
+        return Int(type)
+    }
+
+    /// Reads `count` pixels from the first one as Float, scaled; undefined (BLANK) pixels become NaN.
+    /// The corresponding C function is `ffgpv`.
+    func cReadPixels(into buffer: UnsafeMutablePointer<Float>, count: Int) throws(FITSError) {
+        var null = Float.nan
+        var anyNull: Int32 = 0
+        try call("ffgpv", "cannot read image") { ffgpv($0, TFLOAT, 1, Int64(count), &null, buffer, &anyNull, &$1) }
+    }
+
+    /// Reads the section between 1-based inclusive corners as Float, scaled, NaN for BLANK.
+    /// The corresponding C function is `ffgsv`.
+    func cReadSection(first: [Int], last: [Int], into buffer: UnsafeMutablePointer<Float>) throws(FITSError) {
+        var blc = first
+        var trc = last
+        var inc = [Int](repeating: 1, count: first.count)
+        var null = Float.nan
+        var anyNull: Int32 = 0
+        try call("ffgsv", "cannot read image section") { ffgsv($0, TFLOAT, &blc, &trc, &inc, &null, buffer, &anyNull, &$1) }
+    }
+
+    /// Appends an image HDU (tile-compressed when asked; floats losslessly) and moves to it.
+    /// The corresponding C functions are `fits_set_compression_type`, `fits_set_quantize_level` and `ffcrimll`.
+    ///
+    /// cfitsio keeps the requested compression in the file handle, so it is reset right after
+    /// (a quantize level cannot be reset, but is only used for floating-point images, which
+    /// always set it here). The table of a compressed image is written at creation, so its
+    /// parameters are fixed from then on.
+    func cCreateImage(bitpix: Int, shape: [Int], compression: FITSTileCompression?) throws(FITSError) {
+        let operation = "cannot create \(compression == nil ? "" : "tile-compressed ")image HDU (BITPIX \(bitpix), shape \(shape))"
+        if let compression {
+            let type = compression == .rice ? RICE_1 : GZIP_1
+            try call("fits_set_compression_type", operation) { fits_set_compression_type($0, type, &$1) }
+            if bitpix < 0 {  // no quantization: floats are compressed losslessly
+                try call("fits_set_quantize_level", operation) { fits_set_quantize_level($0, 0, &$1) }
+            }
+        }
+        var naxes = shape.map { Int64($0) }
+        defer {
+            if compression != nil {
+                var reset: Int32 = 0
+                fits_set_compression_type(openHandle, 0, &reset)
+            }
+        }
+        // Creating a compressed image leaves notes on the message stack.
+        try call("ffcrimll", operation) { ffcrimll($0, Int32(bitpix), Int32(naxes.count), &naxes, &$1) }
+    }
+
+    /// Whether the current HDU is a tile-compressed image. The corresponding C function is `fits_is_compressed_image`.
+    func cIsCompressedImage() throws(FITSError) -> Bool {
+        var status: Int32 = 0
+        var compressed: Int32 = 0
+        CFITSIO.marked(&status) { compressed = fits_is_compressed_image(openHandle, &$0) }
+        try CFITSIO.check(status, "fits_is_compressed_image", "cannot read image type", path: path, hdu: cCurrentHDU())
+        return compressed != 0
+    }
+
+    /// The BITPIX stored in the header (for compressed images, ZBITPIX). The corresponding C function is `ffgidt`.
+    func cImageStoredBitpix() throws(FITSError) -> Int {
+        var type: Int32 = 0
+        try call("ffgidt", "cannot read image type") { ffgidt($0, &type, &$1) }
+        return Int(type)
+    }
+
+    /// Writes `count` pixels of cfitsio type `type` from the first one. With `scaled`, cfitsio
+    /// applies the inverse of BSCALE/BZERO as they stand in the header now (so the header is
+    /// re-read first); without, the values are stored as given (scaling switched off for the
+    /// write, then the header re-read). The corresponding C functions are `ffrdef`, `ffpscl` and `ffppr`.
+    func cWritePixels(_ pixels: UnsafeRawPointer, type: Int32, count: Int, scaled: Bool) throws(FITSError) {
+        try call("ffrdef", "cannot write image") { ffrdef($0, &$1) }
+        if !scaled { try call("ffpscl", "cannot write image") { ffpscl($0, 1, 0, &$1) } }
+        // Writing compressed tiles leaves notes on the message stack.
+        try call("ffppr", "cannot write image") {
+            ffppr($0, type, 1, Int64(count), UnsafeMutableRawPointer(mutating: pixels), &$1)
+        }
+        if !scaled { try call("ffrdef", "cannot write image") { ffrdef($0, &$1) } }
+    }
+}
+
+// MARK: - Header
+
+extension FITSFile {
+    /// The raw value text and comment of a keyword, or nil when it is absent.
+    /// The corresponding C function is `ffgkey`.
+    func cReadKeyword(_ name: String) throws(FITSError) -> (value: String, comment: String)? {
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
+        var status: Int32 = 0
+        ffpmrk()
+        ffgkey(openHandle, name, &value, &comment, &status)
+        if status == 0 || status == KEY_NO_EXIST { ffcmrk() }  // an absent keyword is no error: drop its note
+        if status == KEY_NO_EXIST { return nil }
+        try CFITSIO.check(status, "ffgkey", "cannot read keyword \(name)", path: path, hdu: cCurrentHDU())
+        return (CFITSIO.string(value), CFITSIO.string(comment))
+    }
+
+    /// A string keyword's value, following the CONTINUE long-string convention, without quotes
+    /// and trailing blanks. The corresponding C functions are `ffgkls` and `fffree`.
+    func cReadLongString(_ name: String) throws(FITSError) -> String {
+        var value: UnsafeMutablePointer<CChar>?
+        var status: Int32 = 0
+        CFITSIO.marked(&status) { ffgkls(openHandle, name, &value, nil, &$0) }
+        defer { if let value { var s: Int32 = 0; fffree(value, &s) } }
+        try CFITSIO.check(status, "ffgkls", "cannot read string keyword \(name)", path: path, hdu: cCurrentHDU())
+        return value.map { String(cString: $0) } ?? ""
+    }
+
+    /// The number of cards in the current header (END excluded). The corresponding C function is `ffghsp`.
+    func cCardCount() throws(FITSError) -> Int {
+        var count: Int32 = 0
+        var more: Int32 = 0
+        try call("ffghsp", "cannot read header") { ffghsp($0, &count, &more, &$1) }
+        return Int(count)
+    }
+
+    /// The name, raw value text and comment of the 1-based card `number`. The corresponding C function is `ffgkyn`.
+    func cReadCard(_ number: Int) throws(FITSError) -> (name: String, value: String, comment: String) {
+        var name = [CChar](repeating: 0, count: Int(FLEN_KEYWORD))
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
+        try call("ffgkyn", "cannot read header card \(number)") { ffgkyn($0, Int32(number), &name, &value, &comment, &$1) }
+        return (CFITSIO.string(name), CFITSIO.string(value), CFITSIO.string(comment))
+    }
+
+    /// Updates or appends a keyword; a nil comment keeps an existing card's comment.
+    /// The corresponding C functions are `ffukls`, `ffuky` (TLONGLONG), `ffukyd` and `ffukyl`.
+    func cUpdateKeyword(_ name: String, _ value: FITSValue, significantDigits: Int, comment: String?) throws(FITSError) {
+        let operation = "cannot write keyword \(name)"
+        switch value {
+        case .string(let text):
+            try call("ffukls", operation) { ffukls($0, name, text, comment, &$1) }
+        case .int(let int):
+            var v = Int64(int)
+            try call("ffuky", operation) { ffuky($0, TLONGLONG, name, &v, comment, &$1) }
+        case .double(let double):
+            try call("ffukyd", operation) { ffukyd($0, name, double, Int32(-significantDigits), comment, &$1) }
+        case .bool(let bool):
+            try call("ffukyl", operation) { ffukyl($0, name, bool ? 1 : 0, comment, &$1) }
+        }
+    }
+
+    /// Appends a COMMENT card (several when the text is long). The corresponding C function is `ffpcom`.
+    func cWriteComment(_ text: String) throws(FITSError) {
+        try call("ffpcom", "cannot write COMMENT") { ffpcom($0, text, &$1) }
+    }
+
+    /// Appends a HISTORY card (several when the text is long). The corresponding C function is `ffphis`.
+    func cWriteHistory(_ text: String) throws(FITSError) {
+        try call("ffphis", "cannot write HISTORY") { ffphis($0, text, &$1) }
+    }
+}
+
+// MARK: - Tables
+
+extension FITSFile {
+    /// Appends a BINTABLE HDU with `rows` rows and the given TTYPE/TFORM/TUNIT, and moves to it.
+    /// The corresponding C function is `ffcrtb`.
+    func cCreateBinaryTable(name: String, rows: Int, types: [String], forms: [String], units: [String]) throws(FITSError) {
+        let strings = [types, forms, units].map { $0.map { strdup($0) } }
+        defer { strings.joined().forEach { free($0) } }
+        var ttype = strings[0], tform = strings[1], tunit = strings[2]
+        try call("ffcrtb", "cannot create binary table \(name)") {
+            ffcrtb($0, BINARY_TBL, Int64(rows), Int32(types.count), &ttype, &tform, &tunit, name, &$1)
+        }
+    }
+
+    /// Writes `count` values of cfitsio type `type` into 1-based column `column` from row 1.
+    /// The corresponding C function is `ffpcl`.
+    func cWriteColumn(_ column: Int, name: String, type: Int32, values: UnsafeRawPointer, count: Int) throws(FITSError) {
+        try call("ffpcl", "cannot write column \(name)") {
+            ffpcl($0, type, Int32(column), 1, 1, Int64(count), UnsafeMutableRawPointer(mutating: values), &$1)
+        }
+    }
+
+    /// The number of rows of the current table. The corresponding C function is `ffgnrwll`.
+    func cRowCount() throws(FITSError) -> Int {
+        var rows: Int64 = 0
+        try call("ffgnrwll", "cannot read table row count") { ffgnrwll($0, &rows, &$1) }
+        return Int(rows)
+    }
+
+    /// The number of columns of the current table. The corresponding C function is `ffgncl`.
+    func cColumnCount() throws(FITSError) -> Int {
+        var columns: Int32 = 0
+        try call("ffgncl", "cannot read table column count") { ffgncl($0, &columns, &$1) }
+        return Int(columns)
+    }
+
+    /// The equivalent cfitsio type code (TZERO/TSCAL applied; negative for variable-length
+    /// arrays), repeat count and width of a 1-based column. The corresponding C function is `ffeqtyll`.
+    func cColumnType(_ column: Int, name: String) throws(FITSError) -> (type: Int32, repeat: Int, width: Int) {
+        var type: Int32 = 0
+        var repeatCount: Int64 = 0
+        var width: Int64 = 0
+        try call("ffeqtyll", "cannot read the type of column \(name)") { ffeqtyll($0, Int32(column), &type, &repeatCount, &width, &$1) }
+        return (type, Int(repeatCount), Int(width))
+    }
+
+    /// Reads `count` elements of a 1-based column from row 1 as cfitsio type `type` (TLONGLONG,
+    /// TFLOAT, TDOUBLE, TLOGICAL…); `null` (or nil for none) replaces undefined values.
+    /// The corresponding C function is `ffgcv`.
+    func cReadColumn(_ column: Int, name: String, type: Int32, count: Int, null: UnsafeMutableRawPointer?,
+                     into buffer: UnsafeMutableRawPointer) throws(FITSError) {
+        var anyNull: Int32 = 0
+        try call("ffgcv", "cannot read column \(name)") { ffgcv($0, type, Int32(column), 1, 1, Int64(count), null, buffer, &anyNull, &$1) }
+    }
+
+    /// Reads `rows` strings of at most `width` bytes from a 1-based column, trailing blanks removed.
+    /// The corresponding C function is `ffgcv` with TSTRING.
+    func cReadStringColumn(_ column: Int, name: String, rows: Int, width: Int) throws(FITSError) -> [String] {
+        let stride = width + 1
+        let storage = UnsafeMutablePointer<CChar>.allocate(capacity: rows * stride)
+        defer { storage.deallocate() }
+        storage.initialize(repeating: 0, count: rows * stride)
+        var pointers: [UnsafeMutablePointer<CChar>?] = (0..<rows).map { storage + $0 * stride }
+        var empty: CChar = 0
+        var anyNull: Int32 = 0
+        try call("ffgcv", "cannot read column \(name)") {
+            ffgcv($0, TSTRING, Int32(column), 1, 1, Int64(rows), &empty, &pointers, &anyNull, &$1)
+        }
+        return (0..<rows).map { row in
+            var text = String(cString: storage + row * stride)
+            while text.last == " " { text.removeLast() }  // cfitsio leaves one blank of an all-blank field
+            return text
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// An open FITS file: the one owner of a cfitsio handle, closed by `close()` or on deinit.
+///
+/// A `FITSFile` is used by one thread at a time; distinct `FITSFile`s may be used on distinct
+/// threads at once (cfitsio is built reentrant). Gzip (`.gz`), bzip2 (`.bz2`) and Unix
+/// `.Z` files open transparently (read-only, decompressed in memory), and tile-compressed
+/// images (`.fits.fz`) read as ordinary image HDUs. Paths are taken literally: cfitsio's
+/// extended-filename syntax (`file.fits[1]`) is not interpreted.
+///
+/// HDU indices are 0-based: the primary HDU is 0 (cfitsio counts from 1).
+public final class FITSFile {
+    /// How a file is opened.
+    public enum Mode: Sendable { case readOnly, readWrite }
+
+    /// The path the file was opened or created with.
+    public let path: String
+    /// Whether the file may be written (`create` opens files read-write).
+    public let mode: Mode
+    /// The cfitsio handle; nil once closed.
+    private var handle: FITSHandle?
+
+    private init(path: String, mode: Mode, handle: FITSHandle) {
+        self.path = path
+        self.mode = mode
+        self.handle = handle
+    }
+
+    deinit {
+        if let handle { _ = CFITSIO.close(handle) }
+    }
+
+    /// The live handle; using a closed file is a bug.
+    var openHandle: FITSHandle {
+        guard let handle else { preconditionFailure("FITSFile \(path) used after close()") }
+        return handle
+    }
+
+    /// Opens an existing FITS file, positioned at the primary HDU.
+    ///
+    /// Throws when the file is missing, unreadable or not FITS. The corresponding C function is `ffdkopn`.
+    public static func open(_ path: String, mode: Mode = .readOnly) throws -> FITSFile {
+        FITSFile(path: path, mode: mode, handle: try CFITSIO.open(path, readWrite: mode == .readWrite))
+    }
+
+    /// Creates a new, empty FITS file; the first `createImage` or `createBinaryTable` makes its
+    /// primary HDU.
+    ///
+    /// Throws when the file exists, unless `overwrite` is true (then it is replaced).
+    /// The corresponding C function is `ffdkinit`.
+    public static func create(_ path: String, overwrite: Bool = false) throws -> FITSFile {
+        if FileManager.default.fileExists(atPath: path) {
+            guard overwrite else {
+                throw FITSError(status: 0, function: "create", path: path, hdu: nil,
+                                message: "the file exists; pass overwrite: true to replace it",
+                                operation: "cannot create FITS file")
+            }
+            do {
+                try FileManager.default.removeItem(atPath: path)
+            } catch {
+                throw FITSError(status: 0, function: "create", path: path, hdu: nil,
+                                message: "cannot remove the existing file: \(error)",
+                                operation: "cannot create FITS file")
+            }
+        }
+        return FITSFile(path: path, mode: .readWrite, handle: try CFITSIO.create(path))
+    }
+
+    /// Opens a file, runs `body` with it and closes it, reporting close errors (flush failures).
+    public static func withFile<R>(_ path: String, mode: Mode = .readOnly, _ body: (FITSFile) throws -> R) throws -> R {
+        let file = try open(path, mode: mode)
+        let result: R
+        do {
+            result = try body(file)
+        } catch {
+            _ = try? file.close()
+            throw error
+        }
+        try file.close()
+        return result
+    }
+
+    /// Flushes and closes the file; later calls on it are bugs. Closing twice does nothing.
+    ///
+    /// Throws when pending writes cannot be flushed. The corresponding C function is `ffclos`.
+    public func close() throws {
+        guard let handle else { return }
+        self.handle = nil
+        try CFITSIO.check(CFITSIO.close(handle), "ffclos", "cannot close FITS file", path: path, hdu: nil)
+    }
+
+    /// The number of HDUs in the file, including one being written. The corresponding C function is `ffthdu`.
+    public func hduCount() throws -> Int {
+        // cfitsio counts an HDU only once the next one starts or the file is flushed.
+        max(try cHDUCount(), cCurrentHDU() + 1)
+    }
+
+    /// The 0-based index of the current HDU (primary = 0). The corresponding C function is `ffghdn`.
+    public var currentHDU: Int { cCurrentHDU() }
+
+    /// Makes the 0-based HDU `index` current and returns its type.
+    ///
+    /// Throws when the file has no such HDU. The corresponding C function is `ffmahd`.
+    @discardableResult
+    public func moveTo(hdu index: Int) throws -> FITSHDUType {
+        guard index >= 0 else {
+            throw FITSError(status: 0, function: "moveTo(hdu:)", path: path, hdu: index,
+                            message: "HDU indices start at 0 (the primary HDU)", operation: "cannot move to HDU \(index)")
+        }
+        do {
+            return Self.hduType(try cMove(to: index, operation: "cannot move to HDU \(index)"))
+        } catch {
+            var error = error
+            if let count = try? hduCount() { error.message += " (the file has \(count) HDU\(count == 1 ? "" : "s"), 0...\(count - 1))" }
+            throw error
+        }
+    }
+
+    /// Makes the first HDU whose EXTNAME (or HDUNAME) equals `extname` current and returns its type.
+    ///
+    /// Throws when no HDU has that name. The corresponding C function is `ffmnhd`.
+    @discardableResult
+    public func moveTo(extname: String) throws -> FITSHDUType {
+        Self.hduType(try cMove(toExtname: extname, operation: "cannot move to the HDU named \(extname)"))
+    }
+
+    /// The Swift name of a cfitsio HDU type code.
+    static func hduType(_ code: Int32) -> FITSHDUType {
+        switch code {
+        case 1: .asciiTable
+        case 2: .binaryTable
+        default: .image
+        }
+    }
+
+    /// Throws unless the file was opened for writing (cfitsio itself would only fail at close).
+    func requireWritable(_ operation: @autoclosure () -> String) throws {
+        guard mode == .readWrite else {
+            throw ownError("write", operation(), "the file is open read-only; open it with mode: .readWrite")
+        }
+    }
+
+    /// Throws when `text` holds characters a FITS header or string column cannot (only
+    /// printable ASCII, 0x20–0x7E, is allowed).
+    func requireASCII(_ text: String, _ operation: @autoclosure () -> String, what: @autoclosure () -> String) throws {
+        guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
+            throw ownError("write", operation(), "\(what()) '\(text)' holds characters other than printable ASCII, which FITS does not allow")
+        }
+    }
+
+    /// An error of photoz's own about the current HDU.
+    func ownError(_ function: String, _ operation: String, _ message: String) -> FITSError {
+        FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation)
+    }
+}

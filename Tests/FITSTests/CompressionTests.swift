@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+@testable import FITS
+
+/// gzip, bzip2 and tile-compressed (.fz) files read transparently.
+@Suite struct CompressionTests {
+    static let shape = [64, 48]
+    static let pixels: [Float] = (0..<(64 * 48)).map { (i: Int) -> Float in Float((i * 7919) % 1000) / 8 - 40 }
+
+    /// Writes a two-HDU file (empty primary + one image) and returns its path.
+    static func writePlain(_ folder: TemporaryFolder) throws -> String {
+        let path = folder.path("plain.fits")
+        let file = try FITSFile.create(path)
+        try file.createImage(shape: [])
+        try file.write("OBJECT", .string("galaxy"))
+        try file.createImage(shape: shape)
+        try file.write("EXTNAME", .string("R"))
+        try file.writeImage(pixels)
+        try file.close()
+        return path
+    }
+
+    @Test(arguments: [("gzip", "gz"), ("bzip2", "bz2")])
+    func externallyCompressedFilesRead(tool: String, suffix: String) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let plain = try Self.writePlain(folder)
+        try run("/usr/bin/env", [tool, "-k", plain])
+        let compressed = plain + "." + suffix
+        let magic = try Data(contentsOf: URL(fileURLWithPath: compressed)).prefix(2)
+        #expect(magic == Data(suffix == "gz" ? [0x1f, 0x8b] : [0x42, 0x5a]))  // really compressed
+        try FITSFile.withFile(compressed) { (file: FITSFile) throws in
+            #expect(try file.hduCount() == 2)
+            #expect(try file.string("OBJECT") == "galaxy")
+            try file.moveTo(extname: "R")
+            #expect(try file.imageShape() == Self.shape)
+            #expect(try file.readImage() == Self.pixels)
+            #expect(try file.readImageSection([10..<12, 0..<1]) == [Self.pixels[10], Self.pixels[11]])
+        }
+    }
+
+    /// Tile-compressed images written through cfitsio (as fpack would) read back exactly,
+    /// float (gzip, lossless) and 16-bit integer (Rice).
+    @Test func tileCompressedImagesRoundTrip() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("tiles.fits.fz")
+        let integers = Self.pixels.map { ($0 * 8).rounded() }
+        let scaled = integers.map { $0 * 0.5 + 100 }  // stored as the integers with BSCALE 0.5, BZERO 100
+        let file = try FITSFile.create(path)
+        try file.createImage(shape: Self.shape, compression: .gzip)
+        try file.write("EXTNAME", .string("FLUX"))
+        try file.writeImage(Self.pixels)
+        try file.createImage(bitpix: 16, shape: Self.shape, compression: .rice)
+        try file.writeImage(integers)
+        try file.createImage(bitpix: 16, shape: Self.shape, compression: .rice)
+        try file.write("BSCALE", .double(0.5))
+        try file.write("BZERO", .double(100))
+        let tooBig = #expect(throws: FITSError.self) { try file.writeImage(scaled.map { $0 + 20_000 }) }
+        #expect(tooBig?.message.hasSuffix("does not fit BITPIX 16 with BSCALE 0.5, BZERO 100.0") == true)
+        try file.writeImage(scaled)
+        #expect(!CFITSIO.errorText(status: 0).contains("ZZERO"), "no stale notes left on cfitsio's message stack")
+        try file.createImage(bitpix: -32, shape: [3])  // compression does not stick to later images
+        try file.writeImage([1, 2, 3])
+        try file.close()
+
+        let raw = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        #expect(raw.contains("XTENSION= 'BINTABLE'") && raw.contains("ZIMAGE  =                    T"))
+        #expect(raw.contains("ZCMPTYPE= 'GZIP_1"), "float image compressed with GZIP_1")
+        #expect(raw.contains("ZCMPTYPE= 'RICE_1"), "integer image compressed with RICE_1")
+        #expect(raw.components(separatedBy: "XTENSION= 'BINTABLE'").count == 4, "the last image is not compressed")
+
+        try FITSFile.withFile(path) { (file: FITSFile) throws in
+            #expect(try file.hduCount() == 5)
+            #expect(try file.imageShape() == [])  // header-only primary, as fpack writes
+            #expect(try file.moveTo(hdu: 1) == .image)
+            #expect(try file.imageShape() == Self.shape)
+            #expect(try file.imageBitpix() == -32)
+            #expect(try file.readImage() == Self.pixels)
+            #expect(try file.readImageSection([1..<3, 2..<3]) == [Self.pixels[1 + 64 * 2], Self.pixels[2 + 64 * 2]])
+            #expect(try file.moveTo(extname: "FLUX") == .image && file.currentHDU == 1)
+            #expect(try file.moveTo(hdu: 2) == .image)
+            #expect(try file.imageBitpix() == 16)
+            #expect(try file.readImage() == integers)
+            try file.moveTo(hdu: 3)
+            #expect(try file.imageBitpix() == -32)  // 16 with a fractional BSCALE
+            #expect(try file.readImage() == scaled)
+            try file.moveTo(hdu: 4)
+            #expect(try file.readImage() == [1, 2, 3])
+            #expect(!CFITSIO.errorText(status: 0).contains("ZZERO"), "no stale notes left on cfitsio's message stack")
+        }
+    }
+}
