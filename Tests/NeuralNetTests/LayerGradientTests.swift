@@ -45,8 +45,8 @@ struct LayerGradientTests {
     @Test("PReLU after a convolution (blocked layout), α gradient only when asked")
     func preluBlocked() throws {
         var c = GradientChecker(engine: engine)
-        let chain = Chain([Conv2D(inputChannels: 16, outputChannels: 32, kernelSize: 1, engine: engine),
-                           PReLU(channels: 32, engine: engine)])
+        let chain = Chain([Conv2D(inputChannels: 16, outputChannels: 20, kernelSize: 1, engine: engine),
+                           PReLU(channels: 20, engine: engine)])
         randomize(chain.parameters, &c)
         let x = input([2, 16, 4, 4], &c)
         _ = try chain.prepare(x.descriptor)

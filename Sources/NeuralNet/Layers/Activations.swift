@@ -69,6 +69,8 @@ public final class PReLU: Layer {
     private var output: Tensor!        // same shape and layout as x
     private var diffInput: Tensor!     // same shape and layout as x
     private var savedInput: Tensor?
+    private var kernels: PReLUKernels?  // hand-written path for blocked-16 and plain layouts
+    private var scratchGradient: [Float] = []
 
     public init(channels: Int, initialValue: Float = 0, engine: Engine, label: String = "prelu") {
         self.channels = channels
@@ -108,12 +110,18 @@ public final class PReLU: Layer {
         backwardPrimitive = bp
         output = Tensor(input, engine: engine)
         diffInput = Tensor(input, engine: engine)
+        kernels = PReLUKernels(input)
+        scratchGradient = [Float](repeating: 0, count: channels)
         prepared = input
         return input
     }
 
     public func forward(_ x: Tensor) -> Tensor {
         savedInput = x
+        if let kernels {
+            kernels.forward(x: x.pointer, alpha: alpha.value.pointer, y: output.pointer)
+            return output
+        }
         engine.execute(forwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
                                           dnnl_exec_arg_t(arg: Arg.weights, memory: alphaView.tensor.memory),
                                           dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory)])
@@ -122,6 +130,18 @@ public final class PReLU: Layer {
 
     public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
         guard let x = savedInput else { preconditionFailure("\(label): backward before forward") }
+        if let kernels {
+            if request.contains(.parameters) {
+                kernels.backward(x: x.pointer, alpha: alpha.value.pointer, dy: dy.pointer, dx: diffInput.pointer,
+                                 dAlpha: alpha.gradient.pointer)
+            } else {
+                scratchGradient.withUnsafeMutableBufferPointer { g in
+                    kernels.backward(x: x.pointer, alpha: alpha.value.pointer, dy: dy.pointer, dx: diffInput.pointer,
+                                     dAlpha: g.baseAddress!)
+                }
+            }
+            return request.contains(.input) ? diffInput : nil
+        }
         // oneDNN computes ∂x and ∂α together.
         engine.execute(backwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
                                            dnnl_exec_arg_t(arg: Arg.weights, memory: alphaView.tensor.memory),

@@ -23,6 +23,8 @@ public final class Conv2D: Layer {
     private var backwardData: Primitive!
     private var backwardWeights: Primitive!
     private var sourceIn: Relayout!            // x -> layout of the forward primitive
+    private var backwardSourceIn: Relayout!    // forward layout -> backward-weights layout
+    private var backwardGradientIn: Relayout!  // output layout -> backward-weights layout
     private var weightForward: ParameterView!
     private var weightBackward: ParameterView!
     private var weightGradient: GradientSink!
@@ -74,7 +76,7 @@ public final class Conv2D: Layer {
         let f = try Primitive(op: &fwd, engine: engine, name: "\(name) forward")
         let srcMD = f.query(dnnl_query_src_md), dstMD = f.query(dnnl_query_dst_md)
 
-        var chosenDst = dstMD.md, chosenSrc = srcMD.md
+        var chosenDst = dstMD.md
         var dsrc = MemoryDescriptor.any(d).md, wtsAny = MemoryDescriptor.any(weight.shape).md
         var bd = dnnl_convolution_desc_t()
         try dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &wtsAny, &chosenDst,
@@ -82,13 +84,33 @@ public final class Conv2D: Layer {
                       "dnnl_convolution_backward_data_desc_init", "describing \(name)")
         let bdp = try Primitive(op: &bd, engine: engine, hint: f, name: "\(name) backward data")
 
-        var dw = MemoryDescriptor.any(weight.shape).md, db = bias.gradient.descriptor.md
-        var bw = dnnl_convolution_desc_t()
-        try dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &chosenSrc, &dw, &db,
-                                                                  &chosenDst, strides, padL, padR),
-                      "dnnl_convolution_backward_weights_desc_init", "describing \(name)")
-        let bwp = try Primitive(op: &bw, engine: engine, hint: f, name: "\(name) backward weights")
-
+        // Backward weights: keep the forward layouts when a fast kernel takes them; otherwise
+        // (e.g. a plain 5-channel input) let oneDNN choose the source layout and reorder to it.
+        // Candidates in order of preference: the forward layouts, oneDNN's choice without the
+        // forward hint, channels-last. A JIT kernel wins over GEMM, which wins over reference code.
+        var candidate: Primitive?
+        func rank(_ p: Primitive) -> Int { p.implementation.hasPrefix("jit") ? 2 : p.implementation.hasPrefix("ref") ? 0 : 1 }
+        let nhwc = (MemoryDescriptor(dims: d, tag: dnnl_acdb), MemoryDescriptor(dims: dstMD.dims, tag: dnnl_acdb))
+        let choices: [(MemoryDescriptor, MemoryDescriptor, Bool)] = [
+            (srcMD, dstMD, true), (.any(d), .any(dstMD.dims), false), (nhwc.0, nhwc.1, false),
+        ]
+        for (sourceChoice, dstChoice, useHint) in choices {
+            var s = sourceChoice.md, dw = MemoryDescriptor.any(weight.shape).md, db = bias.gradient.descriptor.md
+            var ddst = dstChoice.md
+            var bw = dnnl_convolution_desc_t()
+            try dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &s, &dw, &db,
+                                                                      &ddst, strides, padL, padR),
+                          "dnnl_convolution_backward_weights_desc_init", "describing \(name)")
+            guard let p = try? Primitive(op: &bw, engine: engine, hint: useHint ? f : nil, name: "\(name) backward weights")
+            else { continue }
+            if candidate == nil || rank(p) > rank(candidate!) { candidate = p }
+            if rank(p) == 2 { break }
+        }
+        let bwp = candidate!
+        backwardSourceIn = try Relayout(from: srcMD, to: bwp.query(dnnl_query_src_md), engine: engine,
+                                        name: "\(name) backward weights input")
+        backwardGradientIn = try Relayout(from: dstMD, to: bwp.query(dnnl_query_diff_dst_md), engine: engine,
+                                          name: "\(name) backward weights output gradient")
         forwardPrimitive = f
         backwardData = bdp
         backwardWeights = bwp
@@ -126,8 +148,8 @@ public final class Conv2D: Layer {
         if request.contains(.parameters) {
             guard let xs = savedSource else { preconditionFailure("\(label): backward before forward") }
             engine.execute(backwardWeights, [
-                dnnl_exec_arg_t(arg: Arg.src, memory: xs.memory),
-                dnnl_exec_arg_t(arg: Arg.diffDst, memory: dy.memory),
+                dnnl_exec_arg_t(arg: Arg.src, memory: backwardSourceIn.apply(xs).memory),
+                dnnl_exec_arg_t(arg: Arg.diffDst, memory: backwardGradientIn.apply(dy).memory),
                 dnnl_exec_arg_t(arg: Arg.diffWeights, memory: weightGradient.buffer.memory),
                 dnnl_exec_arg_t(arg: Arg.diffBias, memory: biasGradient.buffer.memory),
             ])

@@ -42,9 +42,11 @@ public struct RedshiftBins: Codable, Equatable, Sendable {
     /// Bin centres (used for the PDF mean; the authors' code used left edges, 0.0011 lower).
     public var centers: [Double] { (0..<count).map { zMin + (Double($0) + 0.5) * width } }
 
-    /// The bin holding z, clipped to the range (as the reference's `z_to_bin`).
-    public func index(of z: Double) -> Int {
-        let i = Int(((z - zMin) / (zMax - zMin) * Double(count)).rounded(.down))
-        return min(max(i, 0), count - 1)
+    /// The bin holding z, clipped to the range. Computed in float32 exactly as the reference's
+    /// `z_to_bin` (PyTorch) does, so that values on a bin edge land in the same bin.
+    public func index(of z: Float) -> Int {
+        let scaled = ((z - Float(zMin)) / Float(zMax - zMin) * Float(count)).rounded(.down)
+        guard scaled.isFinite else { return scaled > 0 ? count - 1 : 0 }
+        return min(max(Int(scaled), 0), count - 1)
     }
 }

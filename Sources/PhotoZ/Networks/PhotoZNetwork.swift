@@ -114,17 +114,21 @@ public final class PhotoZNetwork {
     public func loss(redshifts z: [Float]) -> Float {
         guard let y = lastOutput else { preconditionFailure("loss requested before forward") }
         switch head {
-        case .classification: return crossEntropy(y, targets: z.map { bins.index(of: Double($0)) })
+        case .classification: return crossEntropy(y, targets: z.map { bins.index(of: $0) })
         case .regression: return meanSquaredError(y, targets: z)
         }
+    }
+
+    /// ∂loss/∂output from the last `loss(redshifts:)`, (N, K) plain.
+    public var lastLossGradient: Tensor? {
+        head == .classification ? crossEntropy.gradient : meanSquaredError.gradient
     }
 
     /// Back-propagates the gradient of the last `loss(redshifts:)`. Returns ∂loss/∂images
     /// (N·bands·S·S floats, NCHW) when `request` contains `.input`.
     @discardableResult
     public func backward(_ request: GradientRequest = .parameters) -> [Float]? {
-        let g: Tensor? = head == .classification ? crossEntropy.gradient : meanSquaredError.gradient
-        guard let g, g.shape == [batchSize, outputCount] else { preconditionFailure("backward before loss(redshifts:)") }
+        guard let g = lastLossGradient, g.shape == [batchSize, outputCount] else { preconditionFailure("backward before loss(redshifts:)") }
         return backward(from: g, request)?.read()
     }
 

@@ -1,0 +1,101 @@
+import Foundation
+import NeuralNet
+
+/// Throughput of one network configuration: a training step, inference, one input gradient.
+public struct NetworkBenchmarkResult: Codable, Sendable {
+    public var model: String
+    public var head: String
+    public var batchSize: Int
+    /// forward + loss + backward (parameter gradients) + Adam update.
+    public var trainImagesPerSecond: Double
+    /// forward only.
+    public var inferenceImagesPerSecond: Double
+    /// forward + loss + backward to the input only (the cost of FGSM).
+    public var inputGradientImagesPerSecond: Double
+    /// Peak resident memory of the process so far, MiB.
+    public var peakRSSMegabytes: Double
+
+    enum CodingKeys: String, CodingKey {
+        case model, head
+        case batchSize = "batch_size"
+        case trainImagesPerSecond = "train_images_per_s"
+        case inferenceImagesPerSecond = "inference_images_per_s"
+        case inputGradientImagesPerSecond = "input_gradient_images_per_s"
+        case peakRSSMegabytes = "peak_rss_mb"
+    }
+}
+
+/// Times the network the way `../shared/reference/bench/torch_bench.py` times PyTorch: random
+/// inputs x ~ U[0,1), E(B−V) ~ U[0,0.1), z ~ U[0,0.4); warm-up iterations excluded; the figure
+/// is batch / median iteration time over at least `repeats` iterations and `minTime` seconds.
+public struct NetworkBenchmark: Sendable {
+    public var architecture: Architecture
+    public var head: Head
+    public var batchSize: Int
+    public var warmup = 2
+    public var repeats = 5
+    public var minTime = 3.0
+    public var maxRepeats = 30
+
+    public init(architecture: Architecture, head: Head, batchSize: Int) {
+        self.architecture = architecture
+        self.head = head
+        self.batchSize = batchSize
+    }
+
+    /// Runs the three measurements.
+    public func run() throws -> NetworkBenchmarkResult {
+        let net = try PhotoZNetwork(architecture: architecture, head: head, seed: 0)
+        var g = SplitMix64(seed: 1234)
+        let images = (0..<(batchSize * net.valuesPerImage)).map { _ in Float(g.uniform(0, 1)) }
+        let ebv = (0..<batchSize).map { _ in Float(g.uniform(0, 0.1)) }
+        let z = (0..<batchSize).map { _ in Float(g.uniform(0, 0.4)) }
+        let adam = Adam(parameters: net.parameters, learningRate: 1e-4)
+        try net.prepare(batchSize: batchSize)
+        net.inputTensor.write(images)
+
+        let train = time {
+            net.forwardPrepared(ebv: ebv)
+            _ = net.loss(redshifts: z)
+            _ = net.backward(from: lossGradient(net), .parameters)
+            adam.update()
+        }
+        let inference = time { net.forwardPrepared(ebv: ebv) }
+        let inputGradient = time {
+            net.forwardPrepared(ebv: ebv)
+            _ = net.loss(redshifts: z)
+            _ = net.backward(from: lossGradient(net), .input)
+        }
+        return NetworkBenchmarkResult(model: architecture.rawValue, head: head.rawValue, batchSize: batchSize,
+                                      trainImagesPerSecond: train, inferenceImagesPerSecond: inference,
+                                      inputGradientImagesPerSecond: inputGradient,
+                                      peakRSSMegabytes: Self.peakRSSMegabytes())
+    }
+
+    private func lossGradient(_ net: PhotoZNetwork) -> Tensor { net.lastLossGradient! }
+
+    /// Images per second: batch / median time of one call of `body`.
+    private func time(_ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        var times: [Double] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        while true {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            if times.count >= maxRepeats || (times.count >= repeats && elapsed >= minTime) { break }
+        }
+        times.sort()
+        let n = times.count
+        let median = n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
+        return Double(batchSize) / median
+    }
+
+    /// The process's peak resident set size in MiB (`getrusage`, kilobytes on Linux).
+    public static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
