@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Each pixel holds the mean of the surface brightness over an s × s grid of sub-pixels,
 /// with s chosen by the distance d (pixels) to the galaxy centre: 1 beyond 10 pixels, 3
-/// within 10, 7 within 4, and 25 (9 for neighbours) within 1.5 — the de Vaucouleurs cusp
+/// within 10, 7 within 4, and 25 (9 for neighbours; up to 75 for bulges with R_e below a
+/// pixel) within 1.5 — the de Vaucouleurs cusp
 /// changes by a factor e within 0.0003 R_e of the centre, so the central pixels need the
 /// finest grid. The profiles are normalised analytically (`SersicProfile.totalFlux`), so light
 /// falling outside the drawn region is lost as it would be from a real cutout.
@@ -33,7 +34,8 @@ struct ProfileRasterizer {
         let y0 = max(0, Int((centreY - reach).rounded(.down))), y1 = min(height - 1, Int((centreY + reach).rounded(.up)))
         guard x0 <= x1, y0 <= y1 else { return }
         let inverseBulgeRe = 1 / bulgeRe, inverseDiskRe = 1 / diskRe
-        let centralSteps = fine ? 25 : 9
+        // Bulges smaller than a pixel get a finer central grid (up to 75 × 75 sub-pixels).
+        let centralSteps = fine ? (bulgeWeight > 0 && bulgeRe < 1 ? min(75, Int(25 / bulgeRe)) : 25) : 9
 
         @inline(__always) func brightness(_ dx: Double, _ dy: Double) -> Double {
             let major = dx * majorX + dy * majorY, minor = dx * majorY - dy * majorX
