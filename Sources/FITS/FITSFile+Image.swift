@@ -63,7 +63,7 @@ extension FITSFile {
                            "range \(range) of axis \(axis + 1) (NAXIS\(axis + 1)) lies outside 0..<\(size)")
         }
         let count = ranges.reduce(1) { $0 * $1.count }
-        guard count > 0 else { return [] }
+        guard !ranges.isEmpty, count > 0 else { return [] }
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             try cReadSection(first: ranges.map { $0.lowerBound + 1 }, last: ranges.map { $0.upperBound }, into: buffer.baseAddress!)
             initialized = count

@@ -120,6 +120,7 @@ import Testing
             #expect(try file.hduCount() == 4)
             #expect(try file.imageShape() == [])
             #expect(try file.readImage() == [])
+            #expect(try file.readImageSection([]) == [])
             #expect(try file.moveTo(extname: "r") == .image)
             #expect(file.currentHDU == 3)
             #expect(try file.readImage() == [Float](repeating: 2, count: 16))
