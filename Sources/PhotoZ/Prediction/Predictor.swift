@@ -1,0 +1,97 @@
+import Foundation
+import NeuralNet
+import PhotoZData
+
+/// Runs one or several networks over the rows of a split and collects their predictions.
+///
+/// Several networks form an ensemble: classification PDFs are averaged (the point estimates
+/// then come from the averaged PDF); regression outputs are averaged.
+public struct Predictor {
+    public var networks: [PhotoZNetwork]
+    public var batchSize: Int
+
+    public init(networks: [PhotoZNetwork], batchSize: Int = 64) throws {
+        precondition(!networks.isEmpty, "a predictor needs at least one network")
+        let first = networks[0]
+        for (k, n) in networks.enumerated().dropFirst() {
+            guard n.head == first.head, n.bins == first.bins, n.imageSize == first.imageSize else {
+                throw PhotoZDataError.invalidOption("model \(k + 1) of the ensemble differs from model 1 in head, bins or image size: an ensemble averages PDFs over the same bins")
+            }
+        }
+        self.networks = networks
+        self.batchSize = batchSize
+    }
+
+    /// Predicts every row of `split` (nil: all rows), in shard order.
+    public func predict(_ dataSet: DataSet, split: Split?, progress: ProgressHandler? = nil) throws -> Predictions {
+        let shards = try dataSet.requireRows(in: split, purpose: "prediction")
+        for network in networks where network.imageSize != dataSet.imageSize {
+            throw PhotoZDataError.invalidOption("\(dataSet.path): images are \(dataSet.imageSize)×\(dataSet.imageSize) but the model expects \(network.imageSize)×\(network.imageSize)")
+        }
+        let total = shards.reduce(0) { $0 + $1.rows }
+        let first = networks[0]
+        let k = first.head == .classification ? first.bins.count : 0
+        var out = Predictions(objectID: [], zSpec: [], ebv: [], zPhot: [])
+        var pdfs: [Float] = []
+        var done = 0
+        for info in shards {
+            let shard = try Shard(path: info.path)
+            for start in stride(from: 0, to: shard.rows, by: batchSize) {
+                let rows = try shard.readBatch(start..<min(start + batchSize, shard.rows))
+                let n = rows.count
+                var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
+                for network in networks {
+                    var images = rows.images
+                    network.pixelTransform.apply(&images)
+                    try network.forward(images: images, ebv: rows.ebv)
+                    let values = first.head == .classification ? network.pdf() : network.output
+                    for i in average.indices { average[i] += values[i] / Float(networks.count) }
+                }
+                out.objectID += rows.objectID
+                out.zSpec += rows.zSpec
+                out.ebv += rows.ebv
+                if first.head == .classification { pdfs += average } else { out.zPhot += average }
+                done += n
+                progress?(done, total)
+            }
+        }
+        if first.head == .classification {
+            let summary = PDFSummary(pdfs: pdfs, bins: first.bins)
+            out.zPhot = summary.mean
+            out.zPhotMode = summary.mode
+            out.zPhotStd = summary.std
+            out.pdf = pdfs
+            out.binEdges = first.bins.edges
+        }
+        return out
+    }
+}
+
+/// Mean, mode and standard deviation of histogram PDFs over bin centres.
+public struct PDFSummary {
+    public var mean: [Float]
+    public var mode: [Float]
+    public var std: [Float]
+
+    public init(pdfs: [Float], bins: RedshiftBins) {
+        let k = bins.count, c = bins.centers
+        let n = pdfs.count / k
+        mean = []; mode = []; std = []
+        mean.reserveCapacity(n); mode.reserveCapacity(n); std.reserveCapacity(n)
+        for i in 0..<n {
+            var total = 0.0, m = 0.0, best = 0
+            for j in 0..<k {
+                let p = Double(pdfs[i * k + j])
+                total += p
+                m += p * c[j]
+                if pdfs[i * k + j] > pdfs[i * k + best] { best = j }
+            }
+            m /= max(total, .leastNonzeroMagnitude)
+            var v = 0.0
+            for j in 0..<k { v += Double(pdfs[i * k + j]) * (c[j] - m) * (c[j] - m) }
+            mean.append(Float(m))
+            mode.append(Float(c[best]))
+            std.append(Float((v / max(total, .leastNonzeroMagnitude)).squareRoot()))
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import HDF5
+import NeuralNet
+import PhotoZData
+
+/// One evaluation during training: a line of the history and of `--log`.
+public struct TrainingRecord: Codable, Sendable {
+    public var step: Int
+    public var epoch: Double
+    public var learningRate: Float
+    public var trainLoss: Double
+    public var validLoss: Double
+    public var validMetrics: PhotoZMetrics
+    public var imagesPerSecond: Double
+    public var seconds: Double
+}
+
+/// What a training run ends with.
+public struct TrainingSummary: Sendable {
+    public var steps: Int
+    public var history: [TrainingRecord]
+    public var best: TrainingRecord?
+    public var lastPath: String
+    public var bestPath: String
+    public var imagesPerSecond: Double
+}
+
+/// Trains a photo-z network from shards: streams batches, steps the optimizer, validates,
+/// and writes the last and best model files atomically, with history and optimizer state so
+/// that `resume` continues exactly where a stopped run was.
+public final class Trainer {
+    public let config: TrainConfiguration
+    public let network: PhotoZNetwork
+    public let optimizer: Optimizer
+    public let dataSet: DataSet
+    public private(set) var history: [TrainingRecord] = []
+    private let totalSteps: Int
+    private let stepsPerEpoch: Int
+    private let validEvery: Int
+
+    /// A hook run on every training batch before the step (adversarial training replaces part of it).
+    public var batchHook: ((inout TrainingBatch, PhotoZNetwork) throws -> Void)?
+
+    /// Prepares a new run, or continues the run saved at `config.out` when `resume` is true.
+    public init(_ config: TrainConfiguration, resume: Bool = false) throws {
+        try config.validate()
+        self.config = config
+        dataSet = try DataSet(path: config.data)
+        let trainRows = try dataSet.requireRows(in: .train, purpose: "training").reduce(0) { $0 + $1.rows }
+        _ = try dataSet.requireRows(in: .valid, purpose: "validation during training")
+        guard trainRows >= config.batchSize else {
+            throw PhotoZDataError.invalidOption("\(config.data): the train split has \(trainRows) rows, fewer than --batch-size \(config.batchSize)")
+        }
+        try Self.checkLabels(dataSet)
+        stepsPerEpoch = trainRows / config.batchSize
+        totalSteps = config.steps ?? (config.epochs! * stepsPerEpoch)
+        validEvery = config.validEvery ?? stepsPerEpoch
+        let schedule = StepSchedule(initial: config.learningRate, stepSize: config.learningRateStep ?? max(1, totalSteps / 2),
+                                    gamma: config.learningRateGamma)
+        if resume {
+            guard FileManager.default.fileExists(atPath: config.out) else {
+                throw PhotoZDataError.io(path: config.out, message: "nothing to resume: the model file does not exist (drop --resume to start a new run)")
+            }
+            let file = try ModelFile.read(from: config.out)
+            guard case let .string(saved)? = file.attributes["training_configuration"],
+                  let previous = try? JSONDecoder().decode(TrainConfiguration.self, from: Data(saved.utf8)) else {
+                throw PhotoZDataError.schema(path: config.out, message: "no training configuration saved in the model file; it cannot be resumed")
+            }
+            var a = previous, b = config
+            (a.epochs, a.steps, a.overwrite, a.log, b.epochs, b.steps, b.overwrite, b.log) = (nil, nil, false, nil, nil, nil, false, nil)
+            guard a == b else {
+                throw PhotoZDataError.invalidOption("--resume with other settings than the saved run (\(config.out)); only --epochs/--steps and --log may change")
+            }
+            guard case let .string(sum)? = file.attributes["data_checksum"], sum == dataSet.checksum else {
+                throw PhotoZDataError.invalidOption("--resume: \(config.data) is not the data set the run was trained on (manifest checksum differs)")
+            }
+            let loaded = try PhotoZNetwork.load(from: config.out)
+            network = loaded.network
+            optimizer = Self.makeOptimizer(config, network, schedule)
+            guard let state = loaded.optimizerState else {
+                throw PhotoZDataError.schema(path: config.out, message: "no optimizer state in the model file; it cannot be resumed")
+            }
+            try optimizer.importState(state)
+            if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
+        } else {
+            for path in [config.out, config.bestPath] where FileManager.default.fileExists(atPath: path) && !config.overwrite {
+                throw PhotoZDataError.outputExists(path: path)
+            }
+            network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
+                                        imageSize: dataSet.imageSize, seed: config.seed)
+            optimizer = Self.makeOptimizer(config, network, schedule)
+        }
+    }
+
+    private static func makeOptimizer(_ c: TrainConfiguration, _ n: PhotoZNetwork, _ s: StepSchedule) -> Optimizer {
+        switch c.optimizer {
+        case .adam: Adam(parameters: n.parameters, learningRate: c.learningRate, schedule: s)
+        case .sgd: SGD(parameters: n.parameters, learningRate: c.learningRate, momentum: c.momentum, schedule: s)
+        }
+    }
+
+    /// Labels must be finite: a NaN z_spec or E(B−V) would poison every step.
+    private static func checkLabels(_ dataSet: DataSet) throws {
+        for info in dataSet.shards(in: nil) {
+            let shard = try Shard(path: info.path)
+            for name in [ShardSchema.zSpec, ShardSchema.ebv] {
+                let values = try shard.floatColumn(name)
+                if let row = values.firstIndex(where: { !$0.isFinite }) {
+                    throw PhotoZDataError.schema(path: info.path, message: "/\(name) row \(row) is \(values[row]); labels must be finite (re-ingest, or run photoz validate)")
+                }
+            }
+        }
+    }
+
+    /// Runs to the configured length. `progress(step, total, loss, imagesPerSecond)` after each step.
+    public func run(progress: ((Int, Int, Float, Double) -> Void)? = nil) throws -> TrainingSummary {
+        let start = optimizer.step
+        let stream = try BatchStream(dataSet: dataSet, split: .train, batchSize: config.batchSize, seed: config.seed,
+                                     augment: config.augment, transform: network.pixelTransform, startStep: start,
+                                     bufferRows: config.shuffleBuffer)
+        defer { stream.stop() }
+        let clock = Date()
+        var window = Date(), windowImages = 0, rate = 0.0
+        var lossSum = 0.0, lossCount = 0
+        for step in start..<totalSteps {
+            var batch = try stream.next()
+            try batchHook?(&batch, network)
+            try network.forward(images: batch.images, ebv: batch.ebv)
+            let loss = network.loss(redshifts: batch.zSpec)
+            guard loss.isFinite else {
+                throw PhotoZDataError.invalidOption("training diverged at step \(step + 1) (loss \(loss)); lower --learning-rate")
+            }
+            network.backward(.parameters)
+            optimizer.update()
+            lossSum += Double(loss); lossCount += 1
+            windowImages += batch.count
+            let elapsed = Date().timeIntervalSince(window)
+            if elapsed > 2 { rate = Double(windowImages) / elapsed; window = Date(); windowImages = 0 }
+            if rate == 0 { rate = Double(windowImages) / max(Date().timeIntervalSince(clock), 1e-9) }
+            progress?(step + 1, totalSteps, loss, rate)
+            if (step + 1) % validEvery == 0 || step + 1 == totalSteps {
+                try evaluate(step: step + 1, trainLoss: lossSum / Double(max(lossCount, 1)), rate: rate, seconds: Date().timeIntervalSince(clock))
+                lossSum = 0; lossCount = 0
+            }
+        }
+        let images = Double((totalSteps - start) * config.batchSize)
+        return TrainingSummary(steps: totalSteps, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
+                               imagesPerSecond: images / max(Date().timeIntervalSince(clock), 1e-9))
+    }
+
+    /// The record with the lowest validation loss.
+    public var bestRecord: TrainingRecord? { history.min { $0.validLoss < $1.validLoss } }
+
+    private func evaluate(step: Int, trainLoss: Double, rate: Double, seconds: Double) throws {
+        let predictor = try Predictor(networks: [network], batchSize: config.batchSize)
+        let predictions = try predictor.predict(dataSet, split: .valid)
+        let validLoss = Self.loss(of: predictions, network: network)
+        let record = TrainingRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch),
+                                    learningRate: config.learningRate == 0 ? 0 : optimizer.schedule.learningRate(after: step - 1),
+                                    trainLoss: trainLoss, validLoss: validLoss,
+                                    validMetrics: PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec),
+                                    imagesPerSecond: rate, seconds: seconds)
+        let isBest = history.allSatisfy { record.validLoss < $0.validLoss }
+        history.append(record)
+        try save(to: config.out)
+        if isBest { try save(to: config.bestPath) }
+        if let log = config.log { try appendLine(jsonText(record), to: log) }
+    }
+
+    /// Validation loss from predictions: mean cross-entropy of the true bin, or mean squared error.
+    static func loss(of p: Predictions, network: PhotoZNetwork) -> Double {
+        guard p.count > 0 else { return .nan }
+        if let pdf = p.pdf {
+            let k = network.bins.count
+            return (0..<p.count).reduce(0.0) { $0 - log(max(Double(pdf[$1 * k + network.bins.index(of: p.zSpec[$1])]), 1e-30)) } / Double(p.count)
+        }
+        return zip(p.zPhot, p.zSpec).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(p.count)
+    }
+
+    private func save(to path: String) throws {
+        var attributes = network.modelAttributes
+        attributes["created"] = .string(isoTimestamp())
+        attributes["tool_version"] = .string(PhotoZVersion.current)
+        attributes["training_configuration"] = .string(jsonText(config))
+        attributes["data"] = .string(config.data)
+        attributes["data_checksum"] = .string(dataSet.checksum)
+        attributes["step"] = .int64(Int64(optimizer.step))
+        let historyText = jsonText(history)
+        try ModelFile(attributes: attributes, parameters: network.parameters, optimizer: optimizer.exportState(), history: historyText)
+            .write(to: path, overwrite: true)
+    }
+}
+
+/// Appends one line to a text file, creating it if needed.
+func appendLine(_ line: String, to path: String) throws {
+    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+        throw PhotoZDataError.io(path: path, message: "cannot open the log file for writing")
+    }
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data((line + "\n").utf8))
+}
