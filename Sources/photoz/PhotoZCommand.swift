@@ -7,11 +7,15 @@ struct PhotoZCommand: ParsableCommand {
         abstract: "Photometric redshifts with CNNs on multi-band galaxy images, and their robustness.",
         version: "0.1.0",
         subcommands: [
+            BenchCommand.self,
             DemoCommand.self,
             IngestCommand.self,
             SimulateCommand.self,
             InspectCommand.self,
             ValidateCommand.self,
+            TrainCommand.self,
+            PredictCommand.self,
+            EvaluateCommand.self,
         ]
     )
 }

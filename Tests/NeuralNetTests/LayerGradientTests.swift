@@ -1,5 +1,6 @@
 import Testing
 @testable import NeuralNet
+import CDNNL
 
 /// Finite-difference checks of every layer's input and parameter gradients.
 @Suite("Layer gradients")
@@ -42,23 +43,23 @@ struct LayerGradientTests {
         }
     }
 
-    @Test("PReLU after a convolution (blocked layout), α gradient only when asked")
+    @Test("PReLU on a channel-blocked layout with padded channels; α gradient only when asked")
     func preluBlocked() throws {
         var c = GradientChecker(engine: engine)
-        let chain = Chain([Conv2D(inputChannels: 16, outputChannels: 20, kernelSize: 1, engine: engine),
-                           PReLU(channels: 20, engine: engine)])
-        randomize(chain.parameters, &c)
-        let x = input([2, 16, 4, 4], &c)
-        _ = try chain.prepare(x.descriptor)
-        c.step = 1e-3
-        c.check(name: "conv+prelu", input: x, parameters: chain.parameters,
-                forward: { chain.forward($0) }, backward: { chain.backward($0) })
-        let before = chain.parameters[2].parameter.gradient.read()
-        _ = chain.forward(x)
-        let dy = Tensor(chain.layers[1].forward(chain.layers[0].forward(x)).descriptor, engine: engine)
+        let layer = PReLU(channels: 20, engine: engine)
+        layer.alpha.set(c.values(20))
+        let md = MemoryDescriptor(dims: [2, 20, 3, 3], tag: dnnl_aBcd16b)
+        let x = Tensor(md, engine: engine)
+        x.write(c.values(x.count))
+        _ = try layer.prepare(input: md)
+        c.check(name: "prelu blocked", input: x, parameters: layer.parameters,
+                forward: { layer.forward($0) }, backward: { layer.backward($0, .all) }, samples: 30)
+        let before = layer.alpha.gradient.read()
+        let dy = Tensor(md, engine: engine)
         dy.write(c.values(dy.count))
-        _ = chain.backward(dy, .input)
-        #expect(chain.parameters[2].parameter.gradient.read() == before, "an input-only pass changed α's gradient")
+        _ = layer.forward(x)
+        #expect(layer.backward(dy, .input) != nil)
+        #expect(layer.alpha.gradient.read() == before, "an input-only pass changed α's gradient")
     }
 
     @Test("ReLU")

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import PhotoZ
+
+/// `photoz bench`: throughput of the networks on this machine (training step, inference, one
+/// input gradient), to compare with `../shared/reference/bench/torch_bench.py`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure images/s of the networks: a training step, inference and one input gradient.",
+        discussion: """
+            Random inputs, warm-up excluded, median iteration time over at least --repeats iterations \
+            and --min-time seconds, as torch_bench.py does. Threads: OMP_NUM_THREADS (compare with \
+            PyTorch at the same count). Peak memory is the process's peak resident set so far.
+            """
+    )
+
+    // Plain strings (checked in validate()) so this file does not declare argument conformances
+    // for the library's enums that other commands may also need.
+    @Option(help: "Networks to time, inception or simple (repeatable; default: both).")
+    var model: [String] = ["inception", "simple"]
+
+    @Option(help: "Batch sizes (repeatable; default: 64 and 32).")
+    var batchSize: [Int] = [64, 32]
+
+    @Option(help: "Output head: classification or regression.")
+    var head: String = "classification"
+
+    @Option(help: "Minimum seconds of timed iterations per figure.")
+    var minTime: Double = 3
+
+    @Option(help: "Minimum timed iterations per figure.")
+    var repeats: Int = 5
+
+    @Flag(help: "Print one JSON object per case on stdout.")
+    var json = false
+
+    func validate() throws {
+        for name in model where Architecture(rawValue: name) == nil {
+            throw ValidationError("unknown --model \(name): use inception or simple")
+        }
+        guard Head(rawValue: head) != nil else { throw ValidationError("unknown --head \(head): use classification or regression") }
+        guard batchSize.allSatisfy({ $0 > 0 }) else { throw ValidationError("--batch-size must be positive") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        if !json { print("model      head            batch  train img/s  inference img/s  input-grad img/s  peak RSS MiB") }
+        for name in model {
+            for size in batchSize {
+                var bench = NetworkBenchmark(architecture: Architecture(rawValue: name)!, head: Head(rawValue: head)!,
+                                             batchSize: size)
+                bench.minTime = minTime
+                bench.repeats = repeats
+                let r = try bench.run()
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try encoder.encode(r), as: UTF8.self))
+                } else {
+                    print(String(format: "%-10@ %-15@ %5d  %11.1f  %15.1f  %16.1f  %12.0f", r.model as NSString,
+                                 r.head as NSString, r.batchSize, r.trainImagesPerSecond, r.inferenceImagesPerSecond,
+                                 r.inputGradientImagesPerSecond, r.peakRSSMegabytes))
+                }
+            }
+        }
+    }
+}
