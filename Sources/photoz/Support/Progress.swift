@@ -19,7 +19,7 @@ final class ProgressDisplay: @unchecked Sendable {
     /// A handler for library functions that report progress.
     var handler: ProgressHandler { { [self] done, total in update(done, total) } }
 
-    func update(_ done: Int, _ total: Int) {
+    func update(_ done: Int, _ total: Int, extra: String? = nil) {
         lock.lock()
         defer { lock.unlock() }
         let now = Date()
@@ -27,7 +27,7 @@ final class ProgressDisplay: @unchecked Sendable {
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let percent = total > 0 ? 100 * done / total : 100
-        let text = "\(label) \(done)/\(total) \(unit) (\(percent)%), \(Int(rate.rounded())) \(unit)/s, ETA \(formatDuration(eta))"
+        let text = "\(label) \(done)/\(total) \(unit) (\(percent)%), \(Int(rate.rounded())) \(unit)/s, ETA \(formatDuration(eta))" + (extra.map { ", " + $0 } ?? "")
         if isTerminal {
             guard now.timeIntervalSince(lastPrint) > 0.2 || done == total else { return }
             lastPrint = now

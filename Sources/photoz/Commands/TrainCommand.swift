@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import PhotoZ
+import PhotoZData
+
+extension Architecture: ExpressibleByArgument {}
+extension Head: ExpressibleByArgument {}
+extension PixelTransform: ExpressibleByArgument {}
+extension TrainConfiguration.OptimizerKind: ExpressibleByArgument {}
+
+/// `photoz train`: train a photo-z network from shards.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a photo-z network (Inception or the small CNN) from HDF5 shards.",
+        discussion: """
+        Streams the train split (shuffle buffer, random k·90° rotations and flips), validates on \
+        the valid split every epoch (or --valid-every steps) and writes --out (the last state, \
+        with optimizer state and history, for --resume) and OUT.best.h5 (lowest validation \
+        loss), both atomically. Model files: schemas/model-file.md.
+        """
+    )
+
+    @Option(help: "Data-set folder (with manifest.json) written by ingest.")
+    var data: String
+
+    @Option(help: "Model file to write (the best one goes to <out>.best.h5).")
+    var out: String
+
+    @Option(help: "Network: inception (Pasquet et al. 2019) or simple (small CNN).")
+    var model: Architecture = .simple
+
+    @Option(help: "classification (180-bin PDF, cross-entropy) or regression (one value, MSE).")
+    var head: Head = .classification
+
+    @Option(help: "Passes over the train split (ignored when --steps is given).")
+    var epochs: Int = 10
+
+    @Option(help: "Optimizer steps (overrides --epochs).")
+    var steps: Int?
+
+    @Option(help: "Images per step.")
+    var batchSize: Int = 64
+
+    @Option(help: "Initial learning rate.")
+    var learningRate: Float = 1e-4
+
+    @Option(help: "Steps between learning-rate decays (0: never; default: half-way through the run).")
+    var lrStep: Int?
+
+    @Option(help: "Factor applied to the learning rate at each decay.")
+    var lrGamma: Float = 0.2
+
+    @Option(help: "adam or sgd (with --momentum).")
+    var optimizer: TrainConfiguration.OptimizerKind = .adam
+
+    @Option(help: "Momentum of SGD.")
+    var momentum: Float = 0.9
+
+    @Flag(inversion: .prefixedNo, help: "Random k·90° rotations and flips of training images.")
+    var augment = true
+
+    @Option(help: "Flux → network input: signed-sqrt (sign(x)(√(|x|+1)−1)), asinh or identity.")
+    var pixelTransform: PixelTransform = .default
+
+    @Option(help: "Seed of the weights, the data order and the augmentations.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Validate and save every N steps (default: every epoch).")
+    var validEvery: Int?
+
+    @Option(help: "Rows held in the shuffle buffer.")
+    var shuffleBuffer: Int = 1024
+
+    @Option(help: "oneDNN/OpenMP threads (default: one per core).")
+    var threads: Int?
+
+    @Option(help: "Append one JSON line per evaluation to this file.")
+    var log: String?
+
+    @Flag(help: "Continue the run saved in --out where it stopped (same data, settings and data order).")
+    var resume = false
+
+    @Flag(help: "Replace existing model files.")
+    var overwrite = false
+
+    func run() throws {
+        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+        var config = TrainConfiguration(data: data, out: out)
+        config.architecture = model
+        config.head = head
+        config.epochs = epochs
+        config.steps = steps
+        config.batchSize = batchSize
+        config.learningRate = learningRate
+        config.learningRateStep = lrStep
+        config.learningRateGamma = lrGamma
+        config.optimizer = optimizer
+        config.momentum = momentum
+        config.augment = augment
+        config.pixelTransform = pixelTransform
+        config.seed = seed
+        config.validEvery = validEvery
+        config.shuffleBuffer = shuffleBuffer
+        config.overwrite = overwrite
+        config.log = log
+        let trainer = try Trainer(config, resume: resume)
+        let summary = try train(trainer)
+        print(describe(summary))
+    }
+}
+
+/// Runs a trainer with a progress line on stderr and the evaluations as they come.
+func train(_ trainer: Trainer) throws -> TrainingSummary {
+    let display = ProgressDisplay("train", unit: "steps")
+    var shown = trainer.history.count
+    return try trainer.run { step, total, loss, rate in
+        display.update(step, total, extra: String(format: "loss %.4f, %.0f images/s", loss, rate))
+        if trainer.history.count > shown, let r = trainer.history.last {
+            shown = trainer.history.count
+            printError(String(format: "  step %d (epoch %.2f): train loss %.4f, valid loss %.4f, ", r.step, r.epoch, r.trainLoss, r.validLoss) + r.validMetrics.summary)
+        }
+    }
+}
+
+func describe(_ s: TrainingSummary) -> String {
+    var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s"]
+    if let last = s.history.last { lines.append("last (step \(last.step)): valid loss \(String(format: "%.4f", last.validLoss)), \(last.validMetrics.summary)  → \(s.lastPath)") }
+    if let best = s.best { lines.append("best (step \(best.step)): valid loss \(String(format: "%.4f", best.validLoss)), \(best.validMetrics.summary)  → \(s.bestPath)") }
+    return lines.joined(separator: "\n")
+}
