@@ -24,13 +24,13 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // Safe Swift layers over the C libraries.
-        .target(name: "FITS", dependencies: ["CFITSIO"]),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
+        .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
 
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
         .target(name: "PhotoZData", dependencies: ["FITS", "HDF5"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
-        .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], resources: [.copy("Resources")]),
+        .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
         .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"]),
         // The photo-z networks, training, prediction, metrics and attacks.
