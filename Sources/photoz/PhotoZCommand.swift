@@ -16,6 +16,7 @@ struct PhotoZCommand: ParsableCommand {
             TrainCommand.self,
             PredictCommand.self,
             EvaluateCommand.self,
+            BaselineCommand.self,
         ]
     )
 }
