@@ -11,9 +11,9 @@ public final class HDF5Dataset: @unchecked Sendable {
     public let path: String
     /// The chunk shape and filters, read once (they never change); guarded by the HDF5 lock.
     private var cachedProperties: (chunks: [Int]?, filters: [HDF5Filter])?
-    /// Chunks written by the parallel deflate path (for tests and diagnostics); guarded by the lock.
-    var parallelChunkCount = 0
-    /// Whether `writeRows` may compress chunks in parallel (turned off to measure HDF5's own path).
+    /// Chunks written and read by the parallel deflate paths (for tests and diagnostics); guarded by the lock.
+    var parallelChunkWrites = 0, parallelChunkReads = 0
+    /// Whether the parallel paths may be used (turned off to measure HDF5's own path); guarded by the lock.
     var parallelDeflateEnabled = true
 
     init(file: HDF5File, handle: HDF5Handle, path: String) {
@@ -85,40 +85,48 @@ public final class HDF5Dataset: @unchecked Sendable {
 
     /// Reads the whole dataset, converted by HDF5 to `T`, in row-major order.
     ///
-    /// The corresponding C function is `H5Dread`.
+    /// The corresponding C function is `H5Dread` (or `H5Dread_chunk`, see `readRows(_:into:)`).
     public func read<T: HDF5Scalar>(as type: T.Type) throws -> [T] {
-        try file.whileOpen(site, "read") {
-            let dims = try numericDims("read", T.self)
-            let count = dims.reduce(1, *)
-            return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                if count > 0 {
+        let dims = try file.whileOpen(site, "read") { try numericDims("read", T.self) }
+        let count = dims.reduce(1, *)
+        return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let rows = dims.first {
+                try readRows(0..<rows, into: buffer)
+            } else {
+                try file.whileOpen(site, "read") {
                     try H5.read(handle, T.hdf5ElementType, rows: nil, dims: dims, into: buffer.baseAddress!, site)
                 }
-                initialized = count
             }
+            initialized = count
         }
     }
 
     /// Reads rows `rows` of dim 0 with all of the other dims, converted to `T`.
     public func readRows<T: HDF5Scalar>(_ rows: Range<Int>, as type: T.Type) throws -> [T] {
-        try file.whileOpen(site, "readRows") {
-            let dims = try checkedRowDims("readRows", rows, T.self)
-            let count = rows.count * dims.dropFirst().reduce(1, *)
-            return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try readRows(rows, into: buffer)
-                initialized = count
-            }
+        let dims = try file.whileOpen(site, "readRows") { try checkedRowDims("readRows", rows, T.self) }
+        let count = rows.count * dims.dropFirst().reduce(1, *)
+        return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try readRows(rows, into: buffer)
+            initialized = count
         }
     }
 
     /// Reads rows `rows` of dim 0 into `buffer`, which must hold exactly those rows.
     ///
-    /// The corresponding C functions are `H5Sselect_hyperslab` and `H5Dread`.
+    /// In a file opened read-only, a dataset with the deflate filter (with or without
+    /// shuffle), chunks of whole rows and elements stored as `T` is read chunk by chunk with
+    /// `H5Dread_chunk` and inflated on all cores with libdeflate, outside the HDF5 lock;
+    /// otherwise HDF5 reads it. The corresponding C functions are `H5Sselect_hyperslab` and `H5Dread`.
     public func readRows<T: HDF5Scalar>(_ rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
-        try file.whileOpen(site, "readRows") {
+        let (dims, plan) = try file.whileOpen(site, "readRows") {
             let dims = try checkedRowDims("readRows", rows, T.self)
             try checkCount(buffer.count, rows, dims, "readRows")
-            guard buffer.count > 0 else { return }
+            return (dims, file.isReadOnly && parallelDeflateEnabled ? try parallelPlan(T.self, dims) : nil)
+        }
+        guard buffer.count > 0 else { return }
+        let rowSize = dims.dropFirst().reduce(1, *)
+        if let plan, try readParallel(rows, into: buffer.baseAddress!, rowSize: rowSize, dims: dims, plan: plan) { return }
+        try file.whileOpen(site, "readRows") {
             try H5.read(handle, T.hdf5ElementType, rows: rows, dims: dims, into: buffer.baseAddress!, site)
         }
     }

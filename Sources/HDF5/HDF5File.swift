@@ -28,11 +28,14 @@ public final class HDF5File: @unchecked Sendable {
 
     /// The path the file was created or opened with.
     public let path: String
+    /// Whether the file was opened read-only.
+    public let isReadOnly: Bool
     let handle: HDF5Handle
     let state: HDF5FileState
 
-    private init(path: String, handle: HDF5Handle, state: HDF5FileState) {
+    private init(path: String, isReadOnly: Bool, handle: HDF5Handle, state: HDF5FileState) {
         self.path = path
+        self.isReadOnly = isReadOnly
         self.handle = handle
         self.state = state
     }
@@ -48,7 +51,7 @@ public final class HDF5File: @unchecked Sendable {
         }
         let state = HDF5FileState()
         let handle = try H5.createFile(path, truncate: mode == .truncate, state: state)
-        return HDF5File(path: path, handle: handle, state: state)
+        return HDF5File(path: path, isReadOnly: false, handle: handle, state: state)
     }
 
     /// Opens an existing HDF5 file, read-only by default.
@@ -69,7 +72,7 @@ public final class HDF5File: @unchecked Sendable {
         }
         let state = HDF5FileState()
         let handle = try H5.openFile(path, readOnly: readOnly, state: state)
-        return HDF5File(path: path, handle: handle, state: state)
+        return HDF5File(path: path, isReadOnly: readOnly, handle: handle, state: state)
     }
 
     /// The root group `/`.

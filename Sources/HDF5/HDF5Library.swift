@@ -478,6 +478,28 @@ enum H5 {
         }
     }
 
+    /// The stored (filtered) bytes of the chunk at `offset` and HDF5's filter mask (bit i set:
+    /// filter i was skipped), or nil when the chunk has no storage (the caller reads through
+    /// HDF5 then, which supplies fill values). The C functions are `H5Dget_chunk_storage_size`
+    /// and `H5Dread_chunk`.
+    static func readRawChunk(_ dataset: HDF5Handle, offset: [Int], _ site: HDF5Site) throws -> (bytes: [UInt8], filterMask: UInt32)? {
+        try locked {
+            let start = offset.map { hsize_t($0) }
+            var size: hsize_t = 0
+            if H5Dget_chunk_storage_size(dataset.id, start, &size) < 0 || size == 0 {
+                H5Eclear2(photoz_H5E_DEFAULT())
+                return nil
+            }
+            var mask: UInt32 = 0
+            let bytes = try [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, initialized in
+                try check(H5Dread_chunk(dataset.id, photoz_H5P_DEFAULT(), start, &mask, buffer.baseAddress),
+                          "H5Dread_chunk", "cannot read the chunk at \(offset)", site)
+                initialized = Int(size)
+            }
+            return (bytes, mask)
+        }
+    }
+
     /// Changes the current extent. The C function is `H5Dset_extent`.
     static func setExtent(_ dataset: HDF5Handle, _ dims: [Int], _ site: HDF5Site) throws {
         try locked {

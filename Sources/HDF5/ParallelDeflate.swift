@@ -1,9 +1,11 @@
-// Compressing HDF5 chunks on all cores with libdeflate (the only file that calls libdeflate).
+// Compressing and decompressing HDF5 chunks on all cores with libdeflate (the only file that
+// calls libdeflate).
 //
-// HDF5's deflate filter compresses one chunk at a time on the calling thread. For chunks of
-// whole rows we do HDF5's work ourselves, in parallel: byte-shuffle (when the dataset has
-// the shuffle filter), zlib-compress with libdeflate at the dataset's level, and hand the
-// results to H5Dwrite_chunk. HDF5's own filters (zlib inflate, unshuffle) read them back.
+// HDF5's deflate filter works one chunk at a time on the calling thread. For chunks of whole
+// rows we do HDF5's work ourselves, in parallel: byte-shuffle (when the dataset has the
+// shuffle filter), zlib-compress with libdeflate at the dataset's level, and hand the results
+// to H5Dwrite_chunk; HDF5's own filters (zlib inflate, unshuffle) read them back. Reading
+// goes the other way: H5Dread_chunk, then inflate and unshuffle in parallel.
 import CDeflate
 import Dispatch
 import Foundation
@@ -125,6 +127,112 @@ enum ParallelDeflate {
         let tail = count * elementSize
         for index in tail..<source.count { output[index] = input[index] }
     }
+}
+
+/// A chunk as stored in the file: its filtered bytes and HDF5's filter mask (bit i set: the
+/// pipeline's filter i was skipped for this chunk).
+struct StoredChunk: Sendable {
+    var bytes: [UInt8]
+    var filterMask: UInt32
+}
+
+/// Where decoded chunks go: rows `rows` of a caller's buffer.
+struct RowDestination: @unchecked Sendable {
+    /// Row `rows.lowerBound`.
+    let base: UnsafeMutableRawPointer
+    let rows: Range<Int>
+    let rowBytes: Int
+    let rowsPerChunk: Int
+
+    /// Copies the rows of chunk `chunk` (decoded at `decoded`) that fall inside `rows`.
+    func place(chunk: Int, from decoded: UnsafeRawPointer) {
+        let chunkStart = chunk * rowsPerChunk
+        let first = max(chunkStart, rows.lowerBound), end = min(chunkStart + rowsPerChunk, rows.upperBound)
+        guard end > first else { return }
+        (base + (first - rows.lowerBound) * rowBytes).copyMemory(from: decoded + (first - chunkStart) * rowBytes,
+                                                                 byteCount: (end - first) * rowBytes)
+    }
+}
+
+extension ParallelDeflate {
+    /// The positions of the dataset's filters in its pipeline (the bits of a chunk's filter mask).
+    struct Pipeline: Sendable {
+        var deflateBit: Int
+        /// The shuffle filter's bit and the element size, when the dataset has shuffle.
+        var shuffle: (bit: Int, elementSize: Int)?
+    }
+
+    /// Inflates and unshuffles `stored` (chunks `firstChunk`, `firstChunk + 1`, …) on all cores
+    /// and copies their rows into `destination`.
+    ///
+    /// - Returns: false when a chunk cannot be decoded (the caller then reads through HDF5,
+    ///   which reports the problem). The C function is `libdeflate_zlib_decompress`.
+    static func decompress(_ stored: [StoredChunk], firstChunk: Int, into destination: RowDestination,
+                           pipeline: Pipeline) -> Bool {
+        guard !stored.isEmpty else { return true }
+        let chunkBytes = destination.rowsPerChunk * destination.rowBytes
+        let workers = min(stored.count, ProcessInfo.processInfo.activeProcessorCount)
+        let failed = UnsafeMutableBufferPointer<Bool>.allocate(capacity: stored.count)
+        failed.initialize(repeating: false)
+        defer { failed.deallocate() }
+        let flags = SharedFlags(failed: failed)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let mine = Swift.stride(from: worker, to: stored.count, by: workers)
+            guard let decompressor = libdeflate_alloc_decompressor() else {
+                for index in mine { flags.failed[index] = true }
+                return
+            }
+            defer { libdeflate_free_decompressor(decompressor) }
+            let inflated = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+            let unshuffled = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+            defer { inflated.deallocate(); unshuffled.deallocate() }
+            for index in mine {
+                let chunk = stored[index]
+                let decoded: Bool = chunk.bytes.withUnsafeBytes { bytes in
+                    if chunk.filterMask & (1 << pipeline.deflateBit) != 0 {  // stored without deflate
+                        guard bytes.count == chunkBytes else { return false }
+                        inflated.copyMemory(from: bytes)
+                        return true
+                    }
+                    var produced = 0
+                    let result = libdeflate_zlib_decompress(decompressor, bytes.baseAddress, bytes.count,
+                                                            inflated.baseAddress, chunkBytes, &produced)
+                    return result == LIBDEFLATE_SUCCESS && produced == chunkBytes
+                }
+                guard decoded else { flags.failed[index] = true; continue }
+                var data = UnsafeRawBufferPointer(inflated)
+                if let shuffle = pipeline.shuffle, shuffle.elementSize > 1, chunk.filterMask & (1 << shuffle.bit) == 0 {
+                    unshuffle(data, into: unshuffled, elementSize: shuffle.elementSize)
+                    data = UnsafeRawBufferPointer(unshuffled)
+                }
+                destination.place(chunk: firstChunk + index, from: data.baseAddress!)
+            }
+        }
+        return !failed.contains(true)
+    }
+
+    /// The inverse of `shuffle`: element i's byte j comes from position j·count + i.
+    static func unshuffle(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer, elementSize: Int) {
+        precondition(target.count >= source.count, "unshuffle: target smaller than source")
+        let count = source.count / elementSize
+        let input = source.bindMemory(to: UInt8.self).baseAddress!
+        let output = target.bindMemory(to: UInt8.self).baseAddress!
+        for byte in 0..<elementSize {
+            let row = input + byte * count
+            var to = output + byte
+            for index in 0..<count {
+                to.pointee = row[index]
+                to += elementSize
+            }
+        }
+        let tail = count * elementSize
+        for index in tail..<source.count { output[index] = input[index] }
+    }
+}
+
+/// Per-chunk failure flags shared by the decompressing workers (each sets only its own).
+private struct SharedFlags: @unchecked Sendable {
+    let failed: UnsafeMutableBufferPointer<Bool>
 }
 
 /// The output shared by the workers; each writes only its own chunks' slots.

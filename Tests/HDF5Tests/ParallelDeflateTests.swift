@@ -12,6 +12,60 @@ import Testing
         #expect(target == [1, 11, 21, 2, 12, 22, 3, 13, 23, 4, 14, 24, 99])
     }
 
+    @Test func unshuffleInvertsShuffle() {
+        let source = (0..<203).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        for size in [2, 4, 8] {
+            var shuffled = [UInt8](repeating: 0, count: source.count), back = shuffled
+            source.withUnsafeBytes { input in shuffled.withUnsafeMutableBytes { ParallelDeflate.shuffle(input, into: $0, elementSize: size) } }
+            shuffled.withUnsafeBytes { input in back.withUnsafeMutableBytes { ParallelDeflate.unshuffle(input, into: $0, elementSize: size) } }
+            #expect(back == source, "element size \(size)")
+        }
+    }
+
+    @Test func readOnlyFilesInflateChunksInParallel() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        let file = try HDF5File.create(path)
+        let images = noisyImages(count: 11, bands: 2, size: 8, seed: 3)
+        let written = try file.root.createDataset("images", of: Float.self, shape: [11, 2, 8, 8], chunks: [4, 2, 8, 8],
+                                                  compression: .gzip(level: 4), shuffle: true)
+        try written.write(images)
+        try file.root.createDataset("plain", of: Float.self, shape: [11, 2, 8, 8], chunks: [4, 2, 8, 8]).write(images)
+        #expect(try written.readRows(0..<4, as: Float.self) == Array(images[0..<512]))
+        #expect(H5.locked { written.parallelChunkReads } == 0, "a writable file reads through HDF5")
+        try file.close()
+
+        let data = try HDF5File.open(path).root.dataset("images")
+        #expect(try data.read(as: Float.self) == images)
+        #expect(H5.locked { data.parallelChunkReads } == 3)
+        #expect(try data.readRows(3..<10, as: Float.self) == Array(images[3 * 128..<10 * 128]))  // 3 chunks touched
+        #expect(try data.readRows(9..<11, as: Float.self) == Array(images[9 * 128..<11 * 128]))  // the partial last chunk
+        #expect(H5.locked { data.parallelChunkReads } == 7)
+        #expect(try data.readRows(1..<2, as: Double.self) == images[128..<256].map(Double.init))  // conversion: HDF5
+        #expect(H5.locked { data.parallelChunkReads } == 7)
+        let plain = try HDF5File.open(path).root.dataset("plain")
+        #expect(try plain.read(as: Float.self) == images)
+        #expect(H5.locked { plain.parallelChunkReads } == 0, "no deflate filter: HDF5 reads it")
+    }
+
+    @Test func chunksWithoutStorageFallBackToHDF5sFillValues() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        try runPython("""
+            import h5py, numpy as np, sys
+            with h5py.File(sys.argv[1], 'w') as f:
+                d = f.create_dataset('x', shape=(8, 3), maxshape=(None, 3), chunks=(2, 3), dtype='<i4',
+                                     compression='gzip', shuffle=True, fillvalue=-5)
+                d[0:4] = np.arange(12).reshape(4, 3)
+            """, [path])
+        let data = try HDF5File.open(path).root.dataset("x")
+        #expect(try data.readRows(0..<4, as: Int32.self) == (0..<12).map(Int32.init))
+        #expect(H5.locked { data.parallelChunkReads } == 2)
+        #expect(try data.read(as: Int32.self) == (0..<12).map(Int32.init) + [Int32](repeating: -5, count: 12))
+    }
+
     @Test func wholeChunksAreCompressedInParallelAndReadBackExactly() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
@@ -22,7 +76,7 @@ import Testing
                                                chunks: [4, 2, 16, 16], compression: .gzip(level: 4), shuffle: true)
         try images.withUnsafeBufferPointer { try data.append($0) }
         // 0..<8 as two whole chunks, 8..<10 as the dataset's last chunk padded with the fill value.
-        #expect(H5.locked { data.parallelChunkCount } == 3)
+        #expect(H5.locked { data.parallelChunkWrites } == 3)
         #expect(try data.read(as: Float.self) == images)
         try file.close()
         #expect(try HDF5File.open(path).root.dataset("images").read(as: Float.self) == images)
@@ -35,15 +89,15 @@ import Testing
         let rows = (0..<20 * 3).map { Int32($0 * 7 - 50) }
         let data = try file.root.createDataset("x", of: Int32.self, shape: [20, 3], chunks: [4, 3], compression: .gzip(level: 6))
         try data.write([Int32](repeating: -1, count: 60))  // 5 whole chunks, all parallel
-        #expect(H5.locked { data.parallelChunkCount } == 5)
+        #expect(H5.locked { data.parallelChunkWrites } == 5)
         // Rows 3..<14: row 3 and rows 12..<14 through H5Dwrite, chunks 4..<8 and 8..<12 in parallel.
         try rows[9..<42].withUnsafeBufferPointer { try data.writeRows(3..<14, from: $0) }
-        #expect(H5.locked { data.parallelChunkCount } == 7)
+        #expect(H5.locked { data.parallelChunkWrites } == 7)
         let expected = (0..<60).map { $0 >= 9 && $0 < 42 ? rows[$0] : -1 }
         #expect(try data.read(as: Int32.self) == expected)
         // Rows inside one chunk never take the parallel path.
         try [1, 2, 3].withUnsafeBufferPointer { try data.writeRows(17..<18, from: $0) }
-        #expect(H5.locked { data.parallelChunkCount } == 7)
+        #expect(H5.locked { data.parallelChunkWrites } == 7)
         #expect(try data.readRows(17..<18, as: Int32.self) == [1, 2, 3])
     }
 
@@ -53,14 +107,14 @@ import Testing
         let file = try HDF5File.create(folder.path("a.h5"))
         let converted = try file.root.createDataset("f", of: Float.self, shape: [8], chunks: [4], compression: .gzip(level: 4))
         try converted.write([Double](repeating: 1.5, count: 8))  // doubles into float32: HDF5 converts
-        #expect(H5.locked { converted.parallelChunkCount } == 0)
+        #expect(H5.locked { converted.parallelChunkWrites } == 0)
         #expect(try converted.read(as: Float.self) == [Float](repeating: 1.5, count: 8))
         let plain = try file.root.createDataset("p", of: Float.self, shape: [8], chunks: [4])
         try plain.write([Float](repeating: 2, count: 8))
-        #expect(H5.locked { plain.parallelChunkCount } == 0)
+        #expect(H5.locked { plain.parallelChunkWrites } == 0)
         let partialRows = try file.root.createDataset("r", of: Float.self, shape: [8, 4], chunks: [4, 2], compression: .gzip(level: 4))
         try partialRows.write([Float](repeating: 3, count: 32))  // chunks are not whole rows
-        #expect(H5.locked { partialRows.parallelChunkCount } == 0)
+        #expect(H5.locked { partialRows.parallelChunkWrites } == 0)
         #expect(try partialRows.read(as: Float.self) == [Float](repeating: 3, count: 32))
     }
 
@@ -74,7 +128,7 @@ import Testing
         let data = try file.root.createDataset("images", of: Float.self, shape: [9, 5, 32, 32], chunks: [2, 5, 32, 32],
                                                compression: .gzip(level: 4), shuffle: true)
         try data.write(images)
-        #expect(H5.locked { data.parallelChunkCount } == 5)
+        #expect(H5.locked { data.parallelChunkWrites } == 5)
         try file.close()
         try images.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: rawPath)) }
         let report = try runPython("""
