@@ -47,7 +47,7 @@ public final class HDF5File: @unchecked Sendable {
         let site = HDF5Site(file: path)
         if mode == .exclusive, FileManager.default.fileExists(atPath: path) {
             throw site.error("create", "cannot create file",
-                             "\(path) exists; pass overwrite/truncate (mode: .truncate) to replace it")
+                             "the file exists; pass overwrite/truncate (mode: .truncate) to replace it")
         }
         let state = HDF5FileState()
         let handle = try H5.createFile(path, truncate: mode == .truncate, state: state)

@@ -91,6 +91,7 @@ enum H5 {
         H5Eclear2(photoz_H5E_DEFAULT())
         guard let last = frames.items.last else { return "no HDF5 error message" }
         var text = frames.items.map { "\($0.function)(): \($0.text)" }.joined(separator: " > ")
+            .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
         var buffer = [CChar](repeating: 0, count: 256)
         if H5Eget_msg(last.minor, nil, &buffer, buffer.count) > 0 {
             text += " [\(String(cString: buffer))]"
@@ -237,7 +238,9 @@ enum H5 {
         try locked {
             let object = try own(H5Oopen(loc.id, name, photoz_H5P_DEFAULT()), .object, "H5Oopen", "cannot open object", site,
                                  file: loc.file)
-            return H5Iget_type(object.id) == H5I_DATASET
+            let type = H5Iget_type(object.id)
+            if type == H5I_BADID { throw fail("H5Iget_type", "cannot tell the object's type", site) }
+            return type == H5I_DATASET
         }
     }
 
@@ -276,7 +279,9 @@ enum H5 {
         if size == 0 { throw fail("H5Tget_size", "cannot read the element type", site) }
         switch typeClass {
         case H5T_INTEGER:
-            let signed = H5Tget_sign(type.id) == H5T_SGN_2
+            let sign = H5Tget_sign(type.id)
+            if sign == H5T_SGN_ERROR { throw fail("H5Tget_sign", "cannot read the element type", site) }
+            let signed = sign == H5T_SGN_2
             switch size {
             case 1: return signed ? .int8 : .uint8
             case 2: return signed ? .int16 : .uint16
@@ -550,7 +555,9 @@ enum H5 {
         try bytes.withUnsafeMutableBytes { raw in
             try check(read(memoryType.id, raw.baseAddress!), function, "cannot read strings", site)
         }
-        let spacePadded = H5Tget_strpad(type.id) == H5T_STR_SPACEPAD
+        let padding = H5Tget_strpad(type.id)
+        if padding == H5T_STR_ERROR { throw fail("H5Tget_strpad", "cannot read strings", site) }
+        let spacePadded = padding == H5T_STR_SPACEPAD
         return (0..<count).map { index in
             var text = bytes[index * size ..< (index + 1) * size]
             if let end = text.firstIndex(of: 0) { text = text[..<end] }
