@@ -75,6 +75,29 @@ public final class HDF5File: @unchecked Sendable {
         return HDF5File(path: path, isReadOnly: readOnly, handle: handle, state: state)
     }
 
+    /// Opens `path`, runs `body` with the file and closes it, also when `body` throws.
+    public static func withOpen<T>(_ path: String, readOnly: Bool = true, _ body: (HDF5File) throws -> T) throws -> T {
+        try scoped(open(path, readOnly: readOnly), body)
+    }
+
+    /// Creates `path` (exclusive unless `mode: .truncate`), runs `body` and closes the file.
+    public static func withCreated<T>(_ path: String, mode: CreateMode = .exclusive,
+                                      _ body: (HDF5File) throws -> T) throws -> T {
+        try scoped(create(path, mode: mode), body)
+    }
+
+    private static func scoped<T>(_ file: HDF5File, _ body: (HDF5File) throws -> T) throws -> T {
+        let result: T
+        do {
+            result = try body(file)
+        } catch {
+            try? file.close()
+            throw error
+        }
+        try file.close()
+        return result
+    }
+
     /// The root group `/`.
     public var root: HDF5Group { HDF5Group(file: self, handle: handle, path: "/") }
 

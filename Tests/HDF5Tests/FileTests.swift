@@ -103,6 +103,22 @@ import Testing
         #expect(try reopened.root.dataset("x").read(as: Int64.self) == [7, 8])
     }
 
+    @Test func scopedHelpersCloseTheFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        let created = try HDF5File.withCreated(path) { file in
+            try file.root.createDataset("x", of: UInt16.self, shape: [2]).write([1, 2] as [UInt16])
+            return file
+        }
+        #expect(!created.isOpen)
+        let values = try HDF5File.withOpen(path) { try $0.root.dataset("x").read(as: UInt16.self) }
+        #expect(values == [1, 2])
+        var leaked: HDF5File?
+        #expect(throws: HDF5Error.self) { try HDF5File.withOpen(path) { file in leaked = file; _ = try file.root.dataset("nope") } }
+        #expect(leaked?.isOpen == false)
+    }
+
     @Test func flushWritesToDisk() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
