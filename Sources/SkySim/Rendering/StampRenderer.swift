@@ -51,12 +51,14 @@ struct StampRenderer: Sendable {
                 addPointSource(flux: Survey.nanomaggies(magnitude: star.magnitudes[b]),
                                x: Double(size) / 2 + star.x, y: Double(size) / 2 + star.y, psf: psfs[b], into: &stamp)
             }
+            // σ² = signal · cimg / gain + (sky / gain + darkVariance) · cimg² (the `NoiseModel` formula, expanded).
+            let cimg = noiseModel.nanomaggiesPerCount[b], gain = noiseModel.gain[b]
+            let perSignal = cimg / gain
+            let floor = pow(noiseModel.sigma(band, skyScale: truth.skyScale, pixelScale: pixelScale), 2)
             let offset = b * size * size
             for k in 0..<(size * size) {
                 var value = stamp[k]
-                if noise {
-                    value += noiseModel.sigma(band, signal: value, skyScale: truth.skyScale, pixelScale: pixelScale) * random.normal()
-                }
+                if noise { value += (max(0, value) * perSignal + floor).squareRoot() * random.normal() }
                 image[offset + k] = Float(value)
             }
         }
@@ -64,39 +66,36 @@ struct StampRenderer: Sendable {
     }
 
     /// Valid-region convolution of a (width, width) raster with the PSF's two separable
-    /// Gaussians; returns the central (size, size) stamp.
+    /// Gaussians; returns the central (size, size) stamp. Loops run tap-outer, pixel-inner
+    /// (a sequence of axpy over contiguous rows) so the compiler vectorises them.
     func convolve(_ input: [Double], width: Int, margin: Int, psf: PointSpreadFunction) -> [Double] {
+        let size = self.size
         var output = [Double](repeating: 0, count: size * size)
         var rows = [Double](repeating: 0, count: width * size)        // (width, size) after the x pass
         for (sigma, weight) in [(psf.sigmaCore, 1 - psf.wideFraction), (psf.sigmaWide, psf.wideFraction)] {
             let radius = min(margin, Int((4.5 * sigma).rounded(.up)))
             let taps = PointSpreadFunction.taps(sigma: sigma, radius: radius)
-            let n = taps.count, size = self.size
+            let firstRow = margin - radius, lastRow = margin + size + radius
             input.withUnsafeBufferPointer { src in
                 rows.withUnsafeMutableBufferPointer { tmp in
-                    taps.withUnsafeBufferPointer { t in
-                        for y in (margin - radius)..<(margin + size + radius) {
-                            let rowBase = y * width + margin - radius
-                            for x in 0..<size {
-                                var sum = 0.0
-                                let start = rowBase + x
-                                for k in 0..<n { sum += t[k] * src[start + k] }
-                                tmp[y * size + x] = sum
-                            }
+                    for y in firstRow..<lastRow {
+                        let out = tmp.baseAddress! + y * size
+                        for x in 0..<size { out[x] = 0 }
+                        for (k, tap) in taps.enumerated() {
+                            let line = src.baseAddress! + y * width + margin - radius + k
+                            for x in 0..<size { out[x] += tap * line[x] }
                         }
                     }
                 }
             }
             rows.withUnsafeBufferPointer { tmp in
-                output.withUnsafeMutableBufferPointer { out in
-                    taps.withUnsafeBufferPointer { t in
-                        for y in 0..<size {
-                            let first = y + margin - radius
-                            for x in 0..<size {
-                                var sum = 0.0
-                                for k in 0..<n { sum += t[k] * tmp[(first + k) * size + x] }
-                                out[y * size + x] += weight * sum
-                            }
+                output.withUnsafeMutableBufferPointer { result in
+                    for y in 0..<size {
+                        let out = result.baseAddress! + y * size
+                        for (k, tap) in taps.enumerated() {
+                            let line = tmp.baseAddress! + (y + margin - radius + k) * size
+                            let w = weight * tap
+                            for x in 0..<size { out[x] += w * line[x] }
                         }
                     }
                 }
