@@ -25,13 +25,6 @@ public struct SpectralCurve: Sendable {
         let w = (lambda - wavelength[low]) / (wavelength[high] - wavelength[low])
         return value[low] * (1 - w) + value[high] * w
     }
-
-    /// The smallest and largest tabulated wavelength where the value is non-zero.
-    public var support: ClosedRange<Double> {
-        let first = value.firstIndex { $0 > 0 } ?? 0
-        let last = value.lastIndex { $0 > 0 } ?? (value.count - 1)
-        return wavelength[max(0, first - 1)]...wavelength[min(value.count - 1, last + 1)]
-    }
 }
 
 /// Errors reading the bundled SED templates and filter curves (a broken installation).

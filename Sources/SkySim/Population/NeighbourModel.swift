@@ -44,7 +44,7 @@ struct NeighbourModel: Sendable {
                                     z: z, type: type, morphology: shape))
         }
         if random.uniform() < 0.1 {
-            let z = min(0.45, main.z + 200 / Cosmology.speedOfLight * (1 + main.z) * random.normal())
+            let z = min(0.45, max(0.002, main.z + 200 / Cosmology.speedOfLight * (1 + main.z) * random.normal()))
             let m = main.absoluteR + random.uniform(0.3, 3)
             let (type, early) = population.drawType(absoluteR: m, z: z, &random)
             let bulge = population.drawBulgeFraction(type: type, &random)
