@@ -16,6 +16,10 @@ struct PhotoZCommand: ParsableCommand {
             TrainCommand.self,
             PredictCommand.self,
             EvaluateCommand.self,
+            AttackCommand.self,
+            RobustnessCommand.self,
+            ExportFitsCommand.self,
+            AttackBenchCommand.self,
             BaselineCommand.self,
         ]
     )

@@ -51,7 +51,7 @@ struct Figure {
     let title: String, xLabel: String, yLabel: String
     let x: ClosedRange<Double>, y: ClosedRange<Double>
     let caption: String
-    private var body: [String] = []
+    var body: [String] = []   // internal: attack plots (RobustnessPlots.swift) add their own elements
     private let width = 560.0, height = 480.0, left = 70.0, right = 20.0, top = 40.0, bottom = 70.0
 
     init(title: String, xLabel: String, yLabel: String, x: ClosedRange<Double>, y: ClosedRange<Double>, caption: String) {
@@ -60,8 +60,8 @@ struct Figure {
 
     private var plotWidth: Double { width - left - right }
     private var plotHeight: Double { height - top - bottom }
-    private func px(_ v: Double) -> Double { left + (v - x.lowerBound) / (x.upperBound - x.lowerBound) * plotWidth }
-    private func py(_ v: Double) -> Double { top + (1 - (v - y.lowerBound) / (y.upperBound - y.lowerBound)) * plotHeight }
+    func px(_ v: Double) -> Double { left + (v - x.lowerBound) / (x.upperBound - x.lowerBound) * plotWidth }
+    func py(_ v: Double) -> Double { top + (1 - (v - y.lowerBound) / (y.upperBound - y.lowerBound)) * plotHeight }
 
     /// A 2-D histogram drawn as grey-to-blue cells, darker where more objects fall.
     mutating func density(_ xs: [Double], _ ys: [Double], bins: Int) {

@@ -28,6 +28,8 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var overwrite = false
     /// JSON-lines log, one line per evaluation.
     public var log: String?
+    /// Adversarial training (`--adversarial`): nil for classic training. See AdversarialTraining.swift.
+    public var adversarial: AdversarialTrainingConfiguration?
 
     public init(data: String, out: String) {
         self.data = data
@@ -46,6 +48,7 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
         if let learningRateStep, learningRateStep < 0 { throw bad("--lr-step \(learningRateStep): 0 (never) or more") }
         if let validEvery, validEvery < 1 { throw bad("--valid-every \(validEvery): at least 1") }
         guard shuffleBuffer >= batchSize else { throw bad("--shuffle-buffer \(shuffleBuffer): at least the batch size \(batchSize)") }
+        try adversarial?.validate()
     }
 
     /// The best-model file written beside `out`: `model.h5` → `model.best.h5`.

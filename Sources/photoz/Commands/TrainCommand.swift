@@ -84,6 +84,18 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Replace existing model files.")
     var overwrite = false
 
+    @Option(help: "Adversarial training: replace part of each batch by fgsm or pgd images made with the current network.")
+    var adversarial: AdversarialTrainingConfiguration.Method?
+
+    @Option(help: "Fraction of each batch replaced by adversarial images (with --adversarial).")
+    var advFraction: Float = 0.5
+
+    @Option(help: "ε of the adversarial images, network-input space, L∞ (with --adversarial; the talk: 10× the attack's ε).")
+    var advEpsilon: Float?
+
+    @Option(help: "PGD iterations of the adversarial images (with --adversarial pgd; default 7).")
+    var advSteps: Int?
+
     func run() throws {
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
         var config = TrainConfiguration(data: data, out: out)
@@ -104,7 +116,14 @@ struct TrainCommand: ParsableCommand {
         config.shuffleBuffer = shuffleBuffer
         config.overwrite = overwrite
         config.log = log
+        if let adversarial {
+            guard let advEpsilon else { throw ValidationError("--adversarial needs --adv-epsilon (network-input space, e.g. 0.01)") }
+            config.adversarial = AdversarialTrainingConfiguration(method: adversarial, fraction: advFraction, epsilon: advEpsilon, steps: advSteps)
+        } else if advEpsilon != nil || advSteps != nil {
+            throw ValidationError("--adv-epsilon and --adv-steps need --adversarial fgsm|pgd")
+        }
         let trainer = try Trainer(config, resume: resume)
+        try trainer.enableAdversarialTraining()
         let summary = try train(trainer)
         print(describe(summary))
     }

@@ -1,0 +1,96 @@
+import Foundation
+import HDF5
+import PhotoZData
+
+/// Running totals of an attack over a data set: rows, largest perturbation norm, and the
+/// attacked model's estimates on clean and adversarial images.
+struct AttackTally {
+    private(set) var rows = 0
+    private(set) var largestNorm: Float = 0
+    private var zSpec: [Float] = []
+    private var zClean: [Float] = []
+    private var zAdversarial: [Float] = []
+
+    mutating func add(_ batch: ShardBatch, _ adversarial: AdversarialBatch, settings: AttackConfiguration, network: PhotoZNetwork?) throws {
+        rows += batch.count
+        let ball = NormBall(norm: settings.norm, epsilon: settings.epsilon, valuesPerImage: batch.pixelsPerImage)
+        largestNorm = max(largestNorm, ball.norms(adversarial.delta).max() ?? 0)
+        guard let network else { return }
+        func estimates(_ flux: [Float]) throws -> [Float] {
+            var x = flux
+            network.pixelTransform.apply(&x)
+            try network.forward(images: x, ebv: batch.ebv)
+            return network.pointEstimates()
+        }
+        zClean += try adversarial.cleanEstimates ?? estimates(batch.images)
+        zAdversarial += try estimates(adversarial.images)
+        zSpec += batch.zSpec
+    }
+
+    private var known: [Int] { zSpec.indices.filter { zSpec[$0].isFinite } }
+
+    var cleanMetrics: PhotoZMetrics? {
+        zClean.isEmpty ? nil : PhotoZMetrics(zPhot: known.map { zClean[$0] }, zSpec: known.map { zSpec[$0] })
+    }
+
+    var adversarialMetrics: PhotoZMetrics? {
+        zAdversarial.isEmpty ? nil : PhotoZMetrics(zPhot: known.map { zAdversarial[$0] }, zSpec: known.map { zSpec[$0] })
+    }
+
+    var meanAbsoluteShift: Double? {
+        zClean.isEmpty ? nil : zip(zClean, zAdversarial).reduce(0.0) { $0 + Double(abs($1.1 - $1.0)) } / Double(zClean.count)
+    }
+}
+
+/// The manifest of an adversarial data set: the source's (split fractions and rule kept) with
+/// the new shards, rows and inputs; a fresh one when the source is a single shard.
+func adversarialManifest(source: DataSet, config: AttackDataSetConfiguration, entries: [[String: Any]],
+                         inputs attributes: [String: HDF5AttributeValue]) throws -> Manifest {
+    var object: [String: Any]
+    if !source.isSingleFile, let data = FileManager.default.contents(atPath: (source.path as NSString).appendingPathComponent(Manifest.fileName)),
+       let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        object = parsed
+    } else {
+        let fractions = SplitFractions.default
+        object = ["schema": Manifest.schemaName, "schema_version": 1, "shard_schema": ShardSchema.name,
+                  "shard_schema_version": Int(ShardSchema.version), "tool": "photoz", "image_size": source.imageSize,
+                  "bands": Band.allCases.map(\.rawValue), "split_rule": "copied from the source shard's split attribute",
+                  "split_fractions": ["train": fractions.train, "valid": fractions.valid, "test": fractions.test]]
+    }
+    var inputs: [String: String] = ["adversarial_of": source.path, "source_data_checksum": source.checksum,
+                                    "configuration": jsonText(config)]
+    for (name, value) in attributes { inputs[name] = attributeText(value) }
+    var rows: [String: Int] = [:]
+    for entry in entries { rows[entry["split"] as! String, default: 0] += entry["rows"] as! Int }
+    object["tool_version"] = PhotoZVersion.current
+    object["created"] = isoTimestamp()
+    object["compression"] = config.compression.description
+    object["inputs"] = inputs
+    object["rows"] = rows
+    object["skipped"] = 0
+    object.removeValue(forKey: "skipped_report")
+    object["shards"] = entries
+    let data = try JSONSerialization.data(withJSONObject: object)
+    do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
+        throw PhotoZDataError.schema(path: source.path, message: "cannot build the adversarial data set's manifest from the source's: \(error)")
+    }
+}
+
+/// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
+/// after the new folder is in place.
+func replaceFolder(_ target: URL, with staging: URL) throws {
+    let fm = FileManager.default
+    var aside: URL?
+    if fm.fileExists(atPath: target.path) {
+        aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
+        try? fm.removeItem(at: aside!)
+        do { try fm.moveItem(at: target, to: aside!) } catch {
+            throw PhotoZDataError.io(path: target.path, message: "cannot move the previous output aside: \(error.localizedDescription)")
+        }
+    }
+    do { try fm.moveItem(at: staging, to: target) } catch {
+        if let aside { try? fm.moveItem(at: aside, to: target) }
+        throw PhotoZDataError.io(path: target.path, message: "cannot move the new output into place: \(error.localizedDescription)")
+    }
+    if let aside { try? fm.removeItem(at: aside) }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import HDF5
+import PhotoZData
+
+/// Attacks the rows of a split and writes them as an adversarial data set: shards of the shard
+/// schema (flux units, the pixel transform inverted), with the source shards' names and splits,
+/// an optional `perturbation` dataset, attack attributes and `manifest.json`
+/// (`schemas/adversarial-shard.md`), so `train`, `predict`, `inspect`, `validate` and h5py read
+/// them as they read clean shards.
+///
+/// Everything is written into a hidden staging folder beside `out` and moved into place at the
+/// end: a failed or killed run leaves no folder that looks complete, and any previous output
+/// untouched.
+///
+/// `fitProgress` reports the batches of a universal perturbation's fit; `progress` the rows attacked.
+public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: ProgressHandler? = nil,
+                          progress: ProgressHandler? = nil) throws -> AttackSummary {
+    try config.validate()
+    let start = Date()
+    let fm = FileManager.default
+    let output = URL(fileURLWithPath: config.out).standardizedFileURL
+    if fm.fileExists(atPath: output.path), !((try? fm.contentsOfDirectory(atPath: output.path))?.isEmpty ?? true), !config.overwrite {
+        throw PhotoZDataError.outputExists(path: output.path)
+    }
+    let dataSet = try DataSet(path: config.data)
+    let batches = try RowBatches(dataSet: dataSet, split: config.split, batchSize: config.batchSize, purpose: "an attack")
+    let network = try config.model.map { try PhotoZNetwork.load(from: $0).network }
+    if let network { try UniversalPerturbation.checkCompatible(network, dataSet) }
+    let modelSHA = try config.model.map { try SHA256.hexDigest(ofFile: $0) }
+
+    // The universal perturbation: read, or fitted now (its fit is part of the progress).
+    var universal: UniversalPerturbation?
+    if let path = config.apply {
+        let u = try UniversalPerturbation.read(path)
+        guard u.imageSize == dataSet.imageSize else {
+            throw PhotoZDataError.invalidOption("\(path): the universal perturbation is 5×\(u.imageSize)×\(u.imageSize) but the images of \(config.data) are 5×\(dataSet.imageSize)×\(dataSet.imageSize)")
+        }
+        universal = u
+    } else if let attack = config.attack, attack.method == .universal, let network {
+        var u = try UniversalPerturbation.fit(network: network, dataSet: dataSet, split: config.fitSplit, configuration: attack,
+                                              maxRows: config.fitMaxRows, batchSize: config.batchSize,
+                                              progress: fitProgress)
+        u.provenance["model"] = .string(config.model!)
+        u.provenance["model_sha256"] = .string(modelSHA!)
+        universal = u
+    }
+    let attack = try config.attack.flatMap { $0.method == .universal ? nil : try Attack($0) }
+    let settings = universal?.configuration ?? config.attack!
+
+    // Stage the output beside its final place.
+    let staging = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
+    do {
+        try fm.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? fm.removeItem(at: staging)
+        try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+    } catch {
+        throw PhotoZDataError.io(path: output.path, message: "cannot create the output folder: \(error.localizedDescription); choose a writable --out")
+    }
+    var succeeded = false
+    defer { if !succeeded { try? fm.removeItem(at: staging) } }
+
+    var universalFile: String?
+    if let universal {
+        if config.apply == nil {
+            try universal.write(to: staging.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path)
+            universalFile = output.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path
+        } else {
+            universalFile = config.apply
+        }
+    }
+    let universalSHA = try universalFile.map { _ in
+        try SHA256.hexDigest(ofFile: config.apply ?? staging.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path)
+    }
+
+    var common: [String: HDF5AttributeValue] = settings.attributes
+    common["adversarial"] = .int64(1)
+    common["attack_pixel_transform"] = .string((network?.pixelTransform ?? universal!.pixelTransform).rawValue)
+    if let model = config.model, let network, let modelSHA {
+        common["attack_model"] = .string(model)
+        common["attack_model_sha256"] = .string(modelSHA)
+        common["attack_model_architecture"] = .string(network.architecture.rawValue)
+        common["attack_model_head"] = .string(network.head.rawValue)
+    }
+    if let universalFile, let universalSHA {
+        common["attack_universal_file"] = .string(universalFile)
+        common["attack_universal_sha256"] = .string(universalSHA)
+    }
+
+    var tally = AttackTally()
+    var entries: [[String: Any]] = []
+    var batchIndex = 0
+    for (s, info) in batches.shards.enumerated() {
+        let source = try Shard(path: info.path)
+        let sourceSHA = try info.sha256 ?? SHA256.hexDigest(ofFile: info.path)
+        let split = info.split ?? source.split ?? .test
+        var attributes = ShardAttributes()
+        attributes.imageSize = dataSet.imageSize
+        attributes.split = split
+        if let name = try source.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
+           let set = ExtinctionCoefficients.named(name) { attributes.extinction = set }
+        var inputs = ["source_shard": info.path, "source_shard_sha256": sourceSHA, "source_data": config.data,
+                      "source_data_checksum": dataSet.checksum]
+        if let model = config.model, let modelSHA { inputs["model"] = model; inputs["model_sha256"] = modelSHA }
+        if let universalFile, let universalSHA { inputs["universal_perturbation"] = universalFile; inputs["universal_perturbation_sha256"] = universalSHA }
+        attributes.inputs = jsonText(inputs)
+        attributes.configuration = jsonText(config)
+        attributes.extra = common
+        attributes.extra["source_shard"] = .string(info.path)
+        attributes.extra["source_shard_sha256"] = .string(sourceSHA)
+
+        let name = (info.path as NSString).lastPathComponent
+        let writer = try ShardWriter(path: staging.appendingPathComponent(name).path, attributes: attributes,
+                                     compression: config.compression.hdf5Compression, withPerturbation: config.writePerturbation)
+        do {
+            for k in batches.indices where batches.batches[k].shard == s {
+                let rows = try batches.read(k)
+                let adversarial: AdversarialBatch
+                if let universal {
+                    let (images, perturbation) = try universal.apply(flux: rows.images)
+                    adversarial = AdversarialBatch(images: images, perturbation: perturbation, delta: broadcast(universal.values, rows.count))
+                } else {
+                    adversarial = try attack!.perturb(flux: rows.images, ebv: rows.ebv, zSpec: rows.zSpec, network: network!, batchIndex: batchIndex)
+                }
+                try tally.add(rows, adversarial, settings: settings, network: network)
+                var out = rows
+                out.images = adversarial.images
+                try writer.append(out, perturbation: config.writePerturbation ? adversarial.perturbation : nil)
+                batchIndex += 1
+                progress?(tally.rows, batches.rows)
+            }
+            let written = try writer.finish()
+            let path = staging.appendingPathComponent(name).path
+            let bytes = (try fm.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            entries.append(["file": name, "split": split.rawValue, "rows": written, "sha256": try SHA256.hexDigest(ofFile: path), "bytes": bytes])
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    try adversarialManifest(source: dataSet, config: config, entries: entries, inputs: common).write(directory: staging.path)
+    try replaceFolder(output, with: staging)
+    succeeded = true
+    let seconds = Date().timeIntervalSince(start)
+    return AttackSummary(out: output.path, method: config.methodName, description: settings.summary, rows: tally.rows,
+                         shards: entries.count, seconds: seconds, imagesPerSecond: Double(tally.rows) / max(seconds, 1e-9),
+                         clean: tally.cleanMetrics, adversarial: tally.adversarialMetrics, meanAbsoluteShift: tally.meanAbsoluteShift,
+                         largestNorm: Double(tally.largestNorm), universalFile: universalFile)
+}
+
+extension ShardCompression {
+    /// The HDF5 filter setting of this compression choice.
+    var hdf5Compression: HDF5Compression {
+        switch self {
+        case .none: .none
+        case let .gzip(level): .gzip(level: level)
+        }
+    }
+}

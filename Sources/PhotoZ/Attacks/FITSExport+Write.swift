@@ -1,0 +1,152 @@
+import FITS
+import Foundation
+import HDF5
+import PhotoZData
+
+extension FITSExport {
+    /// Shard attributes copied to the primary header, with their FITS keywords.
+    static let attackKeywords: [(attribute: String, keyword: String)] = [
+        ("attack_method", "ATTACK"), ("attack_epsilon", "EPSILON"), ("attack_space", "EPSSPACE"), ("attack_norm", "EPSNORM"),
+        ("attack_steps", "ASTEPS"), ("attack_step_size", "ASTEPSZ"), ("attack_random_start", "ARANDST"), ("attack_seed", "ASEED"),
+        ("attack_loss", "ALOSS"), ("attack_target_dz", "ATARGDZ"), ("attack_pixel_transform", "APIXTRAN"), ("attack_model", "AMODEL"),
+        ("attack_model_sha256", "AMODSHA"), ("attack_model_architecture", "AMODARCH"), ("attack_universal_file", "AUNIFILE"),
+        ("source_shard", "SRCSHARD"), ("source_shard_sha256", "SRCSHA"),
+    ]
+
+    /// Writes one object's file atomically.
+    func write(_ batch: ShardBatch, kinds: [(name: String, pixels: [Float])], shard: Shard, to path: String) throws {
+        let size = batch.imageSize, plane = size * size
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
+            let file = try FITSFile.create(temporary)
+            try file.createImage(bitpix: -32, shape: [])
+            for card in source?.primary ?? [] { try copy(card, to: file) }
+            try file.write("OBJID", .int(Int(batch.objectID[0])), comment: "object id")
+            try file.write("RA", .double(batch.ra[0]), comment: "[deg] right ascension")
+            try file.write("DEC", .double(batch.dec[0]), comment: "[deg] declination")
+            try file.write("Z_SPEC", .double(Double(batch.zSpec[0])), comment: "spectroscopic redshift")
+            try file.write("ZSPECERR", .double(Double(batch.zSpecErr[0])), comment: "its error")
+            try file.write("EBV", .double(Double(batch.ebv[0])), comment: "[mag] Galactic E(B-V)")
+            try file.write("SHARD", .string(ascii(shard.path)), comment: "photoz shard the images come from")
+            try file.write("KINDS", .string(kinds.map(\.name).joined(separator: ",")), comment: "image kinds, one HDU per kind and band")
+            for (attribute, keyword) in Self.attackKeywords {
+                guard let value = try shard.file.root.attribute(attribute) else { continue }
+                switch value {
+                case let .string(s): try file.write(keyword, .string(ascii(s)), comment: attribute)
+                case let .int64(i): try file.write(keyword, .int(Int(i)), comment: attribute)
+                case let .double(d) where d.isFinite: try file.write(keyword, .double(d), comment: attribute)
+                default: continue
+                }
+            }
+            try file.writeHistory("written by photoz export-fits \(PhotoZVersion.current) on \(isoTimestamp())")
+            for kind in kinds {
+                for band in Band.allCases {
+                    try file.createImage(bitpix: -32, shape: [size, size])
+                    for card in source?.bands[band] ?? [] { try copy(card, to: file) }
+                    try file.write("EXTNAME", .string("\(kind.name)_\(band.rawValue)"), comment: "kind_band")
+                    try file.write("KIND", .string(kind.name), comment: Self.kindComment(kind.name))
+                    try file.write("FILTER", .string(band.rawValue), comment: "SDSS band")
+                    try file.write("BUNIT", .string(Survey.fluxUnit), comment: "1 nanomaggy = AB mag 22.5")
+                    if source == nil { try writeWCS(batch, size: size, to: file) }
+                    try file.writeImage(Array(kind.pixels[band.index * plane..<(band.index + 1) * plane]))
+                }
+            }
+            try file.close()
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    static func kindComment(_ kind: String) -> String {
+        switch kind {
+        case "CLEAN": "image before the attack"
+        case "PERT": "perturbation = ADV - CLEAN"
+        case "ADV": "adversarial image"
+        default: "image"
+        }
+    }
+
+    /// A TAN WCS centred on the object, north up, east left.
+    private func writeWCS(_ batch: ShardBatch, size: Int, to file: FITSFile) throws {
+        let scale = Survey.pixelScale / 3600
+        try file.write("CTYPE1", .string("RA---TAN"), comment: nil)
+        try file.write("CTYPE2", .string("DEC--TAN"), comment: nil)
+        try file.write("CRVAL1", .double(batch.ra[0]), comment: "[deg]")
+        try file.write("CRVAL2", .double(batch.dec[0]), comment: "[deg]")
+        try file.write("CRPIX1", .double(Double(size + 1) / 2), comment: nil)
+        try file.write("CRPIX2", .double(Double(size + 1) / 2), comment: nil)
+        try file.write("CD1_1", .double(-scale), comment: nil)
+        try file.write("CD2_2", .double(scale), comment: nil)
+    }
+
+    /// Copies a card of the source cutout, typed from its text (T/F, integer, real, else string).
+    private func copy(_ card: FITSCard, to file: FITSFile) throws {
+        switch card.name {
+        case "COMMENT": try file.writeComment(ascii(card.comment))
+        case "HISTORY": try file.writeHistory(ascii(card.comment))
+        default:
+            let text = card.value
+            let value: FITSValue
+            if text == "T" || text == "F" { value = .bool(text == "T") } else if let i = Int(text) { value = .int(i) } else if let d = Double(text.replacingOccurrences(of: "D", with: "E")), d.isFinite { value = .double(d) } else { value = .string(ascii(text)) }
+            try file.write(card.name, value, comment: ascii(card.comment))
+        }
+    }
+}
+
+/// Text with anything but printable ASCII replaced by `?` (FITS headers hold ASCII only).
+func ascii(_ text: String) -> String {
+    String(text.unicodeScalars.map { (32...126).contains($0.value) ? Character($0) : "?" })
+}
+
+/// The header cards of an object's original cutout, found through the `inputs` of its (source) shard.
+struct SourceHeader {
+    var primary: [FITSCard]
+    var bands: [Band: [FITSCard]]
+
+    /// Cards that describe the data layout or HDU, never copied.
+    static func isStructural(_ name: String) -> Bool {
+        let fixed: Set = ["", "SIMPLE", "BITPIX", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "END", "BSCALE", "BZERO",
+                          "CHECKSUM", "DATASUM", "WCSAXES", "TFIELDS", "BANDS"]
+        if fixed.contains(name) || name.hasPrefix("NAXIS") || name.hasPrefix("ZIMAGE") || name.hasPrefix("ZCMPTYPE") { return true }
+        // Third WCS axis of a cube, and per-plane band names.
+        return name.hasSuffix("3") && ["CTYPE", "CRPIX", "CRVAL", "CDELT", "CUNIT", "CD3_", "PC3_", "CD1_", "CD2_", "PC1_", "PC2_"].contains { name.hasPrefix($0) }
+            || (name.hasPrefix("FILTER") && name.count == 7)
+    }
+
+    /// The header, or nil when the cutout cannot be found (best effort: any failure gives nil).
+    static func find(objectID: Int64, shard: Shard) -> SourceHeader? {
+        do {
+            var clean = shard
+            if let path = try shard.file.root.attribute("source_shard")?.stringValue { clean = try Shard(path: path) }
+            guard let text = try clean.file.root.attribute(ShardSchema.Attribute.inputs)?.stringValue,
+                  let inputs = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  let directory = inputs["cutouts"] as? String else { return nil }
+            let index = try CutoutIndex.scan(directory, layout: (inputs["layout"] as? String).flatMap(CutoutLayout.init(rawValue:)),
+                                             template: inputs["template"] as? String)
+            guard let files = index.files[objectID] else { return nil }
+            var header = SourceHeader(primary: [], bands: [:])
+            for (band, path) in files {
+                try FITSFile.withFile(path) { file in
+                    for hdu in 0..<(try file.hduCount()) {
+                        _ = try file.moveTo(hdu: hdu)
+                        let cards = try file.headerCards().filter { !isStructural($0.name) }
+                        let name = (try file.string("EXTNAME") ?? file.string("FILTER") ?? "").lowercased()
+                        if let b = Band(rawValue: name), index.layout == .mef { header.bands[b] = cards } else if hdu == 0 {
+                            if index.layout == .perBand { header.bands[band] = cards } else { header.primary = cards }
+                            if index.layout == .cube { for b in Band.allCases { header.bands[b] = cards } }
+                        }
+                    }
+                }
+            }
+            return header
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import PhotoZ
+import PhotoZData
+
+/// `photoz robustness`: metrics vs ε per model, and the transfer matrix.
+struct RobustnessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "robustness",
+        abstract: "Bias, σ_MAD and η of each model under an attack at several ε, and how attacks transfer between models.",
+        discussion: """
+        For each model and ε, the attack is made on that model and evaluated on every model and \
+        on their ensemble (averaged PDFs): the diagonal gives the white-box robustness curves, the \
+        rows the transfer of attacks made on one model. Table on stdout (--json for all figures); \
+        with --out STEM, STEM.json and SVG plots (STEM.bias.svg, STEM.sigma-mad.svg, STEM.eta.svg, \
+        STEM.transfer.svg). Nothing is written to the data set.
+        """
+    )
+
+    @Option(help: "Model file (repeat for several models; with several, the transfer matrix and the ensemble).")
+    var model: [String]
+
+    @Option(help: "Data-set folder or a single shard.")
+    var data: String
+
+    @OptionGroup var attack: AttackOptions
+
+    @Option(help: "Bounds to measure, comma-separated (ε = 0 is always included), e.g. 0.001,0.002,0.005.")
+    var epsilons: String
+
+    @Option(help: "ε of the transfer table and plot (default: the largest).")
+    var transferEpsilon: Float?
+
+    @Option(help: "Split: test, valid, train or all.")
+    var split: String = "test"
+
+    @Option(help: "Use only the first N rows of the split.")
+    var maxRows: Int?
+
+    @Option(help: "Images per forward/backward pass.")
+    var batchSize: Int = 64
+
+    @Option(help: "Write STEM.json and the SVG plots.")
+    var out: String?
+
+    @Option(help: "oneDNN/OpenMP threads (default: one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print the full report as JSON on stdout instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard !model.isEmpty else { throw ValidationError("give at least one --model") }
+        guard attack.method != .universal else {
+            throw ValidationError("--method universal: robustness curves use fgsm, bim or pgd; fit a universal perturbation with photoz attack and evaluate it with predict")
+        }
+    }
+
+    func run() throws {
+        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+        let values = try epsilons.split(separator: ",").map { text -> Float in
+            guard let e = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--epsilons: '\(text)' is not a number") }
+            return e
+        }
+        var config = RobustnessConfiguration(attack: attack.configuration(epsilon: values.first ?? 1), epsilons: values)
+        config.split = try parseSplit(split, option: "--split")
+        config.maxRows = maxRows
+        config.batchSize = batchSize
+        try config.validate()
+        let models = try model.map { ($0, try PhotoZNetwork.load(from: $0).network) }
+        let report = try measureRobustness(models: models, data: data, configuration: config,
+                                           progress: ProgressDisplay("robustness", unit: "batches").handler)
+        var written: [String] = []
+        if let out {
+            let json = out + ".json"
+            try writeAtomically(Data(jsonText(report).utf8), to: json)
+            written = [json] + (try report.writePlots(stem: out, transferEpsilon: transferEpsilon))
+        }
+        if json {
+            print(jsonText(report))
+        } else {
+            print(report.table(transferEpsilon: transferEpsilon))
+            if !written.isEmpty { print("\nwritten: " + written.joined(separator: ", ")) }
+        }
+    }
+}
