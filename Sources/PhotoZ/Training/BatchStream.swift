@@ -17,7 +17,7 @@ public struct TrainingBatch: Sendable {
 /// epoch): shards in shuffled order, each read in blocks of rows in shuffled order, through a
 /// shuffle buffer of `bufferRows` rows. Augmentations of batch b of epoch e come from their own
 /// generator seeded by (seed, e, b). So a run resumed at step s sees exactly the batches an
-/// uninterrupted run sees from s on. Memory is bounded by the shuffle buffer and `queueDepth`
+/// uninterrupted run sees from s on. Memory is bounded by the shuffle buffer (plus one read block) and `queueDepth`
 /// batches, whatever the number of shards.
 public final class BatchStream: @unchecked Sendable {
     public let batchSize: Int
@@ -122,7 +122,7 @@ public final class BatchStream: @unchecked Sendable {
                 let block = try shard.readBatch(start..<min(start + Self.readBlockRows, shard.rows))
                 buffer.objectID += block.objectID; buffer.zSpec += block.zSpec; buffer.ebv += block.ebv
                 buffer.images += block.images
-                while buffer.count > bufferRows - Self.readBlockRows {
+                while buffer.count > bufferRows {
                     guard drawOne() else { return }
                 }
             }

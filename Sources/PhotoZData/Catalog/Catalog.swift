@@ -44,6 +44,16 @@ public struct CatalogEntry: Sendable, Equatable {
     public var ebv: Float
     /// 1-based row number of the object in the catalog file (header not counted).
     public var row: Int
+
+    public init(objectID: Int64, ra: Double, dec: Double, zSpec: Float, zSpecErr: Float, ebv: Float, row: Int) {
+        self.objectID = objectID
+        self.ra = ra
+        self.dec = dec
+        self.zSpec = zSpec
+        self.zSpecErr = zSpecErr
+        self.ebv = ebv
+        self.row = row
+    }
 }
 
 /// An object left out of a run, with the reason; written to the report file.

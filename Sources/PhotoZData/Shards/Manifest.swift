@@ -14,6 +14,14 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var rows: Int
         public var sha256: String
         public var bytes: Int
+
+        public init(file: String, split: Split, rows: Int, sha256: String, bytes: Int) {
+            self.file = file
+            self.split = split
+            self.rows = rows
+            self.sha256 = sha256
+            self.bytes = bytes
+        }
     }
 
     public var schema: String = Manifest.schemaName
@@ -33,6 +41,18 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var skipped: Int
     public var skippedReport: String?
     public var shards: [ShardEntry]
+
+    public init(imageSize: Int, splitFractions: SplitFractions, compression: String, inputs: [String: String],
+                rows: [String: Int], skipped: Int, skippedReport: String?, shards: [ShardEntry]) {
+        self.imageSize = imageSize
+        self.splitFractions = splitFractions
+        self.compression = compression
+        self.inputs = inputs
+        self.rows = rows
+        self.skipped = skipped
+        self.skippedReport = skippedReport
+        self.shards = shards
+    }
 
     enum CodingKeys: String, CodingKey {
         case schema, schemaVersion = "schema_version", shardSchema = "shard_schema", shardSchemaVersion = "shard_schema_version"
