@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PhotoZ
 import PhotoZData
 import SkySim
 
@@ -8,7 +9,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the whole photoz flow on a simulated SDSS-like sky.",
-        discussion: "simulate → ingest → inspect → validate. Files go to --dir; running the demo again in the same folder replaces its previous outputs."
+        discussion: "simulate → ingest → inspect → validate → train (small CNN) → predict → evaluate, beside the colour k-NN baseline. Files go to --dir; running the demo again in the same folder replaces its previous outputs."
     )
 
     @Option(help: "Folder for the demo's files.")
@@ -17,8 +18,11 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Number of simulated galaxies.")
     var count: Int = 2000
 
-    @Option(help: "Random seed of the simulated sky.")
+    @Option(help: "Random seed of the simulated sky and of training.")
     var seed: UInt64 = 1
+
+    @Option(help: "Training epochs of the small CNN.")
+    var epochs: Int = 8
 
     static let marker = "photoz-demo.json"
 
@@ -63,10 +67,40 @@ struct DemoCommand: ParsableCommand {
         }
         print("  valid: \(report.filesChecked) shards, \(report.rows) rows")
 
+        let model = root.appendingPathComponent("model.h5").path
+        step(5, "train the small CNN for \(epochs) epochs → \(model)")
+        var training = TrainConfiguration(data: shards, out: model)
+        training.architecture = .simple
+        training.epochs = epochs
+        training.batchSize = 32
+        training.learningRate = 5e-4
+        training.seed = seed
+        training.overwrite = true
+        let trained = try train(try Trainer(training))
+        print(describe(trained).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+
+        let predictionsPath = root.appendingPathComponent("predictions.h5").path
+        step(6, "predict the test split with the best model → \(predictionsPath)")
+        let predictions = try predictToFile(models: [trained.bestPath], data: shards, out: predictionsPath, split: .test, batchSize: 64, overwrite: true)
+        print("  \(predictions.count) objects")
+
+        step(7, "evaluate \(predictionsPath)")
+        let evaluation = evaluatePredictions(predictions)
+        let plots = try PredictionPlots.write(predictions, report: evaluation, beside: predictionsPath)
+        print(evaluation.table.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+
+        step(8, "baseline: colour k-NN on aperture magnitudes, same test split")
+        let (knn, _) = try runBaseline(data: shards, k: 10, aperture: 8, split: .test)
+        print("  k-NN   \(knn.summary)")
+        print("  CNN    \(evaluation.overall.summary)")
+
         print(String(format: "\ndemo finished in %.1f s. Files:", Date().timeIntervalSince(start)))
         print("  simulated cutouts  \(sim.cutoutDirectory)")
         print("  catalog            \(sim.catalogFITS), \(sim.catalogCSV)")
         print("  shards             \(shards) (manifest.json, skipped.csv)")
+        print("  model              \(model), \(trained.bestPath)")
+        print("  predictions        \(predictionsPath)")
+        print("  plots              \(plots.joined(separator: ", "))")
     }
 
     private func step(_ n: Int, _ text: String) {
