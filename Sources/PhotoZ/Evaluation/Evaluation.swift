@@ -23,13 +23,14 @@ public enum EvaluationBins {
     public static let ebv: [Double] = [0, 0.02, 0.04, 0.06, 0.1, 0.2, 1]
 }
 
-/// Computes the metrics of predictions, overall and per bin of z_spec and of E(B−V).
+/// Computes the metrics of predictions, overall and per bin of z_spec and of E(B−V) (empty bins left out).
 public func evaluatePredictions(_ p: Predictions, zBins: [Double] = EvaluationBins.zSpec, ebvBins: [Double] = EvaluationBins.ebv) -> EvaluationReport {
     let known = p.zSpec.indices.filter { p.zSpec[$0].isFinite }
     func metrics(_ rows: [Int]) -> PhotoZMetrics { PhotoZMetrics(zPhot: rows.map { p.zPhot[$0] }, zSpec: rows.map { p.zSpec[$0] }) }
     func binned(_ values: [Float], _ edges: [Double]) -> [BinnedMetrics] {
-        zip(edges, edges.dropFirst()).map { lo, hi in
-            BinnedMetrics(lower: lo, upper: hi, metrics: metrics(known.filter { Double(values[$0]) >= lo && Double(values[$0]) < hi }))
+        zip(edges, edges.dropFirst()).compactMap { lo, hi in
+            let rows = known.filter { Double(values[$0]) >= lo && Double(values[$0]) < hi }
+            return rows.isEmpty ? nil : BinnedMetrics(lower: lo, upper: hi, metrics: metrics(rows))
         }
     }
     var pdf: PDFMetrics?

@@ -194,11 +194,17 @@ func csvQuote(_ field: String) -> String {
     field.contains(where: { ",\"\n".contains($0) }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
 }
 
-/// JSON text of an encodable value, keys sorted, for provenance attributes.
+/// JSON text of an encodable value, keys sorted, for provenance attributes and `--json`.
+/// Non-finite numbers are written as the strings "nan", "inf" and "-inf".
 public func jsonText<T: Encodable>(_ value: T) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do {
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    } catch {
+        preconditionFailure("cannot encode \(T.self) as JSON: \(error)")
+    }
 }
 
 /// Maps on `threads` threads, keeping order.
