@@ -72,8 +72,9 @@ public struct Attack: Sendable {
                                            : [Float](repeating: 0, count: map.cleanInput.count)
         var estimates: [Float]?, value: Float?
         for t in 0..<c.effectiveSteps {
-            var (v, gradient, e) = try objective.evaluate(network, input: map.input(for: delta), ebv: ebv, targets: targets)
-            if t == 0 && !c.effectiveRandomStart { (estimates, value) = (e, v) }
+            let at = try objective.evaluate(network, input: map.input(for: delta), ebv: ebv, targets: targets)
+            if t == 0 && !c.effectiveRandomStart { (estimates, value) = (at.estimates, at.value) }
+            var gradient = at.gradient
             map.pullBack(&gradient, at: delta)
             ball.step(&delta, along: gradient, size: c.effectiveStepSize)
             ball.project(&delta)

@@ -40,7 +40,11 @@ extension RobustnessReport {
     public func writePlots(stem: String, transferEpsilon: Float? = nil) throws -> [String] {
         var written: [String] = []
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-        let eps = [0] + configuration.epsilons.map(Double.init)
+        // ε on the x axis in units of 10^-k, so that the figure's two-decimal ticks stay readable.
+        let largest = Double(configuration.epsilons.max() ?? 1)
+        let exponent = largest < 1 ? Int((-log10(largest) - 1e-6).rounded(.up)) : 0
+        let scale = pow(10, Double(exponent))
+        let eps = [0] + configuration.epsilons.map { Double($0) * scale }
         let order = eps.indices.sorted { eps[$0] < eps[$1] }
         let kinds: [(suffix: String, label: String, value: (PhotoZMetrics) -> Double)] = [
             ("bias", "bias ×10⁻⁴", { $0.bias * 1e4 }), ("sigma-mad", "σ_MAD ×10⁻³", { $0.sigmaMAD * 1e3 }), ("eta", "η (%)", { $0.outlierPercent }),
@@ -53,7 +57,7 @@ extension RobustnessReport {
             low -= kind.suffix == "bias" ? margin : 0
             high += margin
             var figure = Figure(title: "\(kind.label) under \(configuration.attack.method.rawValue.uppercased()) (white-box)",
-                                xLabel: "ε (\(configuration.attack.space.rawValue), \(configuration.attack.norm.rawValue))", yLabel: kind.label,
+                                xLabel: "ε" + (exponent > 0 ? " ×10⁻\(superscript(exponent))" : "") + " (\(configuration.attack.space.rawValue), \(configuration.attack.norm.rawValue))", yLabel: kind.label,
                                 x: 0...(eps.max()! > 0 ? eps.max()! : 1), y: low...high, caption: "N = \(rows), split \(configuration.split?.rawValue ?? "all")")
             for (s, curve) in curves.enumerated() {
                 figure.line(curve, color: colors[s % colors.count])
@@ -72,7 +76,8 @@ extension RobustnessReport {
 
     /// The transfer matrix as a heat map of σ_MAD (with η in each cell).
     func transferSVG(_ e: Int) -> String {
-        let cellW = 120.0, cellH = 48.0, left = 150.0, top = 70.0
+        let labelWidth = Double(models.map { $0.label.count + 10 }.max() ?? 12) * 7.5
+        let cellW = max(120.0, Double(targets.map(\.count).max() ?? 0) * 7.5 + 16), cellH = 48.0, left = max(150.0, labelWidth + 20), top = 80.0
         let width = left + cellW * Double(targets.count) + 20, height = top + cellH * Double(models.count + 1) + 50
         let values = [clean] + models.indices.map { attacked[$0][e] }
         let sigmas = values.flatMap { $0.map(\.sigmaMAD) }.filter(\.isFinite)
@@ -80,7 +85,7 @@ extension RobustnessReport {
         var s = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
                  "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
                  "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">transfer at ε = \(configuration.epsilons[e]) (\(configuration.attack.method.rawValue), \(configuration.attack.space.rawValue)): σ_MAD ×10⁻³ / η %</text>",
-                 "<text x=\"\(left + cellW * Double(targets.count) / 2)\" y=\"44\" text-anchor=\"middle\">evaluated on</text>"]
+                 "<text x=\"\(left + cellW * Double(targets.count) / 2)\" y=\"48\" text-anchor=\"middle\">evaluated on</text>"]
         for (t, name) in targets.enumerated() {
             s.append("<text x=\"\(left + cellW * (Double(t) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(xmlEscape(name))</text>")
         }
@@ -116,6 +121,12 @@ extension Figure {
             body.append(String(format: "<text x=\"%.1f\" y=\"%.1f\">", h + 24, v) + xmlEscape(entry.label) + "</text>")
         }
     }
+}
+
+/// Digits as Unicode superscripts (for axis labels).
+func superscript(_ n: Int) -> String {
+    let digits = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+    return String(n).compactMap { $0.wholeNumberValue.map { digits[$0] } }.joined()
 }
 
 /// Escapes text for SVG.
