@@ -39,7 +39,7 @@ struct AttackDataSetTests {
         #expect(adv.images != clean.images)
         let root = shard.file.root
         #expect(try root.attribute("attack_method") == .string("fgsm"))
-        #expect(try root.attribute("attack_epsilon") == .double(Double(Float(0.02))))
+        #expect(try root.attribute("attack_epsilon") == .double(0.02))
         #expect(try root.attribute("attack_space") == .string("input"))
         #expect(try root.attribute("attack_model_sha256") == .string(try SHA256.hexDigest(ofFile: model)))
         #expect(try root.attribute("source_shard_sha256") == .string(try SHA256.hexDigest(ofFile: data + "/test-00000.h5")))

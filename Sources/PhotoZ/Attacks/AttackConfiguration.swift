@@ -103,16 +103,16 @@ public struct AttackConfiguration: Codable, Sendable, Equatable {
     public var attributes: [String: HDF5AttributeValue] {
         var a: [String: HDF5AttributeValue] = [
             "attack_method": .string(method.rawValue),
-            "attack_epsilon": .double(Double(epsilon)),
+            "attack_epsilon": .double(decimal(epsilon)),
             "attack_space": .string(space.rawValue),
             "attack_norm": .string(norm.rawValue),
             "attack_steps": .int64(Int64(effectiveSteps)),
-            "attack_step_size": .double(Double(effectiveStepSize)),
+            "attack_step_size": .double(decimal(effectiveStepSize)),
             "attack_random_start": .int64(effectiveRandomStart ? 1 : 0),
             "attack_seed": .int64(Int64(bitPattern: seed)),
             "attack_loss": .string(loss.rawValue),
         ]
-        if let targetDeltaZ { a["attack_target_dz"] = .double(Double(targetDeltaZ)) }
+        if let targetDeltaZ { a["attack_target_dz"] = .double(decimal(targetDeltaZ)) }
         return a
     }
 
@@ -125,3 +125,6 @@ public struct AttackConfiguration: Codable, Sendable, Equatable {
         return text
     }
 }
+
+/// A float as the double of its shortest decimal form (0.005, not 0.004999999888), for attributes.
+func decimal(_ value: Float) -> Double { Double(value.description) ?? Double(value) }

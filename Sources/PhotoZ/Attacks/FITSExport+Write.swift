@@ -88,7 +88,10 @@ extension FITSExport {
     /// Copies a card of the source cutout, typed from its text (T/F, integer, real, else string).
     private func copy(_ card: FITSCard, to file: FITSFile) throws {
         switch card.name {
-        case "COMMENT": try file.writeComment(ascii(card.comment))
+        case "COMMENT":
+            // cfitsio writes the standard's reference itself.
+            guard !card.comment.contains("Flexible Image Transport System"), !card.comment.contains("volume 376, page 359") else { return }
+            try file.writeComment(ascii(card.comment))
         case "HISTORY": try file.writeHistory(ascii(card.comment))
         default:
             let text = card.value
