@@ -22,6 +22,7 @@ public struct TrainingSummary: Sendable {
     public var best: TrainingRecord?
     public var lastPath: String
     public var bestPath: String
+    /// Training images per second, data loading included, validation and saving excluded.
     public var imagesPerSecond: Double
 }
 
@@ -123,6 +124,7 @@ public final class Trainer {
         let clock = Date()
         var window = Date(), windowImages = 0, rate = 0.0
         var lossSum = 0.0, lossCount = 0
+        var evaluationSeconds = 0.0
         for step in start..<min(totalSteps, stopAfter ?? totalSteps) {
             var batch = try stream.next()
             try batchHook?(&batch, network)
@@ -140,13 +142,17 @@ public final class Trainer {
             if rate == 0 { rate = Double(windowImages) / max(Date().timeIntervalSince(clock), 1e-9) }
             progress?(step + 1, totalSteps, loss, rate)
             if (step + 1) % validEvery == 0 || step + 1 == totalSteps {
+                let evaluationStart = Date()
                 try evaluate(step: step + 1, trainLoss: lossSum / Double(max(lossCount, 1)), rate: rate, seconds: Date().timeIntervalSince(clock))
+                evaluationSeconds += Date().timeIntervalSince(evaluationStart)
+                window = Date(); windowImages = 0
                 lossSum = 0; lossCount = 0
             }
         }
-        let images = Double((totalSteps - start) * config.batchSize)
-        return TrainingSummary(steps: totalSteps, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
-                               imagesPerSecond: images / max(Date().timeIntervalSince(clock), 1e-9))
+        let stepsRun = min(totalSteps, stopAfter ?? totalSteps) - start
+        let images = Double(max(stepsRun, 0) * config.batchSize)
+        return TrainingSummary(steps: start + max(stepsRun, 0), history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
+                               imagesPerSecond: images / max(Date().timeIntervalSince(clock) - evaluationSeconds, 1e-9))
     }
 
     /// The record with the lowest validation σ_MAD (then η). σ_MAD rather than the loss: with
