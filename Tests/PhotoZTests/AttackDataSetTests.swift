@@ -71,7 +71,7 @@ struct AttackDataSetTests {
             out[split] = {"clean": clean, "adv": adv, "method": attrs.get("attack_method"), "space": attrs.get("attack_space")}
         print(json.dumps(out))
         """
-        let result = try runProgram(try attackVenvPython(), ["-c", script, data, dir.file("adv")])
+        let result = try runAttackTestProgram(try attackVenvPython(), ["-c", script, data, dir.file("adv")])
         #expect(result.status == 0, "\(result.stderr)")
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [String: Any]])
         for split in ["train", "valid", "test"] {
@@ -186,12 +186,12 @@ struct AttackDataSetTests {
         let model = try AttackFixture.modelFile(in: dir.path)
         for (arguments, fragment) in [(["--epsilon", "0"], "epsilon"), (["--epsilon", "0.1", "--method", "pgd", "--steps", "0"], "--steps"),
                                       (["--epsilon", "-1"], "epsilon")] {
-            let result = try runProgram(photoz, ["attack", "--model", model, "--data", data, "--out", dir.file("adv")] + arguments)
+            let result = try runAttackTestProgram(photoz, ["attack", "--model", model, "--data", data, "--out", dir.file("adv")] + arguments)
             #expect(result.status != 0, "\(arguments) exited 0")
             #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.file("adv")))
         }
-        let ok = try runProgram(photoz, ["attack", "--model", model, "--data", data, "--out", dir.file("adv"), "--epsilon", "0.01", "--json"])
+        let ok = try runAttackTestProgram(photoz, ["attack", "--model", model, "--data", data, "--out", dir.file("adv"), "--epsilon", "0.01", "--json"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("\"rows\":3"))
     }

@@ -124,7 +124,7 @@ struct AttackTestError: Error, CustomStringConvertible {
 }
 
 /// Runs a program to completion; returns (status, stdout, stderr).
-func runProgram(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runAttackTestProgram(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
