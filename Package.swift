@@ -32,7 +32,7 @@ let package = Package(
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
-        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"]),
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
         .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim"]),
 

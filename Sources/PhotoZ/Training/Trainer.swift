@@ -207,7 +207,7 @@ public final class Trainer {
 
 /// Appends one line to a text file, creating it if needed.
 func appendLine(_ line: String, to path: String) throws {
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
     guard let handle = FileHandle(forWritingAtPath: path) else {
         throw PhotoZDataError.io(path: path, message: "cannot open the log file for writing")
     }
