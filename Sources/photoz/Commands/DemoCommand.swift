@@ -9,7 +9,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the whole photoz flow on a simulated SDSS-like sky.",
-        discussion: "simulate → ingest → inspect → validate → train (small CNN) → predict → evaluate, beside the colour k-NN baseline. Files go to --dir; running the demo again in the same folder replaces its previous outputs."
+        discussion: "simulate → ingest → inspect → validate → train (small CNN) → predict → evaluate, beside the colour k-NN baseline → FGSM attack of the test split. Files go to --dir; running the demo again in the same folder replaces its previous outputs."
     )
 
     @Option(help: "Folder for the demo's files.")
@@ -23,6 +23,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Training epochs of the small CNN.")
     var epochs: Int = 8
+
+    @Option(help: "ε of the FGSM attack, in network-input space.")
+    var attackEpsilon: Float = 0.01
 
     static let marker = "photoz-demo.json"
 
@@ -94,6 +97,18 @@ struct DemoCommand: ParsableCommand {
         print("  k-NN   \(knn.summary)")
         print("  CNN    \(evaluation.overall.summary)")
 
+        let adversarial = root.appendingPathComponent("fgsm").path
+        step(9, "FGSM attack (ε = \(attackEpsilon) in network-input space) on the test split → \(adversarial)")
+        var attack = AttackDataSetConfiguration(data: shards, out: adversarial, model: trained.bestPath,
+                                                attack: AttackConfiguration(method: .fgsm, epsilon: attackEpsilon))
+        attack.overwrite = true
+        let attacked = try attackDataSet(attack, progress: ProgressDisplay("attack").handler)
+        if let clean = attacked.clean, let fooled = attacked.adversarial {
+            print("  clean  \(clean.summary)")
+            print("  FGSM   \(fooled.summary)")
+        }
+        print("  adversarial shards: \(attacked.rows) rows in \(attacked.shards) shard(s), same schema (photoz validate/predict/train read them)")
+
         print(String(format: "\ndemo finished in %.1f s. Files:", Date().timeIntervalSince(start)))
         print("  simulated cutouts  \(sim.cutoutDirectory)")
         print("  catalog            \(sim.catalogFITS), \(sim.catalogCSV)")
@@ -101,6 +116,7 @@ struct DemoCommand: ParsableCommand {
         print("  model              \(model), \(trained.bestPath)")
         print("  predictions        \(predictionsPath)")
         print("  plots              \(plots.joined(separator: ", "))")
+        print("  adversarial (FGSM) \(adversarial)")
     }
 
     private func step(_ n: Int, _ text: String) {
