@@ -96,6 +96,11 @@ import Testing
         let network = try PhotoZNetwork.load(from: dir.file("m.h5")).network
         let predictions = try Predictor(networks: [network], batchSize: 7).predict(try DataSet(path: data), split: .test)
         #expect(predictions.count == 10)
+        // Validation drops the PDFs batch by batch and keeps the same estimates and loss.
+        let lean = try Predictor(networks: [network], batchSize: 7).predict(try DataSet(path: data), split: .test, keepPDFs: false)
+        #expect(lean.pdf == nil)
+        #expect(lean.zPhot == predictions.zPhot)
+        #expect(abs(Trainer.loss(of: lean, network: network) - Trainer.loss(of: predictions, network: network)) < 1e-4)
         try PredictionFile.write(predictions, to: dir.file("p.h5"))
         let back = try PredictionFile.read(dir.file("p.h5"))
         #expect(back.objectID == predictions.objectID)

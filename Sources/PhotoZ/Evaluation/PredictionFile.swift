@@ -12,6 +12,8 @@ public struct Predictions: Sendable {
     public var zPhotStd: [Float]?           // (N) PDF standard deviation
     public var pdf: [Float]?                // (N, bins), each row sums to 1
     public var binEdges: [Double]?          // (bins + 1)
+    /// −log p(true bin) per object, when PDFs were not kept (validation during training).
+    public var trueBinLoss: [Float]?
     /// Provenance written as root attributes (model checksums, data, split…).
     public var attributes: [String: HDF5AttributeValue] = [:]
 

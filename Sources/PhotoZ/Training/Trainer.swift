@@ -167,7 +167,7 @@ public final class Trainer {
 
     private func evaluate(step: Int, trainLoss: Double, rate: Double, seconds: Double) throws {
         let predictor = try Predictor(networks: [network], batchSize: config.batchSize)
-        let predictions = try predictor.predict(dataSet, split: .valid)
+        let predictions = try predictor.predict(dataSet, split: .valid, keepPDFs: false)
         let validLoss = Self.loss(of: predictions, network: network)
         let record = TrainingRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch),
                                     learningRate: config.learningRate == 0 ? 0 : optimizer.schedule.learningRate(after: step - 1),
@@ -184,6 +184,7 @@ public final class Trainer {
     /// Validation loss from predictions: mean cross-entropy of the true bin, or mean squared error.
     static func loss(of p: Predictions, network: PhotoZNetwork) -> Double {
         guard p.count > 0 else { return .nan }
+        if let losses = p.trueBinLoss { return losses.reduce(0.0) { $0 + Double($1) } / Double(p.count) }
         if let pdf = p.pdf {
             let k = network.bins.count
             return (0..<p.count).reduce(0.0) { $0 - log(max(Double(pdf[$1 * k + network.bins.index(of: p.zSpec[$1])]), 1e-30)) } / Double(p.count)
