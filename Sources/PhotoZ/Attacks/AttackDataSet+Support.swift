@@ -76,21 +76,3 @@ func adversarialManifest(source: DataSet, config: AttackDataSetConfiguration, en
     }
 }
 
-/// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
-/// after the new folder is in place.
-func replaceFolder(_ target: URL, with staging: URL) throws {
-    let fm = FileManager.default
-    var aside: URL?
-    if fm.fileExists(atPath: target.path) {
-        aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
-        try? fm.removeItem(at: aside!)
-        do { try fm.moveItem(at: target, to: aside!) } catch {
-            throw PhotoZDataError.io(path: target.path, message: "cannot move the previous output aside: \(error.localizedDescription)")
-        }
-    }
-    do { try fm.moveItem(at: staging, to: target) } catch {
-        if let aside { try? fm.moveItem(at: aside, to: target) }
-        throw PhotoZDataError.io(path: target.path, message: "cannot move the new output into place: \(error.localizedDescription)")
-    }
-    if let aside { try? fm.removeItem(at: aside) }
-}

@@ -139,7 +139,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     }
 
     try adversarialManifest(source: dataSet, config: config, entries: entries, inputs: common).write(directory: staging.path)
-    try replaceFolder(output, with: staging)
+    try replaceDirectory(output, with: staging)
     succeeded = true
     let seconds = Date().timeIntervalSince(start)
     return AttackSummary(out: output.path, method: config.methodName, description: settings.summary, rows: tally.rows,

@@ -162,8 +162,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
 }
 
 /// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
-/// after the new folder is in place.
-func replaceDirectory(_ target: URL, with staging: URL) throws {
+/// after the new folder is in place (used by every stage that writes a data-set folder).
+public func replaceDirectory(_ target: URL, with staging: URL) throws {
     let fm = FileManager.default
     var aside: URL?
     if fm.fileExists(atPath: target.path) {
