@@ -22,13 +22,14 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Safe Swift layers over the C libraries.
         .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
 
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
-        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5"]),
+        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.

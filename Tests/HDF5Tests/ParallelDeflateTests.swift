@@ -1,4 +1,5 @@
 import Foundation
+import CDeflate
 @testable import HDF5
 import Testing
 
@@ -116,6 +117,73 @@ import Testing
         try partialRows.write([Float](repeating: 3, count: 32))  // chunks are not whole rows
         #expect(H5.locked { partialRows.parallelChunkWrites } == 0)
         #expect(try partialRows.read(as: Float.self) == [Float](repeating: 3, count: 32))
+    }
+
+    /// Compresses one chunk as the parallel writer does and inflates it with libdeflate.
+    func roundTrip(_ raw: [UInt8], planes: Int, level: Int = 4) throws -> (stream: [UInt8], decoded: [UInt8]) {
+        let compressor = try #require(libdeflate_alloc_compressor(Int32(level)))
+        defer { libdeflate_free_compressor(compressor) }
+        let capacity = libdeflate_zlib_compress_bound(compressor, raw.count) + ParallelDeflate.storedOverhead(raw.count)
+        var stream = [UInt8](repeating: 0, count: capacity)
+        let size = raw.withUnsafeBytes { input in
+            stream.withUnsafeMutableBytes { ParallelDeflate.zlibStream(input, planes: planes, compressor: compressor, into: $0.baseAddress!, capacity: capacity) }
+        }
+        #expect(size > 0)
+        stream.removeLast(capacity - size)
+        let decompressor = try #require(libdeflate_alloc_decompressor())
+        defer { libdeflate_free_decompressor(decompressor) }
+        var decoded = [UInt8](repeating: 0, count: raw.count)
+        var produced = 0
+        let result = stream.withUnsafeBytes { input in
+            decoded.withUnsafeMutableBytes { libdeflate_zlib_decompress(decompressor, input.baseAddress, input.count, $0.baseAddress, raw.count, &produced) }
+        }
+        #expect(result == LIBDEFLATE_SUCCESS && produced == raw.count)
+        return (stream, decoded)
+    }
+
+    @Test func noisePlanesAreStoredAndTheRestCompressed() throws {
+        // Shuffled float32 images: three planes of noisy mantissa bytes, one of exponents.
+        let images = noisyImages(count: 4, bands: 5, size: 32, seed: 3)
+        var shuffled = [UInt8](repeating: 0, count: images.count * 4)
+        images.withUnsafeBytes { input in shuffled.withUnsafeMutableBytes { ParallelDeflate.shuffle(input, into: $0, elementSize: 4) } }
+        let (stream, decoded) = try roundTrip(shuffled, planes: 4)
+        #expect(decoded == shuffled)
+        #expect(stream[2] == 0)  // a stored block (BFINAL 0, BTYPE 00) follows the zlib header
+        let plane = shuffled.count / 4
+        #expect(stream.count > 2 * plane && stream.count < shuffled.count * 9 / 10)
+        // All planes incompressible (random bytes, odd length): the whole chunk is stored.
+        var random = TestRandom(seed: 9)
+        let noise = (0..<200_003).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        let stored = try roundTrip(noise, planes: 4)
+        #expect(stored.decoded == noise)
+        #expect(stored.stream.count == 2 + 5 * 4 + noise.count + 4)  // four blocks of ≤ 65,535 bytes
+        // Compressible data is compressed whole.
+        let ramp = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 / 1000) }
+        let packed = try roundTrip(ramp, planes: 4)
+        #expect(packed.decoded == ramp)
+        #expect(packed.stream.count < 2_000)
+    }
+
+    @Test func h5pyReadsStoredNoisePlanesThroughZlib() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        let rawPath = folder.path("a.raw")
+        var random = TestRandom(seed: 5)
+        let noise = (0..<6 * 20_000).map { _ in UInt32(truncatingIfNeeded: random.next()) }
+        let file = try HDF5File.create(path)
+        let data = try file.root.createDataset("noise", of: UInt32.self, shape: [6, 20_000], chunks: [2, 20_000],
+                                               compression: .gzip(level: 4), shuffle: true)
+        try data.write(noise)
+        #expect(H5.locked { data.parallelChunkWrites } == 3)
+        try file.close()
+        try noise.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: rawPath)) }
+        let report = try runPython("""
+            import h5py, numpy as np, sys
+            d = h5py.File(sys.argv[1], 'r')['noise']
+            print(np.array_equal(d[:], np.fromfile(sys.argv[2], dtype='<u4').reshape(d.shape)))
+            """, [path, rawPath])
+        #expect(report.trimmingCharacters(in: .whitespacesAndNewlines) == "True")
     }
 
     @Test func h5pyReadsParallelChunksBitExactly() throws {

@@ -154,6 +154,58 @@ import Testing
         #expect(validate(path: dir.file("out")).isValid)
     }
 
+    @Test func manyBlocksKeepEveryRowInOrderAndEveryChecksum() throws {
+        // 300 objects are five blocks of 64, read into two alternating buffers while the
+        // previous block is written: bad objects in the first, middle and last block.
+        let dir = TemporaryDirectory()
+        let (catalog, cutouts, ids) = try CutoutFactory.dataSet(in: dir, count: 300, layout: .mef)
+        let bad: [Int64] = [1003, 1150, 1299]
+        for id in bad {
+            var nan = testImage(id: id, size: 16)
+            nan[17] = .infinity
+            try FileManager.default.removeItem(atPath: cutouts + "/\(id).fits")
+            try CutoutFactory.write(id: id, layout: .mef, size: 16, into: cutouts, pixels: nan)
+        }
+        var config = testConfig(catalog, cutouts, dir.file("out"))
+        config.shardSize = 100
+        config.compression = .gzip(4)
+        let summary = try ingest(config)
+        #expect(summary.ingested == 297)
+        #expect(summary.skipped == ["non-finite-pixels": 3])
+        let report = try String(contentsOfFile: dir.file("out/skipped.csv"), encoding: .utf8)
+        for id in bad { #expect(report.contains("\(id),")) }
+
+        // Each split holds its objects in catalog order with their own pixels.
+        let manifest = try Manifest.read(directory: dir.file("out"))
+        for split in Split.allCases {
+            var got: [Int64] = []
+            for entry in manifest.shards where entry.split == split {
+                let batch = try Shard(path: dir.file("out/") + entry.file).readBatch(0..<entry.rows)
+                let n = 5 * 16 * 16
+                for (k, id) in batch.objectID.enumerated() {
+                    #expect(Array(batch.images[k * n..<(k + 1) * n]) == testImage(id: id, size: 16), "object \(id)")
+                }
+                got += batch.objectID
+                // The checksum computed while later blocks were written matches the file.
+                #expect(try systemSHA256(dir.file("out/") + entry.file) == entry.sha256)
+            }
+            #expect(got == ids.filter { !bad.contains($0) && SplitFractions.default.split(of: $0) == split })
+        }
+        #expect(validate(path: dir.file("out")).isValid)
+    }
+
+    func systemSHA256(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(text.prefix(64))
+    }
+
     @Test func anUnfinishedShardIsNeverLeftUnderItsFinalName() throws {
         let dir = TemporaryDirectory()
         do {

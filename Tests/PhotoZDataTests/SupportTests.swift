@@ -21,6 +21,21 @@ import Testing
         #expect(try SHA256.hexDigest(ofFile: dir.file("x")) == String(text.prefix(64)))
     }
 
+    @Test func sha256StreamsInPiecesOfAnySize() {
+        // FIPS 180-2 test vectors, fed in uneven pieces.
+        let message = Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        var hash = SHA256()
+        hash.update(message.prefix(5))
+        hash.update(Data())
+        hash.update(message.dropFirst(5))
+        #expect(hash.finalizeHex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var million = SHA256()
+        let a = Data(repeating: UInt8(ascii: "a"), count: 9_999)
+        for _ in 0..<100 { million.update(a) }
+        million.update(Data(repeating: UInt8(ascii: "a"), count: 100))
+        #expect(million.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     @Test func splitsDependOnlyOnTheIDAndFollowTheFractions() throws {
         let fractions = try SplitFractions(parsing: "80/10/10")
         let ids = (0..<20_000).map { Int64(1_237_650_000_000_000_000 + $0 * 7) }

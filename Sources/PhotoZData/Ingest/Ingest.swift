@@ -78,56 +78,59 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     attributes.extinction = config.extinction
     attributes.inputs = jsonText(inputs)
     attributes.configuration = jsonText(config)
+    let hasher = ShardHasher()
     let writers = Split.allCases.map {
-        SplitShardWriter(split: $0, directory: staging.path, shardSize: config.shardSize, attributes: attributes, compression: config.compression)
+        SplitShardWriter(split: $0, directory: staging.path, shardSize: config.shardSize, attributes: attributes,
+                         compression: config.compression, hasher: hasher)
     }
+    defer { hasher.drain() }
 
-    // Read blocks of objects on all cores, then hand the rows to the split writers.
+    // Blocks of objects are read on all cores into one of two buffers while a writer thread
+    // hands the previous block to the split writers (which compress on all cores too).
     let reader = CutoutReader(layout: index.layout, size: config.size, fillNonFinite: config.fillNonFinite, cubeBandOrder: config.cubeBandOrder)
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let blockSize = 64
     let pixels = 5 * config.size * config.size
-    var block = [Float](repeating: 0, count: blockSize * pixels)
-    let outcomes = OutcomeBox<Int, CutoutProblem>(count: blockSize)
-    var filled = 0
+    let sink = IngestSink(writers: writers, split: config.split, pixelsPerImage: pixels, imageSize: config.size)
+    let buffers = (0..<2).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
+    let outcomes = (0..<2).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
+    let free = DispatchSemaphore(value: buffers.count)
+    let writerQueue = DispatchQueue(label: "photoz.ingest.write")
+    defer {
+        writerQueue.sync {}
+        buffers.forEach { $0.pointer.deallocate() }
+    }
     do {
-        for blockStart in stride(from: 0, to: work.count, by: blockSize) {
-            let items = work[blockStart..<min(blockStart + blockSize, work.count)]
-            block.withUnsafeMutableBufferPointer { buffer in
-                let base = SendablePointer(buffer.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { worker in
-                    for k in stride(from: worker, to: items.count, by: threads) {
-                        let item = items[items.startIndex + k]
-                        let image = UnsafeMutableBufferPointer(start: base.pointer + k * pixels, count: pixels)
-                        do throws(CutoutProblem) {
-                            outcomes.set(k, .success(try reader.read(files: item.files, into: image)))
-                        } catch {
-                            outcomes.set(k, .failure(error))
-                        }
+        for (number, blockStart) in stride(from: 0, to: work.count, by: blockSize).enumerated() {
+            free.wait()
+            if sink.failed { break }
+            let items = Array(work[blockStart..<min(blockStart + blockSize, work.count)])
+            let base = buffers[number % 2], slots = outcomes[number % 2]
+            DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { worker in
+                for k in stride(from: worker, to: items.count, by: threads) {
+                    let image = UnsafeMutableBufferPointer(start: base.pointer + k * pixels, count: pixels)
+                    do throws(CutoutProblem) {
+                        slots.set(k, .success(try reader.read(files: items[k].files, into: image)))
+                    } catch {
+                        slots.set(k, .failure(error))
                     }
                 }
             }
-            var batches = Split.allCases.map { _ in ShardBatch(imageSize: config.size, capacity: items.count) }
-            for (k, item) in items.enumerated() {
-                switch outcomes.get(k) {
-                case let .success(replaced)?:
-                    filled += replaced
-                    let split = config.split.split(of: item.entry.objectID)
-                    block.withUnsafeBufferPointer { batches[split.index].append(entry: item.entry, image: UnsafeBufferPointer(rebasing: $0[k * pixels..<(k + 1) * pixels])) }
-                case let .failure(problem)?:
-                    skipped.append(SkippedObject(objectID: item.entry.objectID, row: item.entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
-                case nil:
-                    preconditionFailure("ingest: object \(k) of the block was not read")
-                }
+            let done = blockStart + items.count, total = work.count
+            writerQueue.async {
+                sink.consume(items.map(\.entry), images: UnsafeBufferPointer(start: base.pointer, count: items.count * pixels), outcomes: slots)
+                progress?(done, total)
+                free.signal()
             }
-            for (writer, batch) in zip(writers, batches) where batch.count > 0 { try writer.append(batch) }
-            progress?(min(blockStart + blockSize, work.count), work.count)
         }
-        for writer in writers { try writer.finish() }
+        writerQueue.sync {}
+        try sink.finish()
     } catch {
         writers.forEach { $0.abandon() }
         throw error
     }
+    skipped += sink.skipped
+    let filled = sink.filled
 
     let ingested = writers.reduce(0) { $0 + $1.written.reduce(0) { $0 + $1.rows } }
     guard ingested > 0 else {
@@ -140,10 +143,9 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let reportName = "skipped.csv"
     try writeSkippedReport(skipped, to: staging.appendingPathComponent(reportName).path)
     let entries = writers.flatMap { writer in writer.written.map { (writer.split, $0.file, $0.rows) } }
-    let sums = parallelMap(entries, threads: threads) { entry -> (String, Int) in
-        let path = staging.appendingPathComponent(entry.1).path
-        let bytes = (try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return ((try? SHA256.hexDigest(ofFile: path)) ?? "", bytes)
+    let sums = try entries.map { entry -> (String, Int) in
+        let result = try hasher.result(for: staging.appendingPathComponent(entry.1).path)
+        return (result.sha256, result.bytes)
     }
     let manifest = Manifest(
         imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
@@ -159,6 +161,60 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: output.appendingPathComponent(reportName).path, shards: entries.count,
         bytes: sums.reduce(0) { $0 + $1.1 }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
+}
+
+/// The writing side of ingest: sorts each block's objects into their splits, appends them to
+/// the split writers and collects the skipped objects. Runs on one thread at a time (the
+/// writer queue); the first error stops it.
+final class IngestSink: @unchecked Sendable {
+    private let writers: [SplitShardWriter]
+    private let split: SplitFractions
+    private let pixelsPerImage: Int
+    private let imageSize: Int
+    private(set) var skipped: [SkippedObject] = []
+    private(set) var filled = 0
+    private let lock = NSLock()
+    private var error: Error?
+
+    init(writers: [SplitShardWriter], split: SplitFractions, pixelsPerImage: Int, imageSize: Int) {
+        self.writers = writers
+        self.split = split
+        self.pixelsPerImage = pixelsPerImage
+        self.imageSize = imageSize
+    }
+
+    var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+
+    /// Adds one block: `images` holds the block's objects in order, `outcomes` says which were read.
+    func consume(_ entries: [CatalogEntry], images: UnsafeBufferPointer<Float>, outcomes: OutcomeBox<Int, CutoutProblem>) {
+        guard !failed else { return }
+        var batches = Split.allCases.map { _ in ShardBatch(imageSize: imageSize, capacity: entries.count) }
+        for (k, entry) in entries.enumerated() {
+            switch outcomes.get(k) {
+            case let .success(replaced)?:
+                filled += replaced
+                let image = UnsafeBufferPointer(rebasing: images[k * pixelsPerImage..<(k + 1) * pixelsPerImage])
+                batches[split.split(of: entry.objectID).index].append(entry: entry, image: image)
+            case let .failure(problem)?:
+                skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
+            case nil:
+                preconditionFailure("ingest: object \(k) of the block was not read")
+            }
+        }
+        do {
+            for (writer, batch) in zip(writers, batches) where batch.count > 0 { try writer.append(batch) }
+        } catch {
+            lock.lock()
+            self.error = error
+            lock.unlock()
+        }
+    }
+
+    /// Throws the first error, or closes the last shard of each split.
+    func finish() throws {
+        if let error { throw error }
+        for writer in writers { try writer.finish() }
+    }
 }
 
 /// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
@@ -205,15 +261,6 @@ public func jsonText<T: Encodable>(_ value: T) -> String {
     } catch {
         preconditionFailure("cannot encode \(T.self) as JSON: \(error)")
     }
-}
-
-/// Maps on `threads` threads, keeping order.
-func parallelMap<T, R: Sendable>(_ items: [T], threads: Int, _ transform: @Sendable (T) -> R) -> [R] where T: Sendable {
-    let results = OutcomeBox<R, Never>(count: items.count)
-    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, items.count))) { worker in
-        for k in stride(from: worker, to: items.count, by: max(1, threads)) { results.set(k, .success(transform(items[k]))) }
-    }
-    return (0..<items.count).map { if case let .success(v) = results.get($0) { v } else { fatalError("parallelMap: a slot was not filled") } }
 }
 
 extension Split {

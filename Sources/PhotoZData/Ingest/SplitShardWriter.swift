@@ -1,17 +1,19 @@
 import Foundation
 
 /// Writes the rows of one split as numbered shards (`train-00000.h5`, …) of at most
-/// `shardSize` rows each.
+/// `shardSize` rows each; each finished shard is handed to `hasher`, when given.
 final class SplitShardWriter {
     let split: Split
     private let directory: String
     private let shardSize: Int
     private let attributes: ShardAttributes
     private let compression: ShardCompression
+    private let hasher: ShardHasher?
     private var current: ShardWriter?
     private(set) var written: [(file: String, rows: Int)] = []
 
-    init(split: Split, directory: String, shardSize: Int, attributes: ShardAttributes, compression: ShardCompression) {
+    init(split: Split, directory: String, shardSize: Int, attributes: ShardAttributes, compression: ShardCompression,
+         hasher: ShardHasher? = nil) {
         self.split = split
         self.directory = directory
         self.shardSize = shardSize
@@ -19,6 +21,7 @@ final class SplitShardWriter {
         attributes.split = split
         self.attributes = attributes
         self.compression = compression
+        self.hasher = hasher
     }
 
     /// Adds rows, starting new shards as they fill.
@@ -51,6 +54,7 @@ final class SplitShardWriter {
         guard let writer = current else { return }
         let rows = try writer.finish()
         written.append(((writer.path as NSString).lastPathComponent, rows))
+        hasher?.submit(writer.path)
         current = nil
         rowsInCurrent = 0
     }
