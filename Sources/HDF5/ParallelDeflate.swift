@@ -188,6 +188,19 @@ enum ParallelDeflate {
         let count = source.count / elementSize
         let input = source.bindMemory(to: UInt8.self).baseAddress!
         let output = target.bindMemory(to: UInt8.self).baseAddress!
+        #if _endian(little)
+        if elementSize == 4 {  // float32 and int32: four planes written in one pass
+            let word = UnsafeRawPointer(input)
+            let p0 = output, p1 = output + count, p2 = output + 2 * count, p3 = output + 3 * count
+            for index in 0..<count {
+                let v = word.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)
+                p0[index] = UInt8(truncatingIfNeeded: v); p1[index] = UInt8(truncatingIfNeeded: v >> 8)
+                p2[index] = UInt8(truncatingIfNeeded: v >> 16); p3[index] = UInt8(truncatingIfNeeded: v >> 24)
+            }
+            for index in count * 4..<source.count { output[index] = input[index] }
+            return
+        }
+        #endif
         for byte in 0..<elementSize {
             let row = output + byte * count
             var from = input + byte
@@ -289,6 +302,18 @@ extension ParallelDeflate {
         let count = source.count / elementSize
         let input = source.bindMemory(to: UInt8.self).baseAddress!
         let output = target.bindMemory(to: UInt8.self).baseAddress!
+        #if _endian(little)
+        if elementSize == 4 {  // float32 and int32: four planes read in one pass
+            let word = UnsafeMutableRawPointer(output)
+            let p0 = input, p1 = input + count, p2 = input + 2 * count, p3 = input + 3 * count
+            for index in 0..<count {
+                let v = UInt32(p0[index]) | UInt32(p1[index]) << 8 | UInt32(p2[index]) << 16 | UInt32(p3[index]) << 24
+                word.storeBytes(of: v, toByteOffset: 4 * index, as: UInt32.self)
+            }
+            for index in count * 4..<source.count { output[index] = input[index] }
+            return
+        }
+        #endif
         for byte in 0..<elementSize {
             let row = input + byte * count
             var to = output + byte

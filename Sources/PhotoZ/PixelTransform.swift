@@ -55,7 +55,13 @@ public enum PixelTransform: String, CaseIterable, Codable, Sendable {
     public func apply(_ values: inout [Float]) {
         if self == .identity { return }
         values.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices { buffer[i] = forward(buffer[i]) }
+            switch self {  // one loop per case, so the compiler can vectorise it
+            case .signedSquareRoot:
+                for i in buffer.indices { buffer[i] = PixelTransform.signedSquareRoot.forward(buffer[i]) }
+            case .asinh:
+                for i in buffer.indices { buffer[i] = PixelTransform.asinh.forward(buffer[i]) }
+            case .identity: break
+            }
         }
     }
 

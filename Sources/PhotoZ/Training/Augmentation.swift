@@ -24,21 +24,30 @@ public struct Dihedral: Sendable, Equatable {
     /// Applies the transform to `planes` square planes of side `size`, from `source` into `target`.
     public func apply(_ source: UnsafeBufferPointer<Float>, into target: UnsafeMutableBufferPointer<Float>, size: Int, planes: Int) {
         precondition(source.count == planes * size * size && target.count == source.count, "buffers must hold planes × size × size")
+        // Output pixel (x, y) comes from the input pixel the inverse transform maps it to,
+        // which moves along a row or a column of the input: source = start(y) + x · step.
         let last = size - 1
+        let step: Int
+        let start: (Int) -> Int
+        switch (quarterTurns, flip) {
+        case (0, false): step = 1; start = { y in y * size }
+        case (0, true): step = -1; start = { y in y * size + last }
+        case (1, false): step = -size; start = { y in last * size + y }
+        case (1, true): step = size; start = { y in y }
+        case (2, false): step = -1; start = { y in (last - y) * size + last }
+        case (2, true): step = 1; start = { y in (last - y) * size }
+        case (3, false): step = size; start = { y in last - y }
+        default: step = -size; start = { y in last * size + last - y }
+        }
+        let src = source.baseAddress!, dst = target.baseAddress!
         for p in 0..<planes {
             let base = p * size * size
             for y in 0..<size {
+                var from = src + base + start(y)
+                let row = dst + base + y * size
                 for x in 0..<size {
-                    // Output pixel (x, y) comes from the input pixel the inverse transform maps it to.
-                    let xf = flip ? last - x : x
-                    var sx = xf, sy = y
-                    switch quarterTurns {
-                    case 1: sx = y; sy = last - xf
-                    case 2: sx = last - xf; sy = last - y
-                    case 3: sx = last - y; sy = xf
-                    default: break
-                    }
-                    target[base + y * size + x] = source[base + sy * size + sx]
+                    row[x] = from.pointee
+                    from += step
                 }
             }
         }

@@ -100,9 +100,9 @@ public final class BatchStream: @unchecked Sendable {
             pending.images.append(contentsOf: buffer.images[k * pixels..<(k + 1) * pixels])
             // Swap-remove keeps the buffer compact.
             buffer.objectID.swapAt(k, last); buffer.zSpec.swapAt(k, last); buffer.ebv.swapAt(k, last)
-            if k != last {
+            if k != last {  // row k is in `pending` now: the last row takes its place
                 buffer.images.withUnsafeMutableBufferPointer { b in
-                    for j in 0..<pixels { b.swapAt(k * pixels + j, last * pixels + j) }
+                    (b.baseAddress! + k * pixels).update(from: b.baseAddress! + last * pixels, count: pixels)
                 }
             }
             buffer.objectID.removeLast(); buffer.zSpec.removeLast(); buffer.ebv.removeLast()
@@ -152,6 +152,24 @@ public final class BatchStream: @unchecked Sendable {
         }
         transform.apply(&images)
         return TrainingBatch(images: images, ebv: rows.ebv, zSpec: rows.zSpec, objectID: rows.objectID)
+    }
+}
+
+extension BatchStream {
+    /// Images per second the stream delivers on its own (reading, shuffling, augmentation and
+    /// pixel transform, no network): the rate a training run can never exceed.
+    public static func throughput(dataSet: DataSet, batchSize: Int, minTime: Double = 3, minBatches: Int = 20) throws -> Double {
+        let stream = try BatchStream(dataSet: dataSet, split: .train, batchSize: batchSize, seed: 1, augment: true,
+                                     transform: .signedSquareRoot)
+        defer { stream.stop() }
+        _ = try stream.next()  // the first read fills the shuffle buffer
+        let start = Date()
+        var images = 0, batches = 0
+        while batches < minBatches || Date().timeIntervalSince(start) < minTime {
+            images += try stream.next().count
+            batches += 1
+        }
+        return Double(images) / Date().timeIntervalSince(start)
     }
 }
 

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
 
     // Plain strings (checked in validate()) so this file does not declare argument conformances
     // for the library's enums that other commands may also need.
-    @Option(help: "Networks to time, inception or simple (repeatable; default: both).")
+    @Option(help: "Networks to time, inception or simple (repeatable; default: both; none: only the data stream of --data).")
     var model: [String] = ["inception", "simple"]
 
     @Option(help: "Batch sizes (repeatable; default: 64 and 32).")
@@ -32,11 +32,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Minimum timed iterations per figure.")
     var repeats: Int = 5
 
+    @Option(help: "A data set written by ingest: also time the training data stream alone (reading, shuffle, augmentation, pixel transform; no network).")
+    var data: String?
+
     @Flag(help: "Print one JSON object per case on stdout.")
     var json = false
 
     func validate() throws {
-        for name in model where Architecture(rawValue: name) == nil {
+        for name in model where Architecture(rawValue: name) == nil && name != "none" {
             throw ValidationError("unknown --model \(name): use inception or simple")
         }
         guard Head(rawValue: head) != nil else { throw ValidationError("unknown --head \(head): use classification or regression") }
@@ -45,8 +48,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if !json { print("model      head            batch  train img/s  inference img/s  input-grad img/s  peak RSS MiB") }
-        for name in model {
+        let networks = model.filter { $0 != "none" }
+        if !json && !networks.isEmpty { print("model      head            batch  train img/s  inference img/s  input-grad img/s  peak RSS MiB") }
+        for name in networks {
             for size in batchSize {
                 var bench = NetworkBenchmark(architecture: Architecture(rawValue: name)!, head: Head(rawValue: head)!,
                                              batchSize: size)
@@ -61,6 +65,17 @@ struct BenchCommand: ParsableCommand {
                     print(String(format: "%-10@ %-15@ %5d  %11.1f  %15.1f  %16.1f  %12.0f", r.model as NSString,
                                  r.head as NSString, r.batchSize, r.trainImagesPerSecond, r.inferenceImagesPerSecond,
                                  r.inputGradientImagesPerSecond, r.peakRSSMegabytes))
+                }
+            }
+        }
+        if let data {
+            let dataSet = try DataSet(path: data)
+            for size in batchSize {
+                let rate = try BatchStream.throughput(dataSet: dataSet, batchSize: size, minTime: minTime)
+                if json {
+                    print("{\"batchSize\":\(size),\"dataStreamImagesPerSecond\":\(rate)}")
+                } else {
+                    print(String(format: "data stream (\(data), train split)  batch %d: %.1f images/s", size, rate))
                 }
             }
         }
