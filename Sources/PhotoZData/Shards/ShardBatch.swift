@@ -46,6 +46,27 @@ public struct ShardBatch: Sendable {
         ebv.append(entry.ebv)
     }
 
+    /// Drops the first `n` rows.
+    public mutating func discardFirst(_ n: Int) {
+        if n == count {  // keep the capacity for the next rows
+            images.removeAll(keepingCapacity: true)
+            objectID.removeAll(keepingCapacity: true)
+            ra.removeAll(keepingCapacity: true)
+            dec.removeAll(keepingCapacity: true)
+            zSpec.removeAll(keepingCapacity: true)
+            zSpecErr.removeAll(keepingCapacity: true)
+            ebv.removeAll(keepingCapacity: true)
+            return
+        }
+        images.removeFirst(n * pixelsPerImage)
+        objectID.removeFirst(n)
+        ra.removeFirst(n)
+        dec.removeFirst(n)
+        zSpec.removeFirst(n)
+        zSpecErr.removeFirst(n)
+        ebv.removeFirst(n)
+    }
+
     /// Moves the first `n` rows out of the batch.
     public mutating func removeFirst(_ n: Int) -> ShardBatch {
         var head = ShardBatch(imageSize: imageSize)

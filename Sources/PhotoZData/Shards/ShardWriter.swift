@@ -68,7 +68,7 @@ public final class ShardWriter {
                                                   chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle)
             try perturbation!.setAttribute("unit", .string(Survey.fluxUnit))
         }
-        pending = ShardBatch(imageSize: size)
+        pending = ShardBatch(imageSize: size, capacity: 2 * 16 * ShardSchema.chunkRows)
         flushRows = 16 * ShardSchema.chunkRows
         try Self.writeRootAttributes(root, attributes)
     }
@@ -117,20 +117,22 @@ public final class ShardWriter {
     private func flush(all: Bool) throws {
         let n = all ? pending.count : pending.count / ShardSchema.chunkRows * ShardSchema.chunkRows
         guard n > 0 else { return }
-        let block = n == pending.count ? pending : pending.removeFirst(n)
-        if n == pending.count { pending = ShardBatch(imageSize: pending.imageSize) }
-        try block.images.withUnsafeBufferPointer { try images.append($0) }
-        try block.objectID.withUnsafeBufferPointer { try columns[ShardSchema.objectID]!.append($0) }
-        try block.ra.withUnsafeBufferPointer { try columns[ShardSchema.ra]!.append($0) }
-        try block.dec.withUnsafeBufferPointer { try columns[ShardSchema.dec]!.append($0) }
-        try block.zSpec.withUnsafeBufferPointer { try columns[ShardSchema.zSpec]!.append($0) }
-        try block.zSpecErr.withUnsafeBufferPointer { try columns[ShardSchema.zSpecErr]!.append($0) }
-        try block.ebv.withUnsafeBufferPointer { try columns[ShardSchema.ebv]!.append($0) }
-        if let perturbation {
-            let count = n * block.pixelsPerImage
-            try pendingPerturbation.withUnsafeBufferPointer { try perturbation.append(UnsafeBufferPointer(rebasing: $0[0..<count])) }
-            pendingPerturbation.removeFirst(count)
+        // Rows 0..<n go straight from the buffers; the few rows after them stay for the next flush.
+        func first<T: HDF5Scalar>(_ values: [T], _ perRow: Int, into dataset: HDF5Dataset) throws {
+            try values.withUnsafeBufferPointer { try dataset.append(UnsafeBufferPointer(rebasing: $0[0..<n * perRow])) }
         }
+        try first(pending.images, pending.pixelsPerImage, into: images)
+        try first(pending.objectID, 1, into: columns[ShardSchema.objectID]!)
+        try first(pending.ra, 1, into: columns[ShardSchema.ra]!)
+        try first(pending.dec, 1, into: columns[ShardSchema.dec]!)
+        try first(pending.zSpec, 1, into: columns[ShardSchema.zSpec]!)
+        try first(pending.zSpecErr, 1, into: columns[ShardSchema.zSpecErr]!)
+        try first(pending.ebv, 1, into: columns[ShardSchema.ebv]!)
+        if let perturbation {
+            try first(pendingPerturbation, pending.pixelsPerImage, into: perturbation)
+            pendingPerturbation.removeFirst(n * pending.pixelsPerImage)
+        }
+        pending.discardFirst(n)
         rows += n
     }
 
