@@ -35,7 +35,8 @@ public struct SHA256: ~Copyable {
         return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
     }
 
-    /// The SHA-256 of a file's contents, read in 4 MiB blocks into one reused buffer.
+    /// The SHA-256 of a file's contents: mapped into memory, or read in 4 MiB blocks where it
+    /// cannot be mapped (an empty file, a pipe).
     public static func hexDigest(ofFile path: String) throws -> String {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -43,6 +44,15 @@ public struct SHA256: ~Copyable {
         }
         defer { close(fd) }
         var hash = SHA256()
+        // Mapped, the file is hashed straight from the page cache without a copy.
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > 0,
+           let map = mmap(nil, Int(info.st_size), PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED {
+            defer { munmap(map, Int(info.st_size)) }
+            _ = madvise(map, Int(info.st_size), MADV_SEQUENTIAL)
+            hash.update(UnsafeRawBufferPointer(start: map, count: Int(info.st_size)))
+            return hash.finalizeHex()
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
         defer { buffer.deallocate() }
         while true {
