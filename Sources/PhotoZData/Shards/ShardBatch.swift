@@ -46,18 +46,8 @@ public struct ShardBatch: Sendable {
         ebv.append(entry.ebv)
     }
 
-    /// Drops the first `n` rows.
+    /// Drops the first `n` rows (the arrays keep their capacity).
     public mutating func discardFirst(_ n: Int) {
-        if n == count {  // keep the capacity for the next rows
-            images.removeAll(keepingCapacity: true)
-            objectID.removeAll(keepingCapacity: true)
-            ra.removeAll(keepingCapacity: true)
-            dec.removeAll(keepingCapacity: true)
-            zSpec.removeAll(keepingCapacity: true)
-            zSpecErr.removeAll(keepingCapacity: true)
-            ebv.removeAll(keepingCapacity: true)
-            return
-        }
         images.removeFirst(n * pixelsPerImage)
         objectID.removeFirst(n)
         ra.removeFirst(n)
@@ -77,13 +67,7 @@ public struct ShardBatch: Sendable {
         head.zSpec = Array(zSpec[0..<n])
         head.zSpecErr = Array(zSpecErr[0..<n])
         head.ebv = Array(ebv[0..<n])
-        images.removeFirst(n * pixelsPerImage)
-        objectID.removeFirst(n)
-        ra.removeFirst(n)
-        dec.removeFirst(n)
-        zSpec.removeFirst(n)
-        zSpecErr.removeFirst(n)
-        ebv.removeFirst(n)
+        discardFirst(n)
         return head
     }
 }
