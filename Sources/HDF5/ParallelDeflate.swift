@@ -116,7 +116,7 @@ enum ParallelDeflate {
     /// After the shuffle filter, a chunk of float32 images is four byte planes; the three
     /// planes of low mantissa bytes hold the images' noise and do not compress at all (deflate
     /// at any level gives 1.000 of their size), yet searching them for matches is three
-    /// quarters of the work. Leading planes whose byte entropy is near 8 bits are therefore
+    /// quarters of the work. Leading planes that are noise (`isNoise`) are therefore
     /// written as DEFLATE *stored* blocks (a copy), and libdeflate compresses the rest at the
     /// dataset's level; the result is one ordinary zlib stream (RFC 1950/1951) that HDF5's
     /// deflate filter and every zlib reader decode. On images this is about 3× faster than
@@ -130,7 +130,7 @@ enum ParallelDeflate {
         var storedBytes = 0
         if planes > 1 && planeBytes > 0 {
             while storedBytes / planeBytes < planes,
-                  byteEntropy(UnsafeRawBufferPointer(rebasing: data[storedBytes..<storedBytes + planeBytes])) >= incompressibleEntropy {
+                  isNoise(UnsafeRawBufferPointer(rebasing: data[storedBytes..<storedBytes + planeBytes]), compressor: compressor) {
                 storedBytes += planeBytes
             }
             if storedBytes / planeBytes == planes { storedBytes = data.count }  // trailing bytes too
@@ -164,8 +164,25 @@ enum ParallelDeflate {
         return position + 4
     }
 
-    /// Byte planes at or above this many bits per byte are stored, not compressed.
+    /// Byte planes at or above this many bits per byte are stored, not compressed, if a trial
+    /// on their first `trialBytes` bytes does not shrink them below `trialRatio` either.
     static let incompressibleEntropy = 7.9
+    static let trialBytes = 8192
+    static let trialRatio = 0.995
+
+    /// Whether deflate cannot shrink `plane`: an order-0 entropy near 8 bits per byte, and a
+    /// trial compression of its start that saves less than 0.5 %. (Quantised images, e.g. from
+    /// Rice-compressed FITS files, have near-8-bit planes that deflate still shrinks by 5 %
+    /// through repeats; the trial catches them.)
+    static func isNoise(_ plane: UnsafeRawBufferPointer, compressor: OpaquePointer) -> Bool {
+        guard byteEntropy(plane) >= incompressibleEntropy else { return false }
+        let sample = min(trialBytes, plane.count)
+        let limit = Int(Double(sample) * trialRatio)
+        return withUnsafeTemporaryAllocation(byteCount: max(limit, 1), alignment: 16) { out in
+            // libdeflate returns 0 when the output does not fit in `limit` bytes.
+            libdeflate_deflate_compress(compressor, plane.baseAddress, sample, out.baseAddress, limit) == 0
+        }
+    }
 
     /// Bytes that stored blocks add to `bytes` of data (5 per block of at most 65,535).
     static func storedOverhead(_ bytes: Int) -> Int { 5 * (bytes / 65_535 + 1) }

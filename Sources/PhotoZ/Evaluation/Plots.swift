@@ -91,13 +91,16 @@ struct Figure {
     }
 
     mutating func line(_ points: [(Double, Double)], color: String, dashed: Bool = false) {
-        let path = points.map { String(format: "%.2f,%.2f", px($0.0), py(min(max($0.1, y.lowerBound), y.upperBound))) }.joined(separator: " ")
-        body.append("<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"\(dashed ? " stroke-dasharray=\"6,4\"" : "")/>")
+        // Drawn as given and clipped to the plot frame (clamping the ends would bend the line).
+        let path = points.map { String(format: "%.2f,%.2f", px($0.0), py($0.1)) }.joined(separator: " ")
+        body.append("<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" clip-path=\"url(#frame)\"\(dashed ? " stroke-dasharray=\"6,4\"" : "")/>")
     }
 
     var svg: String {
         var s = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"13\">",
-                 "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
+                 "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
+                 String(format: "<defs><clipPath id=\"frame\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath></defs>",
+                        left, top, plotWidth, plotHeight)]
         s += body
         s.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>", left, top, plotWidth, plotHeight))
         for k in 0...4 {

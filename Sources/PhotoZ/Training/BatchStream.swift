@@ -32,8 +32,6 @@ public final class BatchStream: @unchecked Sendable {
     private var thread: Thread?
 
     public static let readBlockRows = 64
-    /// The nice value of the loader thread.
-    static let loaderNice: Int32 = 10
 
     /// Starts streaming at global step `startStep` (0 for a new run).
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
@@ -70,10 +68,6 @@ public final class BatchStream: @unchecked Sendable {
     }
 
     private func produce(from startStep: Int) {
-        // A lower priority for this thread only (Linux gives each thread its own nice value):
-        // the network's OpenMP threads keep both cores, and this one fills the gaps, instead of
-        // preempting a thread that the others wait for at a barrier.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, BatchStream.loaderNice)
         var epoch = startStep / stepsPerEpoch
         var skip = startStep % stepsPerEpoch
         do {
