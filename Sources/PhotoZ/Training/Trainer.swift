@@ -22,8 +22,11 @@ public struct TrainingSummary: Sendable {
     public var best: TrainingRecord?
     public var lastPath: String
     public var bestPath: String
-    /// Training images per second, data loading included, validation and saving excluded.
+    /// Training images per second after the first step, data loading included, validation
+    /// and saving excluded: the steady rate, comparable with `photoz bench`.
     public var imagesPerSecond: Double
+    /// Seconds the first step took (filling the shuffle buffer, compiling oneDNN's kernels).
+    public var firstStepSeconds: Double
 }
 
 /// Trains a photo-z network from shards: streams batches, steps the optimizer, validates,
@@ -125,6 +128,7 @@ public final class Trainer {
         var window = Date(), windowImages = 0, rate = 0.0
         var lossSum = 0.0, lossCount = 0
         var evaluationSeconds = 0.0
+        var warm: Date?  // the end of the first step
         for step in start..<min(totalSteps, stopAfter ?? totalSteps) {
             var batch = try stream.next()
             try batchHook?(&batch, network)
@@ -136,6 +140,7 @@ public final class Trainer {
             network.backward(.parameters)
             optimizer.update()
             lossSum += Double(loss); lossCount += 1
+            if warm == nil { warm = Date() }
             windowImages += batch.count
             let elapsed = Date().timeIntervalSince(window)
             if elapsed > 2 { rate = Double(windowImages) / elapsed; window = Date(); windowImages = 0 }
@@ -149,10 +154,12 @@ public final class Trainer {
                 lossSum = 0; lossCount = 0
             }
         }
-        let stepsRun = min(totalSteps, stopAfter ?? totalSteps) - start
-        let images = Double(max(stepsRun, 0) * config.batchSize)
-        return TrainingSummary(steps: start + max(stepsRun, 0), history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
-                               imagesPerSecond: images / max(Date().timeIntervalSince(clock) - evaluationSeconds, 1e-9))
+        let stepsRun = max(min(totalSteps, stopAfter ?? totalSteps) - start, 0)
+        let firstStep = warm.map { $0.timeIntervalSince(clock) } ?? 0
+        let steadyImages = Double(max(stepsRun - 1, 0) * config.batchSize)
+        let steadySeconds = (warm.map { Date().timeIntervalSince($0) } ?? 0) - evaluationSeconds
+        return TrainingSummary(steps: start + stepsRun, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
+                               imagesPerSecond: steadyImages / max(steadySeconds, 1e-9), firstStepSeconds: firstStep)
     }
 
     /// The record with the lowest validation σ_MAD (then η). σ_MAD rather than the loss: with

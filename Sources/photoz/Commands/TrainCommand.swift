@@ -143,7 +143,7 @@ func train(_ trainer: Trainer) throws -> TrainingSummary {
 }
 
 func describe(_ s: TrainingSummary) -> String {
-    var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s (data loading included, validation excluded), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
+    var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s after the first step (data loading included, validation excluded; the first step, which fills the shuffle buffer and compiles the kernels, took \(String(format: "%.1f", s.firstStepSeconds)) s), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
     if let last = s.history.last { lines.append("last (step \(last.step)): valid loss \(String(format: "%.4f", last.validLoss)), \(last.validMetrics.summary)  → \(s.lastPath)") }
     if let best = s.best { lines.append("best (step \(best.step)): valid loss \(String(format: "%.4f", best.validLoss)), \(best.validMetrics.summary)  → \(s.bestPath)") }
     return lines.joined(separator: "\n")
