@@ -20,7 +20,9 @@ import Testing
         #expect(error?.status == 104)  // FILE_NOT_OPENED
         #expect(error?.function == "ffdkopn" && error?.hdu == nil)
         #expect(error?.description.hasPrefix("/nonexistent/cutout.fits: cannot open FITS file (ffdkopn): status 104 could not open the named file") == true)
-        #expect(error?.message.contains("/nonexistent/cutout.fits") == true, "cfitsio's stack names the file")
+        // Not checked: that cfitsio's message stack also names the file. The stack is one per
+        // process, and other suites' cfitsio calls running at the same time can empty it first
+        // (a clean-clone CI run failed that way); the path above comes from photoz itself.
     }
 
     @Test func nonFITSFile() throws {
