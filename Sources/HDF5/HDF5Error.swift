@@ -39,6 +39,24 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 }
 
 /// Where an operation happens: the file and, when there is one, the object inside it.
+extension HDF5Error {
+    /// The same error with a summary that says what to do when libhdf5 refused the file because
+    /// another open of it holds HDF5's file lock (another program writing it, or reading it while
+    /// this one writes).
+    func namingALock() -> HDF5Error {
+        guard message.contains("unable to lock") else { return self }
+        var error = self
+        error.summary = (function == "H5Fcreate" ? "cannot create file" : "cannot open file") + Self.lockAdvice
+        return error
+    }
+
+    private static let lockAdvice = ": another program has it open and holds HDF5's file lock "
+        + "(close it there, or on a file system without locks set HDF5_USE_FILE_LOCKING=FALSE)"
+
+    /// Whether libhdf5 refused the file because another open of it holds HDF5's file lock.
+    var isLockRefusal: Bool { summary.hasSuffix(Self.lockAdvice) }
+}
+
 struct HDF5Site: Sendable {
     var file: String
     var object: String?

@@ -50,7 +50,7 @@ public final class HDF5File: @unchecked Sendable {
                              "the file exists; pass overwrite/truncate (mode: .truncate) to replace it")
         }
         let state = HDF5FileState()
-        let handle = try H5.createFile(path, truncate: mode == .truncate, state: state)
+        let handle = try retryingLockRefusals { try H5.createFile(path, truncate: mode == .truncate, state: state) }
         return HDF5File(path: path, isReadOnly: false, handle: handle, state: state)
     }
 
@@ -67,11 +67,11 @@ public final class HDF5File: @unchecked Sendable {
         if isDirectory.boolValue {
             throw site.error("open", "cannot open file", "it is a directory, not an HDF5 file")
         }
-        guard try H5.isHDF5(path) else {
+        guard try hasSignature(site) else {
             throw site.error("open", "cannot open file", "not an HDF5 file (no HDF5 signature found)")
         }
         let state = HDF5FileState()
-        let handle = try H5.openFile(path, readOnly: readOnly, state: state)
+        let handle = try retryingLockRefusals { try H5.openFile(path, readOnly: readOnly, state: state) }
         return HDF5File(path: path, isReadOnly: readOnly, handle: handle, state: state)
     }
 
@@ -125,5 +125,50 @@ public final class HDF5File: @unchecked Sendable {
             }
             return try body()
         }
+    }
+}
+
+extension HDF5File {
+    /// Runs `attempt` (an `H5Fopen` or `H5Fcreate`) again while libhdf5 refuses the file because
+    /// another open of it holds HDF5's file lock, for about half a second in all.
+    ///
+    /// A child process started by any thread (Foundation's `Process.run()`) holds copies of the
+    /// parent's file descriptors, and with them the lock on every file open at that moment, until
+    /// it execs a few microseconds later; a file closed and reopened in that instant is refused.
+    /// The lock is released between attempts. A program that really keeps the file open still
+    /// gets the refusal, whose message says what to do.
+    static func retryingLockRefusals<T>(_ attempt: () throws -> T) throws -> T {
+        var pause: useconds_t = 1_000
+        while true {
+            do {
+                return try attempt()
+            } catch let error as HDF5Error where error.isLockRefusal && pause <= 256_000 {
+                usleep(pause)
+                pause *= 2
+            }
+        }
+    }
+}
+
+extension HDF5File {
+    /// The 8 bytes that open every HDF5 superblock.
+    private static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Whether the file holds HDF5's signature where a superblock may start (offset 0, 512,
+    /// 1024, 2048, …), as `H5Fis_hdf5` checks, but without taking HDF5's file lock: a file that
+    /// another program holds locked is still recognised, and `H5Fopen` then says why it is refused.
+    static func hasSignature(_ site: HDF5Site) throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: site.file) else {
+            throw site.error("open", "cannot open file", "cannot read it (check its permissions)")
+        }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        var offset: UInt64 = 0
+        while offset + 8 <= size {
+            try handle.seek(toOffset: offset)
+            if let bytes = try handle.read(upToCount: 8), Array(bytes) == signature { return true }
+            offset = offset == 0 ? 512 : offset * 2
+        }
+        return false
     }
 }

@@ -127,19 +127,15 @@ enum H5 {
 
     // MARK: Files
 
-    /// Whether `path` is an HDF5 file (false for other files). The C function is `H5Fis_hdf5`.
-    static func isHDF5(_ path: String) throws -> Bool {
-        try locked { try checked(H5Fis_hdf5(path), "H5Fis_hdf5", "cannot check the file", HDF5Site(file: path)) > 0 }
-    }
-
     /// Creates a file; `truncate` replaces an existing one, otherwise creating fails if it exists.
     static func createFile(_ path: String, truncate: Bool, state: HDF5FileState) throws -> HDF5Handle {
         try locked {
             let site = HDF5Site(file: path)
             let fapl = try strongCloseAccessList(site)
             let flags = truncate ? photoz_H5F_ACC_TRUNC() : photoz_H5F_ACC_EXCL()
-            return try own(H5Fcreate(path, flags, photoz_H5P_DEFAULT(), fapl.id), .file, "H5Fcreate",
-                           "cannot create file", site, file: state)
+            let id = H5Fcreate(path, flags, photoz_H5P_DEFAULT(), fapl.id)
+            if id < 0 { throw fail("H5Fcreate", "cannot create file", site).namingALock() }
+            return HDF5Handle(id, .file, file: state)
         }
     }
 
@@ -149,8 +145,9 @@ enum H5 {
             let site = HDF5Site(file: path)
             let fapl = try strongCloseAccessList(site)
             let flags = readOnly ? photoz_H5F_ACC_RDONLY() : photoz_H5F_ACC_RDWR()
-            return try own(H5Fopen(path, flags, fapl.id), .file, "H5Fopen",
-                           "cannot open file (is it truncated or damaged?)", site, file: state)
+            let id = H5Fopen(path, flags, fapl.id)
+            if id < 0 { throw fail("H5Fopen", "cannot open file (is it truncated or damaged?)", site).namingALock() }
+            return HDF5Handle(id, .file, file: state)
         }
     }
 

@@ -58,3 +58,36 @@ final class Failures: @unchecked Sendable {
     func add(_ message: String) { lock.lock(); items.append(message); lock.unlock() }
     var list: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }
+
+@Suite struct ChildProcessTests {
+    /// Starting child processes on one thread while another closes and reopens an HDF5 file: a
+    /// child holds copies of the parent's descriptors (and with them HDF5's lock on every open
+    /// file) until it execs, so a reopen at that moment is refused once; opening tries again.
+    @Test func reopeningWhileChildrenStartIsNeverRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        try HDF5File.create(path).close()
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                if worker == 0 {
+                    for _ in 0..<60 {
+                        let child = Process()
+                        child.executableURL = URL(fileURLWithPath: "/bin/true")
+                        try child.run()
+                        child.waitUntilExit()
+                    }
+                } else {
+                    for _ in 0..<400 {
+                        let file = try HDF5File.open(path, readOnly: false)
+                        try file.close()
+                    }
+                }
+            } catch {
+                failures.add("worker \(worker): \(error)")
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+}

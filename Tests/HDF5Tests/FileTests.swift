@@ -72,6 +72,25 @@ import Testing
         #expect(error?.message.contains("truncated") == true, "\(String(describing: error))")
     }
 
+    /// Another program writing the file holds an exclusive lock on it (as libhdf5 and h5py do):
+    /// opening it says so and what to do, instead of suggesting the file is damaged.
+    @Test func aFileLockedByAnotherProgramSaysSo() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("busy.h5")
+        try HDF5File.create(path).close()
+        let descriptor = Foundation.open(path, O_RDWR)
+        #expect(descriptor >= 0)
+        defer { Foundation.close(descriptor) }
+        #expect(flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        let error = expectHDF5Error { _ = try HDF5File.open(path) }
+        #expect(error?.summary.hasPrefix("cannot open file: another program has it open") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("HDF5_USE_FILE_LOCKING=FALSE") == true)
+        #expect(error?.description.contains(path) == true)
+        flock(descriptor, LOCK_UN)
+        try HDF5File.open(path).close()  // free again once the other program lets go
+    }
+
     @Test func closeMakesEveryObjectUnusable() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
