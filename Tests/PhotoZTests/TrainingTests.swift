@@ -119,6 +119,29 @@ import Testing
         #expect(throws: PhotoZDataError.self) { try Predictor(networks: [network, regression]) }
     }
 
+    /// Batches run across shard boundaries and the last one is padded: the predictions do not
+    /// depend on the batch size, keep shard order, and the network never changes its batch size
+    /// (rebuilding its buffers twice per shard made memory grow with the number of shards).
+    @Test func predictionsDoNotDependOnTheBatchSizeAndBatchesSpanShards() throws {
+        let dir = TemporaryDirectory()
+        let data = try SyntheticData.make(in: dir.path, rows: 100)
+        _ = try Trainer(quickConfig(data: data, out: dir.file("m.h5"), steps: 4)).run()
+        let network = try PhotoZNetwork.load(from: dir.file("m.h5")).network
+        let dataSet = try DataSet(path: data)
+        let one = try Predictor(networks: [network], batchSize: 1).predict(dataSet, split: nil)
+        let seven = try Predictor(networks: [network], batchSize: 7).predict(dataSet, split: nil)  // 100 = 14 · 7 + 2, three shards
+        #expect(network.batchSize == 7)
+        var expected: [Int64] = []
+        for info in dataSet.shards(in: nil) { expected += try Shard(path: info.path).objectIDs() }
+        #expect(seven.objectID == expected)
+        #expect(one.objectID == expected)
+        #expect(zip(one.zPhot, seven.zPhot).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(zip(one.pdf!, seven.pdf!).allSatisfy { abs($0 - $1) < 1e-5 })
+        let all = try Predictor(networks: [network], batchSize: 256).predict(dataSet, split: nil)  // no padding beyond 100 rows
+        #expect(network.batchSize == 100)
+        #expect(zip(one.zPhot, all.zPhot).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
     @Test func augmentationsAreTheEightSymmetriesOfTheSquare() {
         let size = 4
         let source = (0..<(size * size)).map(Float.init)

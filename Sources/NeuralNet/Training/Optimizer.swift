@@ -64,7 +64,7 @@ public protocol Optimizer: AnyObject {
 func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
     let chunk = 1 << 18
     if count <= chunk {
-        body(0..<count)
+        withDenormalsFlushed { body(0..<count) }
         return
     }
     let n = (count + chunk - 1) / chunk
@@ -72,7 +72,7 @@ func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
         // Chunks touch disjoint ranges of the buffers the body captures.
         nonisolated(unsafe) let work = escaping
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            work((i * chunk)..<min(count, (i + 1) * chunk))
+            withDenormalsFlushed { work((i * chunk)..<min(count, (i + 1) * chunk)) }
         }
     }
 }

@@ -6,8 +6,10 @@ public struct NetworkBenchmarkResult: Codable, Sendable {
     public var model: String
     public var head: String
     public var batchSize: Int
-    /// forward + loss + backward (parameter gradients) + Adam update.
+    /// forward + loss + backward (parameter gradients) + Adam update: batch / median step time.
     public var trainImagesPerSecond: Double
+    /// The same steps as images / total time (the mean step), the statistic `photoz train` reports.
+    public var trainMeanImagesPerSecond: Double
     /// forward only.
     public var inferenceImagesPerSecond: Double
     /// forward + loss + backward to the input only (the cost of FGSM).
@@ -19,6 +21,7 @@ public struct NetworkBenchmarkResult: Codable, Sendable {
         case model, head
         case batchSize = "batch_size"
         case trainImagesPerSecond = "train_images_per_s"
+        case trainMeanImagesPerSecond = "train_mean_images_per_s"
         case inferenceImagesPerSecond = "inference_images_per_s"
         case inputGradientImagesPerSecond = "input_gradient_images_per_s"
         case peakRSSMegabytes = "peak_rss_mb"
@@ -54,7 +57,7 @@ public struct NetworkBenchmark: Sendable {
         try net.prepare(batchSize: batchSize)
         net.inputTensor.write(images)
 
-        let train = time {
+        let (train, trainMean) = timeMedianAndMean {
             net.forwardPrepared(ebv: ebv)
             _ = net.loss(redshifts: z)
             _ = net.backward(from: lossGradient(net), .parameters)
@@ -67,7 +70,8 @@ public struct NetworkBenchmark: Sendable {
             _ = net.backward(from: lossGradient(net), .input)
         }
         return NetworkBenchmarkResult(model: architecture.rawValue, head: head.rawValue, batchSize: batchSize,
-                                      trainImagesPerSecond: train, inferenceImagesPerSecond: inference,
+                                      trainImagesPerSecond: train, trainMeanImagesPerSecond: trainMean,
+                                      inferenceImagesPerSecond: inference,
                                       inputGradientImagesPerSecond: inputGradient,
                                       peakRSSMegabytes: Self.peakRSSMegabytes())
     }
@@ -75,7 +79,10 @@ public struct NetworkBenchmark: Sendable {
     private func lossGradient(_ net: PhotoZNetwork) -> Tensor { net.lastLossGradient! }
 
     /// Images per second: batch / median time of one call of `body`.
-    private func time(_ body: () -> Void) -> Double {
+    private func time(_ body: () -> Void) -> Double { timeMedianAndMean(body).median }
+
+    /// Images per second from the median call and from the mean call (batch · calls / total time).
+    private func timeMedianAndMean(_ body: () -> Void) -> (median: Double, mean: Double) {
         for _ in 0..<warmup { body() }
         var times: [Double] = []
         let start = DispatchTime.now().uptimeNanoseconds
@@ -86,10 +93,11 @@ public struct NetworkBenchmark: Sendable {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             if times.count >= maxRepeats || (times.count >= repeats && elapsed >= minTime) { break }
         }
+        let total = times.reduce(0, +)
         times.sort()
         let n = times.count
         let median = n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
-        return Double(batchSize) / median
+        return (Double(batchSize) / median, Double(batchSize * n) / total)
     }
 
     /// The process's peak resident set size in MiB (`getrusage`, kilobytes on Linux).

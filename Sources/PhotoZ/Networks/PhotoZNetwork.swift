@@ -23,7 +23,7 @@ public final class PhotoZNetwork {
     private let flatten: FlattenAppend
     private let crossEntropy: SoftmaxCrossEntropyLoss
     private let meanSquaredError: MeanSquaredErrorLoss
-    private var batchSize = 0
+    private(set) var batchSize = 0
     private var input: Tensor!              // (N, bands, S, S) plain
     private var lastOutput: Tensor?         // (N, K) plain
     private var outputGradient: Tensor!     // (N, K) plain, for a caller-supplied gradient

@@ -33,44 +33,65 @@ public struct Predictor {
             throw PhotoZDataError.invalidOption("\(dataSet.path): images are \(dataSet.imageSize)×\(dataSet.imageSize) but the model expects \(network.imageSize)×\(network.imageSize)")
         }
         let total = shards.reduce(0) { $0 + $1.rows }
+        let batchSize = min(self.batchSize, max(total, 1))  // no padding beyond the rows there are
         let first = networks[0]
         let k = first.head == .classification ? first.bins.count : 0
         var out = Predictions(objectID: [], zSpec: [], ebv: [], zPhot: [])
-        var pdfs: [Float] = []
+        var pdfs: [Float] = [], modes: [Float] = [], stds: [Float] = [], trueBinLoss: [Float] = []
+        var rows = ShardBatch(imageSize: dataSet.imageSize, capacity: batchSize)
+        let pixels = rows.pixelsPerImage
+        var images = [Float](repeating: 0, count: batchSize * pixels), ebv = [Float](repeating: 0, count: batchSize)
         var done = 0
+
+        // Every batch has `batchSize` rows: batches run across shard boundaries and the last one
+        // is padded (its extra outputs dropped), so the network never rebuilds its buffers and
+        // primitives for another batch size (which, during training, it would do twice per shard).
+        func predictBatch() throws {
+            let n = rows.count
+            var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
+            for network in networks {
+                images.withUnsafeMutableBufferPointer { dst in
+                    rows.images.withUnsafeBufferPointer { src in
+                        dst.baseAddress!.update(from: src.baseAddress!, count: n * pixels)
+                        (dst.baseAddress! + n * pixels).update(repeating: 0, count: (batchSize - n) * pixels)
+                    }
+                }
+                for i in 0..<batchSize { ebv[i] = i < n ? rows.ebv[i] : 0 }
+                network.pixelTransform.apply(&images)
+                try network.forward(images: images, ebv: ebv)
+                let values = first.head == .classification ? network.pdf() : network.output
+                for i in average.indices { average[i] += values[i] / Float(networks.count) }
+            }
+            out.objectID += rows.objectID
+            out.zSpec += rows.zSpec
+            out.ebv += rows.ebv
+            if first.head == .classification && keepPDFs {
+                pdfs += average
+            } else if first.head == .classification {
+                let summary = PDFSummary(pdfs: average, bins: first.bins)
+                out.zPhot += summary.mean
+                modes += summary.mode
+                stds += summary.std
+                trueBinLoss += (0..<n).map { i in -log(max(average[i * k + first.bins.index(of: rows.zSpec[i])], 1e-30)) }
+            } else {
+                out.zPhot += average
+            }
+            done += n
+            progress?(done, total)
+            rows.removeAll()
+        }
+
         for info in shards {
             let shard = try Shard(path: info.path)
-            for start in stride(from: 0, to: shard.rows, by: batchSize) {
-                let rows = try shard.readBatch(start..<min(start + batchSize, shard.rows))
-                let n = rows.count
-                var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
-                for network in networks {
-                    var images = rows.images
-                    network.pixelTransform.apply(&images)
-                    try network.forward(images: images, ebv: rows.ebv)
-                    let values = first.head == .classification ? network.pdf() : network.output
-                    for i in average.indices { average[i] += values[i] / Float(networks.count) }
-                }
-                out.objectID += rows.objectID
-                out.zSpec += rows.zSpec
-                out.ebv += rows.ebv
-                if first.head == .classification && keepPDFs {
-                    pdfs += average
-                } else if first.head == .classification {
-                    let summary = PDFSummary(pdfs: average, bins: first.bins)
-                    out.zPhot += summary.mean
-                    out.zPhotMode = (out.zPhotMode ?? []) + summary.mode
-                    out.zPhotStd = (out.zPhotStd ?? []) + summary.std
-                    out.trueBinLoss = (out.trueBinLoss ?? []) + (0..<n).map { i in
-                        -log(max(average[i * k + first.bins.index(of: rows.zSpec[i])], 1e-30))
-                    }
-                } else {
-                    out.zPhot += average
-                }
-                done += n
-                progress?(done, total)
+            var start = 0
+            while start < shard.rows {
+                let take = min(batchSize - rows.count, shard.rows - start)
+                try shard.readBatch(start..<start + take, appendingTo: &rows)
+                start += take
+                if rows.count == batchSize { try predictBatch() }
             }
         }
+        if rows.count > 0 { try predictBatch() }
         if first.head == .classification && keepPDFs {
             let summary = PDFSummary(pdfs: pdfs, bins: first.bins)
             out.zPhot = summary.mean
@@ -78,6 +99,8 @@ public struct Predictor {
             out.zPhotStd = summary.std
             out.pdf = pdfs
             out.binEdges = first.bins.edges
+        } else if first.head == .classification {
+            (out.zPhotMode, out.zPhotStd, out.trueBinLoss) = (modes, stds, trueBinLoss)
         }
         return out
     }

@@ -84,14 +84,16 @@ public final class BatchStream: @unchecked Sendable {
     private func runEpoch(_ epoch: Int, skip: Int) throws {
         var rng = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
         let pixels = 5 * imageSize * imageSize
-        var buffer = ShardBatch(imageSize: imageSize, capacity: bufferRows)
+        var buffer = ShardBatch(imageSize: imageSize, capacity: bufferRows + Self.readBlockRows)
         var batchIndex = 0
         var pending = ShardBatch(imageSize: imageSize, capacity: batchSize)
 
         func emit() -> Bool {
-            defer { batchIndex += 1; pending = ShardBatch(imageSize: imageSize, capacity: batchSize) }
-            guard batchIndex >= skip else { return true }
-            return queue.push(.success(finish(pending, epoch: epoch, index: batchIndex)))
+            defer { batchIndex += 1 }
+            guard batchIndex >= skip else { pending.removeAll(); return true }
+            var rows = ShardBatch(imageSize: imageSize, capacity: batchSize)
+            swap(&rows, &pending)
+            return queue.push(.success(finish(rows, epoch: epoch, index: batchIndex)))
         }
         func drawOne() -> Bool {
             let k = Int(rng.next() % UInt64(buffer.count))
@@ -100,12 +102,14 @@ public final class BatchStream: @unchecked Sendable {
             pending.images.append(contentsOf: buffer.images[k * pixels..<(k + 1) * pixels])
             // Swap-remove keeps the buffer compact.
             buffer.objectID.swapAt(k, last); buffer.zSpec.swapAt(k, last); buffer.ebv.swapAt(k, last)
+            buffer.ra.swapAt(k, last); buffer.dec.swapAt(k, last); buffer.zSpecErr.swapAt(k, last)
             if k != last {  // row k is in `pending` now: the last row takes its place
                 buffer.images.withUnsafeMutableBufferPointer { b in
                     (b.baseAddress! + k * pixels).update(from: b.baseAddress! + last * pixels, count: pixels)
                 }
             }
             buffer.objectID.removeLast(); buffer.zSpec.removeLast(); buffer.ebv.removeLast()
+            buffer.ra.removeLast(); buffer.dec.removeLast(); buffer.zSpecErr.removeLast()
             buffer.images.removeLast(pixels)
             if pending.count == batchSize { return emit() }
             return true
@@ -119,9 +123,7 @@ public final class BatchStream: @unchecked Sendable {
             var blocks = Array(stride(from: 0, to: shard.rows, by: Self.readBlockRows))
             blocks.shuffle(using: &rng)
             for start in blocks {
-                let block = try shard.readBatch(start..<min(start + Self.readBlockRows, shard.rows))
-                buffer.objectID += block.objectID; buffer.zSpec += block.zSpec; buffer.ebv += block.ebv
-                buffer.images += block.images
+                try shard.readBatch(start..<min(start + Self.readBlockRows, shard.rows), appendingTo: &buffer)
                 while buffer.count > bufferRows {
                     guard drawOne() else { return }
                 }
@@ -133,21 +135,23 @@ public final class BatchStream: @unchecked Sendable {
     }
 
     /// Augments and transforms a batch (the costly part, skipped for batches before `skip`).
-    private func finish(_ rows: ShardBatch, epoch: Int, index: Int) -> TrainingBatch {
+    private func finish(_ rows: consuming ShardBatch, epoch: Int, index: Int) -> TrainingBatch {
         var images = rows.images
+        rows.images = []  // `images` is now the only reference: edited in place, not copied
         if augment {
             var rng = SplitMix64(seed: seed ^ (UInt64(epoch) << 32 | UInt64(index)) &* 0xD1B5_4A32_D192_ED03)
             let pixels = 5 * imageSize * imageSize
             var scratch = [Float](repeating: 0, count: pixels)
-            for k in 0..<rows.count {
-                let d = Dihedral.random(using: &rng)
-                guard d != .identity else { continue }
-                images.withUnsafeBufferPointer { src in
-                    scratch.withUnsafeMutableBufferPointer { dst in
-                        d.apply(UnsafeBufferPointer(rebasing: src[k * pixels..<(k + 1) * pixels]), into: dst, size: imageSize, planes: 5)
+            images.withUnsafeMutableBufferPointer { all in
+                scratch.withUnsafeMutableBufferPointer { copy in
+                    for k in 0..<rows.count {
+                        let d = Dihedral.random(using: &rng)
+                        guard d != .identity else { continue }
+                        let image = UnsafeMutableBufferPointer(rebasing: all[k * pixels..<(k + 1) * pixels])
+                        _ = copy.update(fromContentsOf: image)
+                        d.apply(UnsafeBufferPointer(copy), into: image, size: imageSize, planes: 5)
                     }
                 }
-                images.replaceSubrange(k * pixels..<(k + 1) * pixels, with: scratch)
             }
         }
         transform.apply(&images)

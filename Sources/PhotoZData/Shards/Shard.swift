@@ -53,16 +53,27 @@ public final class Shard: @unchecked Sendable {
 
     /// Reads the rows `range` of every dataset.
     public func readBatch(_ range: Range<Int>) throws -> ShardBatch {
-        var batch = ShardBatch(imageSize: imageSize)
-        let root = file.root
-        batch.images = try root.dataset(ShardSchema.images).readRows(range, as: Float.self)
-        batch.objectID = try root.dataset(ShardSchema.objectID).readRows(range, as: Int64.self)
-        batch.ra = try root.dataset(ShardSchema.ra).readRows(range, as: Double.self)
-        batch.dec = try root.dataset(ShardSchema.dec).readRows(range, as: Double.self)
-        batch.zSpec = try root.dataset(ShardSchema.zSpec).readRows(range, as: Float.self)
-        batch.zSpecErr = try root.dataset(ShardSchema.zSpecErr).readRows(range, as: Float.self)
-        batch.ebv = try root.dataset(ShardSchema.ebv).readRows(range, as: Float.self)
+        var batch = ShardBatch(imageSize: imageSize, capacity: range.count)
+        try readBatch(range, appendingTo: &batch)
         return batch
+    }
+
+    /// Appends the rows `range` of every dataset to `batch`, reading the images straight into
+    /// its storage (no intermediate array when `batch` has the capacity reserved).
+    public func readBatch(_ range: Range<Int>, appendingTo batch: inout ShardBatch) throws {
+        precondition(batch.imageSize == imageSize, "the batch holds \(batch.imageSize)-pixel images, the shard \(imageSize)")
+        let root = file.root
+        let start = batch.images.count
+        batch.images.append(contentsOf: repeatElement(0, count: range.count * batch.pixelsPerImage))
+        try batch.images.withUnsafeMutableBufferPointer { all in
+            try root.dataset(ShardSchema.images).readRows(range, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
+        }
+        batch.objectID += try root.dataset(ShardSchema.objectID).readRows(range, as: Int64.self)
+        batch.ra += try root.dataset(ShardSchema.ra).readRows(range, as: Double.self)
+        batch.dec += try root.dataset(ShardSchema.dec).readRows(range, as: Double.self)
+        batch.zSpec += try root.dataset(ShardSchema.zSpec).readRows(range, as: Float.self)
+        batch.zSpecErr += try root.dataset(ShardSchema.zSpecErr).readRows(range, as: Float.self)
+        batch.ebv += try root.dataset(ShardSchema.ebv).readRows(range, as: Float.self)
     }
 
     /// Reads a whole 1-D float32 column (`z_spec`, `z_spec_err`, `ebv`).

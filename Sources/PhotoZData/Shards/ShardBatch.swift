@@ -57,6 +57,17 @@ public struct ShardBatch: Sendable {
         ebv.removeFirst(n)
     }
 
+    /// Removes every row, keeping the arrays' capacity.
+    public mutating func removeAll() {
+        images.removeAll(keepingCapacity: true)
+        objectID.removeAll(keepingCapacity: true)
+        ra.removeAll(keepingCapacity: true)
+        dec.removeAll(keepingCapacity: true)
+        zSpec.removeAll(keepingCapacity: true)
+        zSpecErr.removeAll(keepingCapacity: true)
+        ebv.removeAll(keepingCapacity: true)
+    }
+
     /// Moves the first `n` rows out of the batch.
     public mutating func removeFirst(_ n: Int) -> ShardBatch {
         var head = ShardBatch(imageSize: imageSize)

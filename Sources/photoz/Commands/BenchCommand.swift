@@ -49,21 +49,23 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let networks = model.filter { $0 != "none" }
-        if !json && !networks.isEmpty { print("model      head            batch  train img/s  inference img/s  input-grad img/s  peak RSS MiB") }
+        if !json && !networks.isEmpty { print("model      head            batch  train img/s  (mean step)  inference img/s  input-grad img/s  peak RSS MiB") }
         for name in networks {
             for size in batchSize {
                 var bench = NetworkBenchmark(architecture: Architecture(rawValue: name)!, head: Head(rawValue: head)!,
                                              batchSize: size)
                 bench.minTime = minTime
                 bench.repeats = repeats
+                bench.maxRepeats = max(bench.maxRepeats, repeats)
                 let r = try bench.run()
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
                     print(String(decoding: try encoder.encode(r), as: UTF8.self))
                 } else {
-                    print(String(format: "%-10@ %-15@ %5d  %11.1f  %15.1f  %16.1f  %12.0f", r.model as NSString,
-                                 r.head as NSString, r.batchSize, r.trainImagesPerSecond, r.inferenceImagesPerSecond,
+                    print(String(format: "%-10@ %-15@ %5d  %11.1f  %11.1f  %15.1f  %16.1f  %12.0f", r.model as NSString,
+                                 r.head as NSString, r.batchSize, r.trainImagesPerSecond, r.trainMeanImagesPerSecond,
+                                 r.inferenceImagesPerSecond,
                                  r.inputGradientImagesPerSecond, r.peakRSSMegabytes))
                 }
             }
