@@ -131,6 +131,29 @@ extension FITSFile {
         return type
     }
 
+    /// The cfitsio type code of the current HDU. The corresponding C function is `ffghdt`.
+    func cCurrentHDUType() throws(FITSError) -> Int32 {
+        var type: Int32 = 0
+        try call("ffghdt", "cannot read the HDU type") { ffghdt($0, &type, &$1) }
+        return type
+    }
+
+    /// Moves to the next HDU; returns its type, or nil when the current HDU is the last one
+    /// (cfitsio's END_OF_FILE, whose message is dropped). The corresponding C function is `ffmrhd`.
+    func cMoveToNext() throws(FITSError) -> Int32? {
+        var type: Int32 = 0
+        var status: Int32 = 0
+        ffpmrk()
+        ffmrhd(openHandle, 1, &type, &status)
+        if status == 0 || status == END_OF_FILE {
+            ffcmrk()
+            return status == 0 ? type : nil
+        }
+        let next = cCurrentHDU() + 1
+        try CFITSIO.check(status, "ffmrhd", "cannot move to HDU \(next)", path: path, hdu: next)
+        return nil
+    }
+
     /// Moves to the first HDU whose EXTNAME (or HDUNAME) is `name`, any version; returns its type.
     /// The corresponding C functions are `ffmnhd` and `ffghdt`.
     func cMove(toExtname name: String, operation: @autoclosure () -> String) throws(FITSError) -> Int32 {

@@ -116,6 +116,21 @@ public final class FITSFile {
         }
     }
 
+    /// Makes the next HDU current and returns its type, or nil (staying put) when the current
+    /// HDU is the last one.
+    ///
+    /// Visiting a file's HDUs this way reads each header once; `hduCount()` reads every header
+    /// first (cfitsio counts by moving through the file), which for tile-compressed images
+    /// also parses each HDU's compression keywords. The corresponding C function is `ffmrhd`.
+    public func moveToNextHDU() throws -> FITSHDUType? {
+        try cMoveToNext().map(Self.hduType)
+    }
+
+    /// The type of the current HDU. The corresponding C function is `ffghdt`.
+    public func currentHDUType() throws -> FITSHDUType {
+        Self.hduType(try cCurrentHDUType())
+    }
+
     /// Makes the first HDU whose EXTNAME (or HDUNAME) equals `extname` current and returns its type.
     ///
     /// Throws when no HDU has that name. The corresponding C function is `ffmnhd`.

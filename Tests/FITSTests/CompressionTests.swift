@@ -71,6 +71,14 @@ import Testing
         #expect(raw.components(separatedBy: "XTENSION= 'BINTABLE'").count == 4, "the last image is not compressed")
 
         try FITSFile.withFile(path) { (file: FITSFile) throws in
+            // Walking the HDUs one by one visits each once, in order, and stops at the last.
+            var types: [FITSHDUType] = [try file.currentHDUType()]
+            while let next = try file.moveToNextHDU() { types.append(next) }
+            #expect(types == [.image, .image, .image, .image, .image])
+            #expect(file.currentHDU == 4)
+            #expect(try file.moveToNextHDU() == nil && file.currentHDU == 4)
+            #expect(!CFITSIO.errorText(status: 0).contains("end of file"), "the end is not left as an error message")
+            try file.moveTo(hdu: 0)
             #expect(try file.hduCount() == 5)
             #expect(try file.imageShape() == [])  // header-only primary, as fpack writes
             #expect(try file.moveTo(hdu: 1) == .image)

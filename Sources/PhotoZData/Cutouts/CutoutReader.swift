@@ -44,23 +44,19 @@ public struct CutoutReader: Sendable {
     private func readMEF(_ path: String, into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) {
         var seen: [Band: Int] = [:]
         do {
+            // HDU by HDU to the end: each header is read once (counting the HDUs first would
+            // read them all twice, compression keywords included).
             let file = try FITSFile.open(path)
-            for hdu in 0..<(try file.hduCount()) {
-                guard try file.moveTo(hdu: hdu) == .image else { continue }
-                let shape = try file.imageShape()
-                if shape.isEmpty || shape.allSatisfy({ $0 == 0 }) { continue }   // header-only primary
-                let extname = try file.string("EXTNAME") ?? ""
-                let filter = try file.string("FILTER") ?? ""
-                let name = extname.isEmpty ? filter : extname
-                guard let band = Band(fitsName: extname) ?? Band(fitsName: filter) else {
-                    throw CutoutProblem(reason: .missingBand, file: path, detail: "HDU \(hdu) has no band in EXTNAME or FILTER (found '\(name)'); name each band's HDU u, g, r, i or z")
+            var hdu = 0
+            var type: FITSHDUType? = try file.currentHDUType()
+            while let current = type {
+                if current == .image { try readBand(file, hdu: hdu, path: path, seen: &seen, into: image) }
+                do {
+                    type = try file.moveToNextHDU()
+                } catch where truncationNote(path) != nil {
+                    break  // a cut-off file: the bands found so far and the truncation are reported below
                 }
-                if let other = seen[band] {
-                    throw CutoutProblem(reason: .missingBand, file: path, detail: "band \(band.rawValue) appears in HDU \(other) and HDU \(hdu)")
-                }
-                seen[band] = hdu
-                try checkUnit(file, path: path, hdu: hdu)
-                try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
+                hdu += 1
             }
         } catch let problem as CutoutProblem { throw problem } catch {
             throw CutoutProblem(reason: .unreadableCutout, file: path, detail: "\(error)")
@@ -72,6 +68,25 @@ public struct CutoutReader: Sendable {
         if !missing.isEmpty {
             throw CutoutProblem(reason: .missingBand, file: path, detail: "missing band \(missing.map(\.rawValue).joined(separator: ",")) (found \(seen.keys.sorted().map(\.rawValue).joined(separator: ",")))")
         }
+    }
+
+    /// Reads the current image HDU of a multi-extension file into its band's plane.
+    private func readBand(_ file: FITSFile, hdu: Int, path: String, seen: inout [Band: Int],
+                          into image: UnsafeMutableBufferPointer<Float>) throws {
+        let shape = try file.imageShape()
+        if shape.isEmpty || shape.allSatisfy({ $0 == 0 }) { return }   // header-only primary
+        let extname = try file.string("EXTNAME") ?? ""
+        let filter = Band(fitsName: extname) == nil ? try file.string("FILTER") ?? "" : ""  // a missing key costs a header scan
+        let name = extname.isEmpty ? filter : extname
+        guard let band = Band(fitsName: extname) ?? Band(fitsName: filter) else {
+            throw CutoutProblem(reason: .missingBand, file: path, detail: "HDU \(hdu) has no band in EXTNAME or FILTER (found '\(name)'); name each band's HDU u, g, r, i or z")
+        }
+        if let other = seen[band] {
+            throw CutoutProblem(reason: .missingBand, file: path, detail: "band \(band.rawValue) appears in HDU \(other) and HDU \(hdu)")
+        }
+        seen[band] = hdu
+        try checkUnit(file, path: path, hdu: hdu)
+        try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
     }
 
     /// Explains a short read: an uncompressed FITS file is a whole number of 2880-byte blocks.
@@ -140,9 +155,15 @@ public struct CutoutReader: Sendable {
     }
 
     private func firstImageHDU(_ file: FITSFile, path: String) throws -> Int {
-        for hdu in 0..<(try file.hduCount()) where try file.moveTo(hdu: hdu) == .image {
-            let shape = try file.imageShape()
-            if !shape.isEmpty && !shape.contains(0) { return hdu }
+        var hdu = 0
+        var type: FITSHDUType? = try file.currentHDUType()
+        while let current = type {
+            if current == .image {
+                let shape = try file.imageShape()
+                if !shape.isEmpty && !shape.contains(0) { return hdu }
+            }
+            type = try file.moveToNextHDU()
+            hdu += 1
         }
         throw CutoutProblem(reason: .wrongDimensions, file: path, detail: "no image HDU with data")
     }

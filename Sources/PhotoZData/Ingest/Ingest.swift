@@ -173,6 +173,7 @@ final class IngestSink: @unchecked Sendable {
     private let imageSize: Int
     private(set) var skipped: [SkippedObject] = []
     private(set) var filled = 0
+    private var batches: [ShardBatch] = []  // one per split, refilled for each block
     private let lock = NSLock()
     private var error: Error?
 
@@ -188,7 +189,8 @@ final class IngestSink: @unchecked Sendable {
     /// Adds one block: `images` holds the block's objects in order, `outcomes` says which were read.
     func consume(_ entries: [CatalogEntry], images: UnsafeBufferPointer<Float>, outcomes: OutcomeBox<Int, CutoutProblem>) {
         guard !failed else { return }
-        var batches = Split.allCases.map { _ in ShardBatch(imageSize: imageSize, capacity: entries.count) }
+        if batches.isEmpty { batches = Split.allCases.map { _ in ShardBatch(imageSize: imageSize, capacity: entries.count) } }
+        defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
         for (k, entry) in entries.enumerated() {
             switch outcomes.get(k) {
             case let .success(replaced)?:
