@@ -5,18 +5,23 @@ extension HDF5Dataset {
     /// How the parallel paths treat this dataset's chunks.
     struct ParallelPlan {
         var rowsPerChunk: Int
-        var level: Int
+        /// The deflate level; nil for a dataset without filters, whose whole chunks are written
+        /// as they are, straight from the caller's rows (no copy through HDF5's chunk cache).
+        var level: Int?
         var pipeline: ParallelDeflate.Pipeline
     }
 
     /// The parallel plan, or nil when the layout, filters or type need HDF5's own path: the
-    /// dataset must have chunks of whole rows, the deflate filter alone or after shuffle, and
-    /// store `T` natively (no conversion). Call under the lock.
-    func parallelPlan<T: HDF5Scalar>(_ type: T.Type, _ dims: [Int]) throws -> ParallelPlan? {
+    /// dataset must have chunks of whole rows, the deflate filter alone or after shuffle (or,
+    /// when `writing`, no filter at all), and store `T` natively (no conversion). Call under the lock.
+    func parallelPlan<T: HDF5Scalar>(_ type: T.Type, _ dims: [Int], writing: Bool = false) throws -> ParallelPlan? {
         let (chunks, filters) = try properties()
         guard let chunks, chunks.count == dims.count, chunks.count >= 1,
               Array(chunks.dropFirst()) == Array(dims.dropFirst()) else { return nil }
         let ids = filters.map(\.id)
+        if ids.isEmpty && writing && chunks[0] > 0, try H5.storesNative(handle, T.hdf5ElementType, site) {
+            return ParallelPlan(rowsPerChunk: chunks[0], level: nil, pipeline: ParallelDeflate.Pipeline(deflateBit: 0, shuffle: nil))
+        }
         guard ids == [1] || ids == [2, 1], let level = filters.last?.values.first, level <= 9 else { return nil }
         guard try H5.storesNative(handle, T.hdf5ElementType, site) else { return nil }
         let shuffle = ids.count == 2 ? (bit: 0, elementSize: MemoryLayout<T>.stride) : nil
@@ -35,15 +40,30 @@ extension HDF5Dataset {
                 try fill.withUnsafeMutableBytes { try H5.fillValue(handle, T.hdf5ElementType, into: $0.baseAddress!, site) }
             }
         }
-        // Groups of about 64 MiB of raw chunks bound the memory the compressed copies take.
         let chunkBytes = plan.rowsPerChunk * rowSize * elementSize
+        guard let level = plan.level else {  // no filter: whole chunks straight from the rows
+            let chunks = RowChunks(base: UnsafeRawPointer(base), rowBytes: rowSize * elementSize,
+                                   rowsPerChunk: plan.rowsPerChunk, rows: rows.count, fill: fill)
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+            defer { scratch.deallocate() }
+            try file.whileOpen(site, "writeRows") {
+                var offset = [Int](repeating: 0, count: dims.count)
+                for index in 0..<chunks.count {
+                    offset[0] = rows.lowerBound + index * plan.rowsPerChunk
+                    try H5.writeChunk(handle, offset: offset, chunks.bytes(index, scratch: scratch), site)
+                }
+                parallelChunkWrites += chunks.count
+            }
+            return
+        }
+        // Groups of about 64 MiB of raw chunks bound the memory the compressed copies take.
         let groupRows = max(1, (64 << 20) / max(chunkBytes, 1)) * plan.rowsPerChunk
         for groupStart in stride(from: rows.lowerBound, to: rows.upperBound, by: groupRows) {
             let groupEnd = min(groupStart + groupRows, rows.upperBound)
             let source = base + (groupStart - rows.lowerBound) * rowSize
             let chunks = RowChunks(base: UnsafeRawPointer(source), rowBytes: rowSize * elementSize,
                                    rowsPerChunk: plan.rowsPerChunk, rows: groupEnd - groupStart, fill: fill)
-            let compressed = ParallelDeflate.compress(chunks, level: plan.level,
+            let compressed = ParallelDeflate.compress(chunks, level: level,
                                                       shuffleElementSize: plan.pipeline.shuffle?.elementSize)
             try file.whileOpen(site, "writeRows") {
                 guard let compressed else {  // libdeflate refused: HDF5's own filter

@@ -30,7 +30,7 @@ extension HDF5Dataset {
         let (dims, plan) = try file.whileOpen(site, "writeRows") {
             let dims = try checkedRowDims("writeRows", rows, T.self)
             try checkCount(buffer.count, rows, dims, "writeRows")
-            return (dims, parallelDeflateEnabled ? try parallelPlan(T.self, dims) : nil)
+            return (dims, parallelDeflateEnabled ? try parallelPlan(T.self, dims, writing: true) : nil)
         }
         guard !rows.isEmpty else { return }
         let rowSize = dims.dropFirst().reduce(1, *)

@@ -83,6 +83,39 @@ import Testing
         #expect(try HDF5File.open(path).root.dataset("images").read(as: Float.self) == images)
     }
 
+    /// Without a filter, whole chunks go to the file straight from the rows (no copy through
+    /// HDF5's chunk cache); the last one is padded with the fill value as HDF5 pads edge chunks,
+    /// unaligned rows take HDF5's path, and h5py reads every value.
+    @Test func unfilteredChunksAreWrittenDirectlyAndReadEverywhere() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        let file = try HDF5File.create(path)
+        let images = noisyImages(count: 10, bands: 2, size: 16)
+        let data = try file.root.createDataset("images", of: Float.self, shape: [0, 2, 16, 16], maxShape: [nil, 2, 16, 16],
+                                               chunks: [4, 2, 16, 16])
+        try images.withUnsafeBufferPointer { try data.append($0) }
+        #expect(H5.locked { data.parallelChunkWrites } == 3)  // 0..<4, 4..<8, and 8..<10 padded
+        try data.resize(rows: 12)
+        var expected = images + [Float](repeating: 0, count: 2 * 512)
+        #expect(try data.read(as: Float.self) == expected)  // rows 10, 11: the fill value
+        let row = (0..<512).map { Float($0) }
+        try row.withUnsafeBufferPointer { try data.writeRows(5..<6, from: $0) }  // inside a chunk: HDF5's path
+        #expect(H5.locked { data.parallelChunkWrites } == 3)
+        expected.replaceSubrange(5 * 512..<6 * 512, with: row)
+        try file.close()
+        #expect(try HDF5File.open(path).root.dataset("images").read(as: Float.self) == expected)
+        let raw = folder.path("expected.f32")
+        try expected.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: raw)) }
+        let answer = try runPython("""
+            import h5py, numpy as np, sys
+            d = h5py.File(sys.argv[1], 'r')['images']
+            same = np.array_equal(d[:], np.fromfile(sys.argv[2], dtype='<f4').reshape(12, 2, 16, 16))
+            print(d.compression, d.chunks, d.shape, same)
+            """, [path, raw])
+        #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == "None (4, 2, 16, 16) (12, 2, 16, 16) True")
+    }
+
     @Test func unalignedRowsFallBackToHDF5ForTheirPartialChunks() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
@@ -111,8 +144,9 @@ import Testing
         #expect(H5.locked { converted.parallelChunkWrites } == 0)
         #expect(try converted.read(as: Float.self) == [Float](repeating: 1.5, count: 8))
         let plain = try file.root.createDataset("p", of: Float.self, shape: [8], chunks: [4])
-        try plain.write([Float](repeating: 2, count: 8))
+        try plain.write([Double](repeating: 2, count: 8))  // no filter, but a conversion: HDF5's path
         #expect(H5.locked { plain.parallelChunkWrites } == 0)
+        #expect(try plain.read(as: Float.self) == [Float](repeating: 2, count: 8))
         let partialRows = try file.root.createDataset("r", of: Float.self, shape: [8, 4], chunks: [4, 2], compression: .gzip(level: 4))
         try partialRows.write([Float](repeating: 3, count: 32))  // chunks are not whole rows
         #expect(H5.locked { partialRows.parallelChunkWrites } == 0)
