@@ -63,17 +63,25 @@ public final class Shard: @unchecked Sendable {
     public func readBatch(_ range: Range<Int>, appendingTo batch: inout ShardBatch) throws {
         precondition(batch.imageSize == imageSize, "the batch holds \(batch.imageSize)-pixel images, the shard \(imageSize)")
         let root = file.root
+        // The columns first, so that a failed read leaves `batch` as it was.
+        let objectID = try root.dataset(ShardSchema.objectID).readRows(range, as: Int64.self)
+        let ra = try root.dataset(ShardSchema.ra).readRows(range, as: Double.self)
+        let dec = try root.dataset(ShardSchema.dec).readRows(range, as: Double.self)
+        let zSpec = try root.dataset(ShardSchema.zSpec).readRows(range, as: Float.self)
+        let zSpecErr = try root.dataset(ShardSchema.zSpecErr).readRows(range, as: Float.self)
+        let ebv = try root.dataset(ShardSchema.ebv).readRows(range, as: Float.self)
         let start = batch.images.count
         batch.images.append(contentsOf: repeatElement(0, count: range.count * batch.pixelsPerImage))
-        try batch.images.withUnsafeMutableBufferPointer { all in
-            try root.dataset(ShardSchema.images).readRows(range, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
+        do {
+            try batch.images.withUnsafeMutableBufferPointer { all in
+                try root.dataset(ShardSchema.images).readRows(range, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
+            }
+        } catch {
+            batch.images.removeLast(batch.images.count - start)
+            throw error
         }
-        batch.objectID += try root.dataset(ShardSchema.objectID).readRows(range, as: Int64.self)
-        batch.ra += try root.dataset(ShardSchema.ra).readRows(range, as: Double.self)
-        batch.dec += try root.dataset(ShardSchema.dec).readRows(range, as: Double.self)
-        batch.zSpec += try root.dataset(ShardSchema.zSpec).readRows(range, as: Float.self)
-        batch.zSpecErr += try root.dataset(ShardSchema.zSpecErr).readRows(range, as: Float.self)
-        batch.ebv += try root.dataset(ShardSchema.ebv).readRows(range, as: Float.self)
+        batch.objectID += objectID; batch.ra += ra; batch.dec += dec
+        batch.zSpec += zSpec; batch.zSpecErr += zSpecErr; batch.ebv += ebv
     }
 
     /// Reads a whole 1-D float32 column (`z_spec`, `z_spec_err`, `ebv`).
