@@ -49,14 +49,14 @@ public struct Predictor {
         func predictBatch() throws {
             let n = rows.count
             var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
-            for network in networks {
+            for i in 0..<batchSize { ebv[i] = i < n ? rows.ebv[i] : 0 }
+            for network in networks {  // each network transforms its own copy of the pixels
                 images.withUnsafeMutableBufferPointer { dst in
                     rows.images.withUnsafeBufferPointer { src in
                         dst.baseAddress!.update(from: src.baseAddress!, count: n * pixels)
                         (dst.baseAddress! + n * pixels).update(repeating: 0, count: (batchSize - n) * pixels)
                     }
                 }
-                for i in 0..<batchSize { ebv[i] = i < n ? rows.ebv[i] : 0 }
                 network.pixelTransform.apply(&images)
                 try network.forward(images: images, ebv: ebv)
                 let values = first.head == .classification ? network.pdf() : network.output
