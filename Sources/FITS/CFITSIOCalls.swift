@@ -182,10 +182,23 @@ extension FITSFile {
 
     /// Reads `count` pixels from the first one as Float, scaled; undefined (BLANK) pixels become NaN.
     /// The corresponding C function is `ffgpv`.
+    ///
+    /// In an uncompressed floating-point image NaN is already the undefined value, so cfitsio's
+    /// per-pixel null check (a scalar loop that turns NaN into NaN) is skipped there; integer
+    /// images (BLANK) and tile-compressed ones (ZBLANK) keep it.
     func cReadPixels(into buffer: UnsafeMutablePointer<Float>, count: Int) throws(FITSError) {
         var null = Float.nan
         var anyNull: Int32 = 0
-        try call("ffgpv", "cannot read image") { ffgpv($0, TFLOAT, 1, Int64(count), &null, buffer, &anyNull, &$1) }
+        var stored: Int32 = 0
+        var plainFloat = false
+        var status: Int32 = 0
+        CFITSIO.marked(&status) { status in
+            if ffgidt(openHandle, &stored, &status) == 0 && stored < 0 { plainFloat = fits_is_compressed_image(openHandle, &status) == 0 }
+        }
+        if status != 0 { plainFloat = false }  // ffgpv below reports whatever is wrong
+        try withUnsafeMutablePointer(to: &null) { null throws(FITSError) in
+            try call("ffgpv", "cannot read image") { ffgpv($0, TFLOAT, 1, Int64(count), plainFloat ? nil : null, buffer, &anyNull, &$1) }
+        }
     }
 
     /// Reads the section between 1-based inclusive corners as Float, scaled, NaN for BLANK.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FITS
+import CFITSIO
 
 /// gzip, bzip2 and tile-compressed (.fz) files read transparently.
 @Suite struct CompressionTests {
@@ -96,6 +97,49 @@ import Testing
             try file.moveTo(hdu: 4)
             #expect(try file.readImage() == [1, 2, 3])
             #expect(!CFITSIO.errorText(status: 0).contains("ZZERO"), "no stale notes left on cfitsio's message stack")
+        }
+    }
+
+    /// Undefined pixels read as NaN whichever path cfitsio takes: a plain float image (NaN and
+    /// ±Inf kept as they are, no null check needed), a lossless tile-compressed one and a
+    /// quantised Rice one (fpack's default for float images, where NaN is stored as ZBLANK).
+    @Test func undefinedFloatPixelsStayUndefined() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        var pixels = Self.pixels
+        pixels[5] = .nan
+        pixels[70] = .infinity
+        pixels[71] = -.infinity
+        let path = folder.path("nan.fits.fz")
+        let file = try FITSFile.create(path)
+        try file.createImage(shape: Self.shape)
+        try file.writeImage(pixels)
+        try file.createImage(shape: Self.shape, compression: .gzip)
+        try file.writeImage(pixels)
+        var status: Int32 = 0
+        var naxes = Self.shape.map { Int64($0) }
+        fits_set_compression_type(file.openHandle, RICE_1, &status)
+        fits_set_quantize_level(file.openHandle, 16, &status)
+        ffcrimll(file.openHandle, -32, 2, &naxes, &status)
+        fits_set_compression_type(file.openHandle, 0, &status)
+        #expect(status == 0)
+        var quantisable = Self.pixels
+        quantisable[5] = .nan
+        try file.writeImage(quantisable)
+        try file.close()
+
+        try FITSFile.withFile(path) { (file: FITSFile) throws in
+            try file.moveTo(hdu: 0)
+            let plain = try file.readImage()
+            #expect(plain[5].isNaN && plain[70] == .infinity && plain[71] == -.infinity)
+            #expect(plain.enumerated().allSatisfy { $0.offset == 5 || $0.element == pixels[$0.offset] })
+            try file.moveTo(hdu: 1)
+            let lossless = try file.readImage()
+            #expect(lossless[5].isNaN && lossless[70] == .infinity && lossless[71] == -.infinity)
+            try file.moveTo(hdu: 2)
+            let quantised = try file.readImage()
+            #expect(quantised[5].isNaN, "ZBLANK reads as NaN")
+            #expect(quantised.enumerated().allSatisfy { $0.offset == 5 || abs($0.element - quantisable[$0.offset]) < 0.5 })
         }
     }
 }

@@ -202,10 +202,16 @@ public struct CutoutReader: Sendable {
     }
 
     private func checkFinite(_ image: UnsafeMutableBufferPointer<Float>, file: String) throws(CutoutProblem) -> Int {
-        // x · 0 is 0 for finite x and NaN for NaN and ±Inf: one vectorised pass finds out
-        // whether the slow scan below is needed at all.
-        var probe: Float = 0
-        for x in image { probe += x * 0 }
+        // x · 0 is 0 for finite x and NaN for NaN and ±Inf: one vectorised pass (lane-wise
+        // sums, which the compiler may not reorder from a scalar loop) finds out whether the
+        // slow scan below is needed at all.
+        var lanes = SIMD16<Float>()
+        let whole = image.count / 16 * 16
+        if let base = UnsafeRawPointer(image.baseAddress) {
+            for k in stride(from: 0, to: whole * 4, by: 64) { lanes += base.loadUnaligned(fromByteOffset: k, as: SIMD16<Float>.self) * 0 }
+        }
+        var probe = lanes.sum()
+        for i in whole..<image.count { probe += image[i] * 0 }
         if probe == 0 { return 0 }
         var bad = 0
         var firstBad: Int?

@@ -18,6 +18,11 @@ public enum Band: String, CaseIterable, Codable, Sendable, Comparable {
 
     /// Reads a band from a FITS EXTNAME or FILTER value: `r`, `R`, `sdss_r`, `SDSS-R`, `r'`.
     public init?(fitsName: String) {
+        // The common case, one letter, without Foundation's Unicode-aware trimming.
+        if fitsName.utf8.count == 1, let band = Band(rawValue: fitsName.lowercased()) {
+            self = band
+            return
+        }
         var s = fitsName.trimmingCharacters(in: .whitespaces).lowercased()
         for prefix in ["sdss_", "sdss-", "sdss"] where s.hasPrefix(prefix) { s.removeFirst(prefix.count) }
         if s.hasSuffix("'") || s.hasSuffix("band") {
