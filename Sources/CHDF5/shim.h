@@ -7,6 +7,7 @@
 static inline hid_t photoz_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t photoz_H5S_ALL(void) { return H5S_ALL; }
 static inline hsize_t photoz_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+static inline haddr_t photoz_HADDR_UNDEF(void) { return HADDR_UNDEF; }
 static inline hid_t photoz_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
 static inline hid_t photoz_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t photoz_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }

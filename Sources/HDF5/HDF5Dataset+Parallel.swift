@@ -1,3 +1,4 @@
+import Dispatch
 // The parallel chunk paths: compress whole-row chunks on all cores and write them with
 // H5Dwrite_chunk; read stored chunks with H5Dread_chunk and inflate them on all cores.
 
@@ -44,16 +45,33 @@ extension HDF5Dataset {
         guard let level = plan.level else {  // no filter: whole chunks straight from the rows
             let chunks = RowChunks(base: UnsafeRawPointer(base), rowBytes: rowSize * elementSize,
                                    rowsPerChunk: plan.rowsPerChunk, rows: rows.count, fill: fill)
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
-            defer { scratch.deallocate() }
-            try file.whileOpen(site, "writeRows") {
-                var offset = [Int](repeating: 0, count: dims.count)
-                for index in 0..<chunks.count {
-                    offset[0] = rows.lowerBound + index * plan.rowsPerChunk
-                    try H5.writeChunk(handle, offset: offset, chunks.bytes(index, scratch: scratch), site)
+            let write: @Sendable () throws -> Void = {
+                let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+                defer { scratch.deallocate() }
+                try self.file.whileOpen(self.site, "writeRows") {
+                    var offset = [Int](repeating: 0, count: dims.count)
+                    for index in 0..<chunks.count {
+                        offset[0] = rows.lowerBound + index * plan.rowsPerChunk
+                        try H5.writeChunk(self.handle, offset: offset, chunks.bytes(index, scratch: scratch), self.site)
+                    }
+                    self.parallelChunkWrites += chunks.count
                 }
-                parallelChunkWrites += chunks.count
             }
+            guard let observer = onDirectChunkWrite else { return try write() }
+            // The observer reads the same bytes while they are written, on another core.
+            let failure = ErrorBox()
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                if part == 0 {
+                    do { try write() } catch { failure.error = error }
+                    return
+                }
+                let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 64)
+                defer { scratch.deallocate() }
+                for index in 0..<chunks.count {
+                    observer(rows.lowerBound / plan.rowsPerChunk + index, chunks.bytes(index, scratch: scratch))
+                }
+            }
+            if let error = failure.error { throw error }
             return
         }
         // Groups of about 64 MiB of raw chunks bound the memory the compressed copies take.
@@ -108,4 +126,9 @@ extension HDF5Dataset {
         }
         return true
     }
+}
+
+/// The error of one of two concurrent parts (each part sets it at most once, read after they join).
+private final class ErrorBox: @unchecked Sendable {
+    var error: Error?
 }

@@ -15,6 +15,13 @@ public final class HDF5Dataset: @unchecked Sendable {
     var parallelChunkWrites = 0, parallelChunkReads = 0
     /// Whether the parallel paths may be used (turned off to measure HDF5's own path); guarded by the lock.
     var parallelDeflateEnabled = true
+    /// Called for each unfiltered chunk that `writeRows`/`append` write whole with
+    /// `H5Dwrite_chunk`, in chunk order, with the chunk's index along dim 0 and the exact bytes
+    /// written (fill-padded for the dataset's last chunk); not for rows that go through
+    /// `H5Dwrite`. Lets a caller follow what reaches the file, e.g. a running checksum, without
+    /// reading it back. Set it before writing. It runs on another thread while the chunks are
+    /// being written, outside the HDF5 lock, and `writeRows` returns after both are done.
+    public var onDirectChunkWrite: (@Sendable (_ chunk: Int, _ bytes: UnsafeRawBufferPointer) -> Void)?
 
     init(file: HDF5File, handle: HDF5Handle, path: String) {
         self.file = file
@@ -32,6 +39,24 @@ public final class HDF5Dataset: @unchecked Sendable {
     /// The largest extent of each dim; nil means unlimited.
     public var maxShape: [Int?] {
         get throws { try file.whileOpen(site, "maxShape") { try H5.extent(handle, site).maxDims } }
+    }
+
+    /// Where each chunk of rows is stored in the file, in row order: byte offset and stored
+    /// size, nil for a chunk without storage. Throws for a dataset not chunked in whole rows.
+    ///
+    /// The corresponding C function is `H5Dget_chunk_info_by_coord`.
+    public func chunkLocations() throws -> [(offset: Int, size: Int)?] {
+        try file.whileOpen(site, "chunkLocations") {
+            let dims = try H5.extent(handle, site).dims
+            guard let chunks = try properties().chunks, !dims.isEmpty, Array(chunks.dropFirst()) == Array(dims.dropFirst()) else {
+                throw site.error("chunkLocations", "cannot locate chunks", "the dataset is not chunked in whole rows")
+            }
+            var offset = [Int](repeating: 0, count: dims.count)
+            return try stride(from: 0, to: dims[0], by: chunks[0]).map { row in
+                offset[0] = row
+                return try H5.chunkLocation(handle, offset: offset, site)
+            }
+        }
     }
 
     /// The chunk shape, or nil when the dataset is not chunked. The corresponding C function is `H5Pget_chunk`.

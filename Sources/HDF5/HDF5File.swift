@@ -154,6 +154,17 @@ extension HDF5File {
     /// The 8 bytes that open every HDF5 superblock.
     private static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
 
+    /// Turns the first bytes of a file that is open for writing into what they will be once
+    /// libhdf5 closes it, for a version 0 or 1 superblock at offset 0 (what photoz writes):
+    /// the file consistency flags (bytes 20–23, bit 0 "open for writing") are cleared at close.
+    /// Returns false when the bytes are not such a superblock (nothing is changed then).
+    /// Used to checksum a file while it is written; the caller checks the file once closed.
+    public static func asClosed(firstBytes bytes: inout [UInt8]) -> Bool {
+        guard bytes.count >= 24, Array(bytes[0..<8]) == signature, bytes[8] <= 1 else { return false }
+        bytes.replaceSubrange(20..<24, with: [0, 0, 0, 0])
+        return true
+    }
+
     /// Whether the file holds HDF5's signature where a superblock may start (offset 0, 512,
     /// 1024, 2048, …), as `H5Fis_hdf5` checks, but without taking HDF5's file lock: a file that
     /// another program holds locked is still recognised, and `H5Fopen` then says why it is refused.

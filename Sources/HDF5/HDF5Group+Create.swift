@@ -13,15 +13,26 @@ extension HDF5Group {
     ///     chunks in parallel.
     ///   - compression: `.gzip(level:)` uses HDF5's deflate filter (level 0–9).
     ///   - shuffle: HDF5's byte shuffle before compression (helps floats compress).
+    ///   - reserveStorage: allocate the storage of the whole initial extent at creation and
+    ///     never write fill values (unfiltered datasets only): the chunks then lie in the file
+    ///     before anything created later, their places are known at once (`chunkLocations`),
+    ///     and rows not written read as whatever the file held (zeros in a new file).
     ///
-    /// The corresponding C functions are `H5Pset_chunk`, `H5Pset_shuffle`, `H5Pset_deflate` and `H5Dcreate2`.
+    /// The corresponding C functions are `H5Pset_chunk`, `H5Pset_shuffle`, `H5Pset_deflate`,
+    /// `H5Pset_alloc_time`, `H5Pset_fill_time` and `H5Dcreate2`.
     public func createDataset<T: HDF5Scalar>(
         _ name: String, of type: T.Type, shape: [Int], maxShape: [Int?]? = nil,
-        chunks: [Int]? = nil, compression: HDF5Compression = .none, shuffle: Bool = false
+        chunks: [Int]? = nil, compression: HDF5Compression = .none, shuffle: Bool = false, reserveStorage: Bool = false
     ) throws -> HDF5Dataset {
         let site = self.site.at(joinPath(path, name))
-        let layout = try Self.layout(shape: shape, maxShape: maxShape, chunks: chunks, compression: compression,
+        var layout = try Self.layout(shape: shape, maxShape: maxShape, chunks: chunks, compression: compression,
                                      shuffle: shuffle, elementSize: T.hdf5ElementType.byteCount!, site)
+        if reserveStorage {
+            guard layout.deflateLevel == nil && !shuffle else {
+                throw site.error("createDataset", "cannot create dataset", "storage can be reserved only without filters (compressed chunks have no size yet)")
+            }
+            layout.reserveStorage = true
+        }
         return try file.whileOpen(site, "createDataset") {
             try requireAbsent(name, site)
             let handle = try H5.createDataset(self.handle, name, T.hdf5ElementType, layout, site)

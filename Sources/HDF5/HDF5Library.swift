@@ -314,6 +314,8 @@ enum H5 {
         var chunks: [Int]?
         var deflateLevel: Int?
         var shuffle: Bool
+        /// Allocate every chunk's storage at creation and never write fill values.
+        var reserveStorage = false
     }
 
     /// A simple dataspace of the given dims (scalar when empty).
@@ -340,6 +342,10 @@ enum H5 {
                 if let level = layout.deflateLevel {
                     try check(H5Pset_deflate(dcpl.id, UInt32(level)), "H5Pset_deflate", "cannot set gzip level \(level)", site)
                 }
+            }
+            if layout.reserveStorage {
+                try check(H5Pset_alloc_time(dcpl.id, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", "cannot reserve storage at creation", site)
+                try check(H5Pset_fill_time(dcpl.id, H5D_FILL_TIME_NEVER), "H5Pset_fill_time", "cannot turn fill values off", site)
             }
             let lcpl = try intermediateGroupsList(site)
             return try own(H5Dcreate2(loc.id, name, nativeType(element), space.id, lcpl.id, dcpl.id, photoz_H5P_DEFAULT()),
@@ -477,6 +483,20 @@ enum H5 {
             let start = offset.map { hsize_t($0) }
             try check(H5Dwrite_chunk(dataset.id, photoz_H5P_DEFAULT(), 0, start, bytes.count, bytes.baseAddress),
                       "H5Dwrite_chunk", "cannot write the chunk at \(offset)", site)
+        }
+    }
+
+    /// Where the chunk at `offset` is stored in the file (byte offset and stored size), or nil
+    /// when it has no storage. The C function is `H5Dget_chunk_info_by_coord`.
+    static func chunkLocation(_ dataset: HDF5Handle, offset: [Int], _ site: HDF5Site) throws -> (offset: Int, size: Int)? {
+        try locked {
+            let start = offset.map { hsize_t($0) }
+            var mask: UInt32 = 0
+            var address = haddr_t(0)
+            var size = hsize_t(0)
+            try check(H5Dget_chunk_info_by_coord(dataset.id, start, &mask, &address, &size), "H5Dget_chunk_info_by_coord",
+                      "cannot locate the chunk at \(offset)", site)
+            return address == photoz_HADDR_UNDEF() || size == 0 ? nil : (Int(address), Int(size))
         }
     }
 

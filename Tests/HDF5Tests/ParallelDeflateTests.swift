@@ -116,6 +116,44 @@ import Testing
         #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == "None (4, 2, 16, 16) (12, 2, 16, 16) True")
     }
 
+    /// Storage reserved at creation: every chunk has its place at once, in row order and ahead
+    /// of datasets created later; the observer of direct chunk writes sees each chunk, in
+    /// order, with the bytes then stored (the last one padded with the fill value).
+    @Test func reservedStorageAndObservedChunkWrites() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("a.h5")
+        let file = try HDF5File.create(path)
+        let data = try file.root.createDataset("x", of: Float.self, shape: [10, 2, 8], maxShape: [nil, 2, 8], chunks: [4, 2, 8],
+                                               reserveStorage: true)
+        let later = try file.root.createDataset("y", of: Int64.self, shape: [10], maxShape: [nil], chunks: [1024], reserveStorage: true)
+        let places = try data.chunkLocations().map { try #require($0) }
+        #expect(places.map(\.size) == [256, 256, 256])
+        #expect(places[0].offset + 256 <= places[1].offset && places[1].offset + 256 <= places[2].offset)
+        let laterPlace = try #require(try later.chunkLocations().first ?? nil)
+        #expect(laterPlace.offset >= places[2].offset + 256)
+        #expect(throws: HDF5Error.self) {
+            try file.root.createDataset("z", of: Float.self, shape: [4], chunks: [4], compression: .gzip(level: 1), reserveStorage: true)
+        }
+
+        final class Seen: @unchecked Sendable { var chunks: [(Int, [Float])] = [] }
+        let seen = Seen()
+        data.onDirectChunkWrite = { index, bytes in seen.chunks.append((index, Array(bytes.bindMemory(to: Float.self)))) }
+        let values = (0..<160).map { Float($0) + 0.25 }
+        try values.withUnsafeBufferPointer { try data.writeRows(0..<10, from: $0) }
+        #expect(seen.chunks.map(\.0) == [0, 1, 2])
+        #expect(seen.chunks.flatMap(\.1) == values + [Float](repeating: 0, count: 32))
+        #expect(try data.chunkLocations().map { $0?.offset } == places.map(\.offset), "written in place")
+        try file.close()
+        #expect(try HDF5File.open(path).root.dataset("x").read(as: Float.self) == values)
+        // Once closed, the superblock no longer says "open for writing".
+        var first = Array(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(24))
+        let closed = first
+        #expect(HDF5File.asClosed(firstBytes: &first) && first == closed)
+        var other = [UInt8](repeating: 7, count: 24)
+        #expect(!HDF5File.asClosed(firstBytes: &other) && other == [UInt8](repeating: 7, count: 24))
+    }
+
     @Test func unalignedRowsFallBackToHDF5ForTheirPartialChunks() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

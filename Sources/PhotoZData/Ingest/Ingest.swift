@@ -79,9 +79,10 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     attributes.inputs = jsonText(inputs)
     attributes.configuration = jsonText(config)
     let hasher = ShardHasher()
+    let expected = Dictionary(grouping: work) { config.split.split(of: $0.entry.objectID) }.mapValues(\.count)
     let writers = Split.allCases.map {
         SplitShardWriter(split: $0, directory: staging.path, shardSize: config.shardSize, attributes: attributes,
-                         compression: config.compression, hasher: hasher)
+                         compression: config.compression, hasher: hasher, expectedRows: expected[$0] ?? 0)
     }
     defer { hasher.drain() }
 

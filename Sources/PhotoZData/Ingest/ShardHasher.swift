@@ -21,6 +21,16 @@ final class ShardHasher: @unchecked Sendable {
         }
     }
 
+    /// Records a checksum computed while the file was written (see `ShardWriter.sha256`).
+    func record(_ path: String, sha256: String) {
+        let result = Result { () throws -> (sha256: String, bytes: Int) in
+            (sha256, try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0)
+        }
+        lock.lock()
+        results[path] = result
+        lock.unlock()
+    }
+
     /// Waits for every submitted file and returns its checksum and size.
     func result(for path: String) throws -> (sha256: String, bytes: Int) {
         queue.sync {}

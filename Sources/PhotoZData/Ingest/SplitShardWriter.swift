@@ -9,11 +9,13 @@ final class SplitShardWriter {
     private let attributes: ShardAttributes
     private let compression: ShardCompression
     private let hasher: ShardHasher?
+    /// Rows the split will most likely receive (objects not yet read may still be skipped).
+    private let expectedRows: Int?
     private var current: ShardWriter?
     private(set) var written: [(file: String, rows: Int)] = []
 
     init(split: Split, directory: String, shardSize: Int, attributes: ShardAttributes, compression: ShardCompression,
-         hasher: ShardHasher? = nil) {
+         hasher: ShardHasher? = nil, expectedRows: Int? = nil) {
         self.split = split
         self.directory = directory
         self.shardSize = shardSize
@@ -22,6 +24,7 @@ final class SplitShardWriter {
         self.attributes = attributes
         self.compression = compression
         self.hasher = hasher
+        self.expectedRows = expectedRows
     }
 
     /// Adds rows, starting new shards as they fill.
@@ -30,8 +33,9 @@ final class SplitShardWriter {
         while rest.count > 0 {
             if current == nil {
                 let name = split.rawValue + String(format: "-%05d.h5", written.count)
+                let planned = expectedRows.map { min(shardSize, $0 - written.reduce(0) { $0 + $1.rows }) }
                 current = try ShardWriter(path: (directory as NSString).appendingPathComponent(name), attributes: attributes,
-                                          compression: compression.hdf5)
+                                          compression: compression.hdf5, plannedRows: planned)
             }
             let take = min(shardSize - rowsInCurrent, rest.count)
             let part: ShardBatch
@@ -54,7 +58,7 @@ final class SplitShardWriter {
         guard let writer = current else { return }
         let rows = try writer.finish()
         written.append(((writer.path as NSString).lastPathComponent, rows))
-        hasher?.submit(writer.path)
+        if let sha256 = writer.sha256 { hasher?.record(writer.path, sha256: sha256) } else { hasher?.submit(writer.path) }
         current = nil
         rowsInCurrent = 0
     }

@@ -21,6 +21,11 @@ public struct ShardAttributes: Sendable {
 /// The file is written under a temporary name in the target folder and renamed only by
 /// `finish`, so a run killed half-way never leaves a file that looks complete. Rows are
 /// buffered and written in whole chunks, which lets the HDF5 layer compress them on all cores.
+///
+/// Given the number of rows it will most likely hold (`plannedRows`), an uncompressed shard
+/// reserves its storage at creation and computes its SHA-256 while it is written (`sha256`),
+/// so that nobody has to read the file back to hash it. Fewer rows than planned are fine: the
+/// datasets shrink at `finish`, and `sha256` is nil then.
 public final class ShardWriter {
     public let path: String
     public let temporaryPath: String
@@ -33,11 +38,17 @@ public final class ShardWriter {
     private var perturbation: HDF5Dataset?
     private var pendingPerturbation: [Float] = []
     public private(set) var rows = 0
+    /// Rows the datasets have room for (their extent along dim 0).
+    private var extent: Int
+    private let plannedRows: Int
+    private let streamingHash: StreamingFileHash?
+    /// The finished file's SHA-256 when it was computed while writing, else nil.
+    public private(set) var sha256: String?
     private var finished = false
 
     /// Starts a shard at `path` (which must not exist unless `overwrite`).
     public init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
-                overwrite: Bool = false, withPerturbation: Bool = false) throws {
+                overwrite: Bool = false, withPerturbation: Bool = false, plannedRows: Int? = nil) throws {
         if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
         self.path = path
         let url = URL(fileURLWithPath: path)
@@ -46,16 +57,23 @@ public final class ShardWriter {
         file = try HDF5File.create(temporaryPath, mode: .exclusive)
         let size = attributes.imageSize
         let shuffle = compression != .none
+        let planned = compression == .none && !withPerturbation ? max(plannedRows ?? 0, 0) : 0
+        let reserve = planned > 0
+        self.plannedRows = planned
+        extent = planned
         let root = file.root
-        images = try root.createDataset(ShardSchema.images, of: Float.self, shape: [0, 5, size, size], maxShape: [nil, 5, size, size],
-                                        chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle)
+        // Images first: with reserved storage their chunks come right after the first metadata
+        // block, in row order, ahead of everything else in the file.
+        images = try root.createDataset(ShardSchema.images, of: Float.self, shape: [planned, 5, size, size], maxShape: [nil, 5, size, size],
+                                        chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle,
+                                        reserveStorage: reserve)
         var columns: [String: HDF5Dataset] = [:]
         for (name, kind, _) in ShardSchema.datasets where name != ShardSchema.images {
             let chunk = [ShardSchema.columnChunkRows]
             switch kind {
-            case .float32: columns[name] = try root.createDataset(name, of: Float.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
-            case .float64: columns[name] = try root.createDataset(name, of: Double.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
-            case .int64: columns[name] = try root.createDataset(name, of: Int64.self, shape: [0], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle)
+            case .float32: columns[name] = try root.createDataset(name, of: Float.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
+            case .float64: columns[name] = try root.createDataset(name, of: Double.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
+            case .int64: columns[name] = try root.createDataset(name, of: Int64.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             }
         }
         self.columns = columns
@@ -71,6 +89,16 @@ public final class ShardWriter {
         pending = ShardBatch(imageSize: size, capacity: 2 * 16 * ShardSchema.chunkRows)
         flushRows = 16 * ShardSchema.chunkRows
         try Self.writeRootAttributes(root, attributes)
+        var streamingHash: StreamingFileHash?
+        if reserve {
+            // All metadata is in the file from here on; the image chunks are then hashed as
+            // they are written, in file order (see StreamingFileHash).
+            try root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(planned)))
+            try file.flush()
+            streamingHash = StreamingFileHash(path: temporaryPath, chunks: try images.chunkLocations())
+            if let streamingHash { images.onDirectChunkWrite = { streamingHash.chunkWritten($0, $1) } }
+        }
+        self.streamingHash = streamingHash
     }
 
     deinit {
@@ -96,9 +124,13 @@ public final class ShardWriter {
     @discardableResult
     public func finish() throws -> Int {
         try flush(all: true)
-        try file.root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(rows)))
+        let asPlanned = plannedRows > 0 && rows == plannedRows
+        if rows != extent { try setExtent(rows) }
+        if !asPlanned { try file.root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(rows))) }  // else set at creation
+        let chunksAtClose = asPlanned && streamingHash != nil ? try images.chunkLocations() : []
         try file.close()
         finished = true
+        sha256 = asPlanned ? streamingHash?.finish(chunksAtClose: chunksAtClose) : nil
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         do { try FileManager.default.moveItem(atPath: temporaryPath, toPath: path) } catch {
             throw PhotoZDataError.io(path: path, message: "cannot rename \(temporaryPath) to its final name: \(error.localizedDescription)")
@@ -117,9 +149,10 @@ public final class ShardWriter {
     private func flush(all: Bool) throws {
         let n = all ? pending.count : pending.count / ShardSchema.chunkRows * ShardSchema.chunkRows
         guard n > 0 else { return }
+        if rows + n > extent { try setExtent(rows + n) }
         // Rows 0..<n go straight from the buffers; the few rows after them stay for the next flush.
         func first<T: HDF5Scalar>(_ values: [T], _ perRow: Int, into dataset: HDF5Dataset) throws {
-            try values.withUnsafeBufferPointer { try dataset.append(UnsafeBufferPointer(rebasing: $0[0..<n * perRow])) }
+            try values.withUnsafeBufferPointer { try dataset.writeRows(rows..<rows + n, from: UnsafeBufferPointer(rebasing: $0[0..<n * perRow])) }
         }
         try first(pending.images, pending.pixelsPerImage, into: images)
         try first(pending.objectID, 1, into: columns[ShardSchema.objectID]!)
@@ -134,6 +167,14 @@ public final class ShardWriter {
         }
         pending.discardFirst(n)
         rows += n
+    }
+
+    /// Grows or shrinks every dataset to `newExtent` rows.
+    private func setExtent(_ newExtent: Int) throws {
+        try images.resize(rows: newExtent)
+        for dataset in columns.values { try dataset.resize(rows: newExtent) }
+        try perturbation?.resize(rows: newExtent)
+        extent = newExtent
     }
 
     private static func writeRootAttributes(_ root: HDF5Group, _ a: ShardAttributes) throws {

@@ -1,0 +1,104 @@
+import Foundation
+import HDF5
+import Testing
+@testable import PhotoZData
+
+/// Shards written with a planned number of rows: storage reserved at creation and the SHA-256
+/// computed while writing, exact whatever the rows that actually arrive.
+@Suite struct ShardWriterTests {
+    static let size = 8
+
+    static func batch(_ ids: Range<Int>) -> ShardBatch {
+        var batch = ShardBatch(imageSize: size)
+        for id in ids {
+            let image = (0..<(5 * size * size)).map { Float(id) * 1000 + Float($0) * 0.5 }
+            image.withUnsafeBufferPointer {
+                batch.append(entry: CatalogEntry(objectID: Int64(id), ra: Double(id), dec: -Double(id), zSpec: Float(id) / 100,
+                                                 zSpecErr: 0.001, ebv: 0.02, row: id), image: $0)
+            }
+        }
+        return batch
+    }
+
+    /// Writes rows 0..<count in batches of `parts` sizes to a shard planned for `planned` rows.
+    static func write(_ path: String, planned: Int?, parts: [Int], compression: HDF5Compression = .none) throws -> ShardWriter {
+        var attributes = ShardAttributes()
+        attributes.imageSize = size
+        attributes.split = .train
+        let writer = try ShardWriter(path: path, attributes: attributes, compression: compression, plannedRows: planned)
+        var start = 0
+        for part in parts {
+            try writer.append(batch(start..<start + part))
+            start += part
+        }
+        try writer.finish()
+        return writer
+    }
+
+    static func expectRows(_ path: String, _ count: Int) throws {
+        let shard = try Shard(path: path)
+        #expect(shard.rows == count)
+        let read = try shard.readBatch(0..<count)
+        let written = batch(0..<count)
+        #expect(read.images == written.images)
+        #expect(read.objectID == written.objectID && read.ra == written.ra && read.dec == written.dec)
+        #expect(read.zSpec == written.zSpec && read.zSpecErr == written.zSpecErr && read.ebv == written.ebv)
+        #expect(validate(path: path).problems.isEmpty)
+    }
+
+    /// As planned: the checksum is known at `finish` and is the file's, byte for byte; the rows
+    /// (a last chunk only partly filled included) read back as written.
+    @Test(arguments: [[3, 5, 2, 1], [64, 3], [11]])
+    func aShardFilledAsPlannedIsHashedWhileWritten(parts: [Int]) throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("train-00000.h5")
+        let rows = parts.reduce(0, +)
+        let writer = try Self.write(path, planned: rows, parts: parts)
+        let sha256 = try #require(writer.sha256, "computed while writing")
+        #expect(sha256 == (try SHA256.hexDigest(ofFile: path)))
+        try Self.expectRows(path, rows)
+    }
+
+    /// Fewer rows than planned (objects skipped) or more: the datasets shrink or grow, the file
+    /// is right, and the checksum is left to be computed from the file.
+    @Test(arguments: [(planned: 10, rows: 7), (planned: 4, rows: 9), (planned: 1, rows: 0)])
+    func otherRowCountsThanPlannedStillGiveARightShard(planned: Int, rows: Int) throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("train-00000.h5")
+        let writer = try Self.write(path, planned: planned, parts: rows == 0 ? [] : [rows])
+        #expect(writer.sha256 == nil)
+        try Self.expectRows(path, rows)
+    }
+
+    /// Compressed shards cannot reserve storage (compressed chunks have no size yet): the plan is
+    /// ignored and the shard is the usual one.
+    @Test func compressedShardsIgnoreThePlan() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("train-00000.h5")
+        let writer = try Self.write(path, planned: 6, parts: [6], compression: .gzip(level: 4))
+        #expect(writer.sha256 == nil)
+        try Self.expectRows(path, 6)
+    }
+
+    /// The early checksum is checked against the closed file: metadata changed after the
+    /// flush it relied on (here an attribute added before closing) makes it give up, never lie.
+    @Test func metadataChangedAfterTheFlushMakesTheEarlyHashGiveUp() throws {
+        let dir = TemporaryDirectory()
+        for change in [false, true] {
+            let path = dir.file("f\(change).h5")
+            let file = try HDF5File.create(path)
+            let data = try file.root.createDataset("x", of: Float.self, shape: [8, 16], maxShape: [nil, 16], chunks: [2, 16],
+                                                   reserveStorage: true)
+            try file.flush()
+            let hash = try #require(StreamingFileHash(path: path, chunks: try data.chunkLocations()))
+            data.onDirectChunkWrite = { hash.chunkWritten($0, $1) }
+            let values = (0..<128).map(Float.init)
+            try values.withUnsafeBufferPointer { try data.writeRows(0..<8, from: $0) }
+            if change { try file.root.setAttribute("late", .string("written after the flush")) }
+            let locations = try data.chunkLocations()
+            try file.close()
+            let early = hash.finish(chunksAtClose: locations)
+            #expect(change ? early == nil : early == (try SHA256.hexDigest(ofFile: path)))
+        }
+    }
+}
