@@ -154,9 +154,12 @@ import Testing
         #expect(validate(path: dir.file("out")).isValid)
     }
 
-    @Test func manyBlocksKeepEveryRowInOrderAndEveryChecksum() throws {
-        // 300 objects are five blocks of 64, read into two alternating buffers while the
-        // previous block is written: bad objects in the first, middle and last block.
+    /// 300 objects are five blocks of 64, read into rotating buffers while earlier blocks are
+    /// written: bad objects in the first, middle and last block. Each block's objects sit in
+    /// one run per split; a skipped one is squeezed out of its run. Uncompressed shards are
+    /// hashed while written (or, when they end short of their plan, afterwards).
+    @Test(arguments: [ShardCompression.gzip(4), .none])
+    func manyBlocksKeepEveryRowInOrderAndEveryChecksum(compression: ShardCompression) throws {
         let dir = TemporaryDirectory()
         let (catalog, cutouts, ids) = try CutoutFactory.dataSet(in: dir, count: 300, layout: .mef)
         let bad: [Int64] = [1003, 1150, 1299]
@@ -168,7 +171,7 @@ import Testing
         }
         var config = testConfig(catalog, cutouts, dir.file("out"))
         config.shardSize = 100
-        config.compression = .gzip(4)
+        config.compression = compression
         let summary = try ingest(config)
         #expect(summary.ingested == 297)
         #expect(summary.skipped == ["non-finite-pixels": 3])

@@ -15,6 +15,8 @@ public struct CutoutIndex: Sendable {
     public var unmatchedFiles: [String] = []
 
     static let extensions = [".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fits.fz", ".fz", ".fit.gz"]
+    /// The extensions longest first, so that `.fits.gz` wins over `.gz`-less matches.
+    static let extensionsLongestFirst = extensions.sorted { $0.count > $1.count }
 
     /// Indexes `directory`, detecting the layout when `layout` is nil.
     public static func scan(_ directory: String, layout: CutoutLayout?, template: String?) throws -> CutoutIndex {
@@ -29,9 +31,11 @@ public struct CutoutIndex: Sendable {
         let chosen = try layout ?? detectLayout(directory, names: names, template: template)
         let pattern = try TemplatePattern(template ?? chosen.defaultTemplate, layout: chosen)
         var files: [Int64: [Band: String]] = [:]
+        files.reserveCapacity(names.count)
+        let folder = directory.hasSuffix("/") ? directory : directory + "/"
         for name in names {
             guard let (id, band) = pattern.match(name) else { continue }
-            files[id, default: [:]][band ?? .r] = (directory as NSString).appendingPathComponent(name)
+            files[id, default: [:]][band ?? .r] = folder + name
         }
         return CutoutIndex(directory: directory, layout: chosen, template: pattern.template, files: files)
     }
@@ -85,7 +89,7 @@ struct TemplatePattern: Sendable {
             throw PhotoZDataError.invalidOption("--template '\(template)' has no {band} placeholder, which the per-band layout needs")
         }
         var base = template
-        for ext in CutoutIndex.extensions.sorted(by: { $0.count > $1.count }) where base.lowercased().hasSuffix(ext) {
+        for ext in CutoutIndex.extensionsLongestFirst where base.lowercased().hasSuffix(ext) {
             base.removeLast(ext.count)
             break
         }
@@ -107,7 +111,8 @@ struct TemplatePattern: Sendable {
 
     /// The object id and band a file name encodes, or nil when it does not follow the template.
     func match(_ name: String) -> (Int64, Band?)? {
-        guard let ext = CutoutIndex.extensions.sorted(by: { $0.count > $1.count }).first(where: { name.lowercased().hasSuffix($0) }) else { return nil }
+        let lower = name.utf8.contains(where: { (0x41...0x5A).contains($0) }) ? name.lowercased() : name
+        guard let ext = CutoutIndex.extensionsLongestFirst.first(where: { lower.hasSuffix($0) }) else { return nil }
         var base = Substring(name.dropLast(ext.count))
         guard base.hasPrefix(prefix), base.hasSuffix(suffix), base.count >= prefix.count + suffix.count else { return nil }
         base = base.dropFirst(prefix.count).dropLast(suffix.count)

@@ -86,15 +86,16 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
     defer { hasher.drain() }
 
-    // Blocks of objects are read on all cores into one of two buffers while a writer thread
-    // hands the previous block to the split writers (which compress on all cores too).
+    // Blocks of objects are read on all cores into one of three buffers while a writer thread
+    // hands earlier blocks to the split writers (which compress, or hash, on all cores too).
     let reader = CutoutReader(layout: index.layout, size: config.size, fillNonFinite: config.fillNonFinite, cubeBandOrder: config.cubeBandOrder)
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let blockSize = 64
     let pixels = 5 * config.size * config.size
-    let sink = IngestSink(writers: writers, split: config.split, pixelsPerImage: pixels, imageSize: config.size)
-    let buffers = (0..<2).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
-    let outcomes = (0..<2).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
+    let sink = IngestSink(writers: writers, pixelsPerImage: pixels, imageSize: config.size)
+    let depth = 3  // blocks in flight: one being read, up to two waiting for or in the writer
+    let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
+    let outcomes = (0..<depth).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
     let free = DispatchSemaphore(value: buffers.count)
     let writerQueue = DispatchQueue(label: "photoz.ingest.write")
     defer {
@@ -106,10 +107,13 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
             free.wait()
             if sink.failed { break }
             let items = Array(work[blockStart..<min(blockStart + blockSize, work.count)])
-            let base = buffers[number % 2], slots = outcomes[number % 2]
+            let base = buffers[number % depth], slots = outcomes[number % depth]
+            // Each split's objects get one run of the buffer, so that the writers take their
+            // images from it as they are.
+            let placement = BlockPlacement(items.map { config.split.split(of: $0.entry.objectID) })
             DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { worker in
                 for k in stride(from: worker, to: items.count, by: threads) {
-                    let image = UnsafeMutableBufferPointer(start: base.pointer + k * pixels, count: pixels)
+                    let image = UnsafeMutableBufferPointer(start: base.pointer + placement.slot[k] * pixels, count: pixels)
                     do throws(CutoutProblem) {
                         slots.set(k, .success(try reader.read(files: items[k].files, into: image)))
                     } catch {
@@ -119,7 +123,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
             }
             let done = blockStart + items.count, total = work.count
             writerQueue.async {
-                sink.consume(items.map(\.entry), images: UnsafeBufferPointer(start: base.pointer, count: items.count * pixels), outcomes: slots)
+                sink.consume(items.map(\.entry), images: UnsafeMutableBufferPointer(start: base.pointer, count: items.count * pixels),
+                             placement: placement, outcomes: slots)
                 progress?(done, total)
                 free.signal()
             }
@@ -164,12 +169,36 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         bytes: sums.reduce(0) { $0 + $1.1 }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
 }
 
-/// The writing side of ingest: sorts each block's objects into their splits, appends them to
-/// the split writers and collects the skipped objects. Runs on one thread at a time (the
-/// writer queue); the first error stops it.
+/// Where the objects of a block go in its buffer: the objects of each split in one run, in
+/// block order (train first, then valid, then test).
+struct BlockPlacement: Sendable {
+    let splits: [Split]
+    /// The image slot of each object of the block.
+    let slot: [Int]
+    /// The first slot of each split's run, and the run's length.
+    let start: [Int], count: [Int]
+
+    init(_ splits: [Split]) {
+        self.splits = splits
+        var count = [Int](repeating: 0, count: Split.allCases.count)
+        for split in splits { count[split.index] += 1 }
+        var start = [Int](repeating: 0, count: count.count)
+        for i in start.indices.dropFirst() { start[i] = start[i - 1] + count[i - 1] }
+        var next = start
+        slot = splits.map { split in
+            defer { next[split.index] += 1 }
+            return next[split.index]
+        }
+        self.start = start
+        self.count = count
+    }
+}
+
+/// The writing side of ingest: hands each split's run of a block to its writer, without the
+/// objects that could not be read, and collects the skipped objects. Runs on one thread at a
+/// time (the writer queue); the first error stops it.
 final class IngestSink: @unchecked Sendable {
     private let writers: [SplitShardWriter]
-    private let split: SplitFractions
     private let pixelsPerImage: Int
     private let imageSize: Int
     private(set) var skipped: [SkippedObject] = []
@@ -178,26 +207,33 @@ final class IngestSink: @unchecked Sendable {
     private let lock = NSLock()
     private var error: Error?
 
-    init(writers: [SplitShardWriter], split: SplitFractions, pixelsPerImage: Int, imageSize: Int) {
+    init(writers: [SplitShardWriter], pixelsPerImage: Int, imageSize: Int) {
         self.writers = writers
-        self.split = split
         self.pixelsPerImage = pixelsPerImage
         self.imageSize = imageSize
     }
 
     var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
 
-    /// Adds one block: `images` holds the block's objects in order, `outcomes` says which were read.
-    func consume(_ entries: [CatalogEntry], images: UnsafeBufferPointer<Float>, outcomes: OutcomeBox<Int, CutoutProblem>) {
+    /// Adds one block: `images` holds the block's objects where `placement` put them,
+    /// `outcomes` says which were read. The images of skipped objects are squeezed out of their
+    /// split's run in place.
+    func consume(_ entries: [CatalogEntry], images: UnsafeMutableBufferPointer<Float>, placement: BlockPlacement,
+                 outcomes: OutcomeBox<Int, CutoutProblem>) {
         guard !failed else { return }
         if batches.isEmpty { batches = Split.allCases.map { _ in ShardBatch(imageSize: imageSize, capacity: entries.count) } }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
         for (k, entry) in entries.enumerated() {
+            let s = placement.splits[k].index
             switch outcomes.get(k) {
             case let .success(replaced)?:
                 filled += replaced
-                let image = UnsafeBufferPointer(rebasing: images[k * pixelsPerImage..<(k + 1) * pixelsPerImage])
-                batches[split.split(of: entry.objectID).index].append(entry: entry, image: image)
+                let kept = placement.start[s] + batches[s].count
+                if kept != placement.slot[k] {  // an earlier object of the split was skipped
+                    (images.baseAddress! + kept * pixelsPerImage).update(from: images.baseAddress! + placement.slot[k] * pixelsPerImage,
+                                                                          count: pixelsPerImage)
+                }
+                batches[s].appendWithoutImage(entry: entry)
             case let .failure(problem)?:
                 skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
             case nil:
@@ -205,7 +241,10 @@ final class IngestSink: @unchecked Sendable {
             }
         }
         do {
-            for (writer, batch) in zip(writers, batches) where batch.count > 0 { try writer.append(batch) }
+            for (s, (writer, batch)) in zip(writers, batches).enumerated() where batch.count > 0 {
+                let run = UnsafeBufferPointer(rebasing: images[placement.start[s] * pixelsPerImage..<(placement.start[s] + batch.count) * pixelsPerImage])
+                try writer.append(batch, images: run)
+            }
         } catch {
             lock.lock()
             self.error = error

@@ -29,23 +29,29 @@ final class SplitShardWriter {
 
     /// Adds rows, starting new shards as they fill.
     func append(_ batch: ShardBatch) throws {
-        var rest = batch
-        while rest.count > 0 {
+        try batch.images.withUnsafeBufferPointer { try append(batch, images: $0) }
+    }
+
+    /// Adds the rows of `batch` whose images are `rowImages` (see `ShardWriter.append(_:images:)`).
+    func append(_ batch: ShardBatch, images rowImages: UnsafeBufferPointer<Float>) throws {
+        var offset = 0
+        while offset < batch.count {
             if current == nil {
                 let name = split.rawValue + String(format: "-%05d.h5", written.count)
                 let planned = expectedRows.map { min(shardSize, $0 - written.reduce(0) { $0 + $1.rows }) }
                 current = try ShardWriter(path: (directory as NSString).appendingPathComponent(name), attributes: attributes,
                                           compression: compression.hdf5, plannedRows: planned)
             }
-            let take = min(shardSize - rowsInCurrent, rest.count)
-            let part: ShardBatch
-            if take == rest.count {
-                part = rest
-                rest = ShardBatch(imageSize: rest.imageSize)
+            let take = min(shardSize - rowsInCurrent, batch.count - offset)
+            let images = UnsafeBufferPointer(rebasing: rowImages[offset * batch.pixelsPerImage..<(offset + take) * batch.pixelsPerImage])
+            if take == batch.count {
+                try current!.append(batch, images: images)
             } else {
-                part = rest.removeFirst(take)
+                var part = ShardBatch(imageSize: batch.imageSize)
+                part.appendWithoutImages(rows: offset..<offset + take, of: batch)
+                try current!.append(part, images: images)
             }
-            try current!.append(part)
+            offset += take
             rowsInCurrent += take
             if rowsInCurrent == shardSize { try closeCurrent() }
         }

@@ -46,6 +46,34 @@ public struct ShardBatch: Sendable {
         ebv.append(entry.ebv)
     }
 
+    /// Appends rows `range` of `other`, whose images are read from `images` (rows of `other`,
+    /// in order) rather than from `other.images`.
+    public mutating func append(rows range: Range<Int>, of other: ShardBatch, images source: UnsafeBufferPointer<Float>) {
+        images.append(contentsOf: UnsafeBufferPointer(rebasing: source[range.lowerBound * pixelsPerImage..<range.upperBound * pixelsPerImage]))
+        appendWithoutImages(rows: range, of: other)
+    }
+
+    /// Appends the columns of rows `range` of `other` but not their images (see `appendWithoutImage`).
+    mutating func appendWithoutImages(rows range: Range<Int>, of other: ShardBatch) {
+        objectID.append(contentsOf: other.objectID[range])
+        ra.append(contentsOf: other.ra[range])
+        dec.append(contentsOf: other.dec[range])
+        zSpec.append(contentsOf: other.zSpec[range])
+        zSpecErr.append(contentsOf: other.zSpecErr[range])
+        ebv.append(contentsOf: other.ebv[range])
+    }
+
+    /// Appends one object's columns but not its image: for batches whose images are held
+    /// elsewhere and handed over beside them (see `ShardWriter.append(_:images:)`).
+    mutating func appendWithoutImage(entry: CatalogEntry) {
+        objectID.append(entry.objectID)
+        ra.append(entry.ra)
+        dec.append(entry.dec)
+        zSpec.append(entry.zSpec)
+        zSpecErr.append(entry.zSpecErr)
+        ebv.append(entry.ebv)
+    }
+
     /// Drops the first `n` rows (the arrays keep their capacity).
     public mutating func discardFirst(_ n: Int) {
         images.removeFirst(n * pixelsPerImage)

@@ -42,6 +42,8 @@ public final class ShardWriter {
     private var extent: Int
     private let plannedRows: Int
     private let streamingHash: StreamingFileHash?
+    /// Whether whole chunks are written from the caller's rows (no compression to batch for).
+    private let writesDirectly: Bool
     /// The finished file's SHA-256 when it was computed while writing, else nil.
     public private(set) var sha256: String?
     private var finished = false
@@ -60,6 +62,7 @@ public final class ShardWriter {
         let planned = compression == .none && !withPerturbation ? max(plannedRows ?? 0, 0) : 0
         let reserve = planned > 0
         self.plannedRows = planned
+        writesDirectly = compression == .none && !withPerturbation
         extent = planned
         let root = file.root
         // Images first: with reserved storage their chunks come right after the first metadata
@@ -109,6 +112,9 @@ public final class ShardWriter {
     public func append(_ batch: ShardBatch, perturbation delta: [Float]? = nil) throws {
         precondition(!finished, "append after finish")
         precondition(withPerturbation == (delta != nil), "perturbation must be given exactly when the shard was created with one")
+        if writesDirectly {
+            return try batch.images.withUnsafeBufferPointer { try append(batch, images: $0) }
+        }
         pending.images += batch.images
         pending.objectID += batch.objectID
         pending.ra += batch.ra
@@ -118,6 +124,31 @@ public final class ShardWriter {
         pending.ebv += batch.ebv
         if let delta { pendingPerturbation += delta }
         if pending.count >= flushRows { try flush(all: false) }
+    }
+
+    /// Appends the rows of `batch` whose images are `rowImages` (`batch.images` is not used).
+    /// Uncompressed shards write whole chunks straight from `rowImages`; only a partial chunk's
+    /// rows wait in memory for the next rows.
+    func append(_ batch: ShardBatch, images rowImages: UnsafeBufferPointer<Float>) throws {
+        precondition(!finished, "append after finish")
+        precondition(rowImages.count == batch.count * batch.pixelsPerImage, "one image per row")
+        guard writesDirectly else {  // compressed: rows wait until enough chunks compress in parallel
+            precondition(!withPerturbation, "perturbation must be given exactly when the shard was created with one")
+            pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
+            if pending.count >= flushRows { try flush(all: false) }
+            return
+        }
+        let k = ShardSchema.chunkRows
+        var start = 0
+        if pending.count > 0 {  // complete the waiting chunk first
+            start = min(batch.count, k - pending.count)
+            pending.append(rows: 0..<start, of: batch, images: rowImages)
+            guard pending.count == k else { return }
+            try flush(all: true)
+        }
+        let whole = (batch.count - start) / k * k
+        try write(batch, start..<start + whole, images: rowImages, perturbation: nil)
+        pending.append(rows: start + whole..<batch.count, of: batch, images: rowImages)
     }
 
     /// Writes what is buffered, closes the file and gives it its final name.
@@ -149,23 +180,38 @@ public final class ShardWriter {
     private func flush(all: Bool) throws {
         let n = all ? pending.count : pending.count / ShardSchema.chunkRows * ShardSchema.chunkRows
         guard n > 0 else { return }
-        if rows + n > extent { try setExtent(rows + n) }
         // Rows 0..<n go straight from the buffers; the few rows after them stay for the next flush.
-        func first<T: HDF5Scalar>(_ values: [T], _ perRow: Int, into dataset: HDF5Dataset) throws {
-            try values.withUnsafeBufferPointer { try dataset.writeRows(rows..<rows + n, from: UnsafeBufferPointer(rebasing: $0[0..<n * perRow])) }
+        try pending.images.withUnsafeBufferPointer { rowImages in
+            try pendingPerturbation.withUnsafeBufferPointer { delta in
+                try write(pending, 0..<n, images: rowImages, perturbation: perturbation == nil ? nil : delta)
+            }
         }
-        try first(pending.images, pending.pixelsPerImage, into: images)
-        try first(pending.objectID, 1, into: columns[ShardSchema.objectID]!)
-        try first(pending.ra, 1, into: columns[ShardSchema.ra]!)
-        try first(pending.dec, 1, into: columns[ShardSchema.dec]!)
-        try first(pending.zSpec, 1, into: columns[ShardSchema.zSpec]!)
-        try first(pending.zSpecErr, 1, into: columns[ShardSchema.zSpecErr]!)
-        try first(pending.ebv, 1, into: columns[ShardSchema.ebv]!)
-        if let perturbation {
-            try first(pendingPerturbation, pending.pixelsPerImage, into: perturbation)
-            pendingPerturbation.removeFirst(n * pending.pixelsPerImage)
-        }
+        if perturbation != nil { pendingPerturbation.removeFirst(n * pending.pixelsPerImage) }
         pending.discardFirst(n)
+    }
+
+    /// Writes rows `part` of `source` (images from `rowImages`, perturbations from `delta`,
+    /// both holding the rows of `source`) after the rows written so far.
+    private func write(_ source: ShardBatch, _ part: Range<Int>, images rowImages: UnsafeBufferPointer<Float>,
+                       perturbation delta: UnsafeBufferPointer<Float>?) throws {
+        let n = part.count
+        guard n > 0 else { return }
+        if rows + n > extent { try setExtent(rows + n) }
+        let target = rows..<rows + n
+        func put<T: HDF5Scalar>(_ values: UnsafeBufferPointer<T>, _ perRow: Int, into dataset: HDF5Dataset) throws {
+            try dataset.writeRows(target, from: UnsafeBufferPointer(rebasing: values[part.lowerBound * perRow..<part.upperBound * perRow]))
+        }
+        func put<T: HDF5Scalar>(_ values: [T], into name: String) throws {
+            try values.withUnsafeBufferPointer { try put($0, 1, into: columns[name]!) }
+        }
+        try put(rowImages, source.pixelsPerImage, into: images)
+        try put(source.objectID, into: ShardSchema.objectID)
+        try put(source.ra, into: ShardSchema.ra)
+        try put(source.dec, into: ShardSchema.dec)
+        try put(source.zSpec, into: ShardSchema.zSpec)
+        try put(source.zSpecErr, into: ShardSchema.zSpecErr)
+        try put(source.ebv, into: ShardSchema.ebv)
+        if let delta, let perturbation { try put(delta, source.pixelsPerImage, into: perturbation) }
         rows += n
     }
 
