@@ -59,6 +59,17 @@ enum CFITSIO {
         return handle
     }
 
+    /// Opens a file already read into memory, read-only; `path` names it in messages.
+    /// The corresponding C function is `ffomem`.
+    static func open(_ path: String, memory image: MemoryImage) throws(FITSError) -> FITSHandle {
+        var handle: FITSHandle?
+        var status: Int32 = 0
+        marked(&status) { ffomem(&handle, path, READONLY, image.base, image.size, 0, nil, &$0) }
+        try check(status, "ffomem", "cannot open FITS file", path: path, hdu: nil)
+        guard let handle else { preconditionFailure("ffomem returned no handle and no error for \(path)") }
+        return handle
+    }
+
     /// Creates an empty file on disk by its literal name; fails if it exists.
     /// The corresponding C function is `ffdkinit`.
     static func create(_ path: String) throws(FITSError) -> FITSHandle {
@@ -180,6 +191,38 @@ extension FITSFile {
         return Int(type)
     }
 
+    /// For a file read whole into memory: throws, as a read from disk would, when the current
+    /// HDU's data (|BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn) bytes from its start,
+    /// as its header cards declare) runs past the end of the file. cfitsio's memory driver
+    /// would read past the end of the buffer instead.
+    func checkDataInMemory(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) {
+        guard let image else { return }
+        var status: Int32 = 0
+        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
+        func card(_ name: String, default value: Int64? = nil) -> Int64? {
+            var result: Int64 = 0
+            var local: Int32 = 0
+            CFITSIO.marked(&local) { ffgkyjj(openHandle, name, &result, nil, &$0) }
+            if local == 0 { return result }
+            if local == KEY_NO_EXIST { ffcmrk() }
+            return value
+        }
+        CFITSIO.marked(&status) { ffghadll(openHandle, &head, &start, &end, &$0) }
+        let size = Int64(image.size.pointee)
+        if status == 0 && end <= size { return }  // the data and its padding are all there
+        var declared: Int64?
+        if status == 0, let bitpix = card("BITPIX"), let naxis = card("NAXIS") {
+            var elements: Int64 = naxis > 0 ? 1 : 0
+            for axis in 0..<max(naxis, 0) { elements = elements.multipliedReportingOverflow(by: max(card("NAXIS\(axis + 1)") ?? 0, 0)).partialValue }
+            let groups = card("GCOUNT", default: 1) ?? 1, extra = card("PCOUNT", default: 0) ?? 0
+            declared = abs(bitpix) / 8 * groups * (extra + elements)
+        }
+        guard let declared, start + declared > size else { return }
+        throw FITSError(status: END_OF_FILE, function: function, path: path, hdu: cCurrentHDU(),
+                        message: "the file ends at byte \(size), before the end of this HDU's data (byte \(start + declared)): it is truncated",
+                        operation: operation())
+    }
+
     /// Reads `count` pixels from the first one as Float, scaled; undefined (BLANK) pixels become NaN.
     /// The corresponding C function is `ffgpv`.
     ///
@@ -187,6 +230,7 @@ extension FITSFile {
     /// per-pixel null check (a scalar loop that turns NaN into NaN) is skipped there; integer
     /// images (BLANK) and tile-compressed ones (ZBLANK) keep it.
     func cReadPixels(into buffer: UnsafeMutablePointer<Float>, count: Int) throws(FITSError) {
+        try checkDataInMemory("ffgpv", "cannot read image")
         var null = Float.nan
         var anyNull: Int32 = 0
         var stored: Int32 = 0
@@ -204,6 +248,7 @@ extension FITSFile {
     /// Reads the section between 1-based inclusive corners as Float, scaled, NaN for BLANK.
     /// The corresponding C function is `ffgsv`.
     func cReadSection(first: [Int], last: [Int], into buffer: UnsafeMutablePointer<Float>) throws(FITSError) {
+        try checkDataInMemory("ffgsv", "cannot read image section")
         var blc = first
         var trc = last
         var inc = [Int](repeating: 1, count: first.count)
@@ -394,6 +439,7 @@ extension FITSFile {
     /// The corresponding C function is `ffgcv`.
     func cReadColumn(_ column: Int, name: String, type: Int32, count: Int, null: UnsafeMutableRawPointer?,
                      into buffer: UnsafeMutableRawPointer) throws(FITSError) {
+        try checkDataInMemory("ffgcv", "cannot read column \(name)")
         var anyNull: Int32 = 0
         try call("ffgcv", "cannot read column \(name)") { ffgcv($0, type, Int32(column), 1, 1, Int64(count), null, buffer, &anyNull, &$1) }
     }
@@ -401,6 +447,7 @@ extension FITSFile {
     /// Reads `rows` strings of at most `width` bytes from a 1-based column, trailing blanks removed.
     /// The corresponding C function is `ffgcv` with TSTRING.
     func cReadStringColumn(_ column: Int, name: String, rows: Int, width: Int) throws(FITSError) -> [String] {
+        try checkDataInMemory("ffgcv", "cannot read column \(name)")
         let stride = width + 1
         let storage = UnsafeMutablePointer<CChar>.allocate(capacity: rows * stride)
         defer { storage.deallocate() }

@@ -19,11 +19,15 @@ public final class FITSFile {
     public let mode: Mode
     /// The cfitsio handle; nil once closed.
     private var handle: FITSHandle?
+    /// The file's bytes, when it was read whole into memory (`open(_:wholeInMemory:)`); kept
+    /// until the handle is gone.
+    let image: MemoryImage?
 
-    private init(path: String, mode: Mode, handle: FITSHandle) {
+    private init(path: String, mode: Mode, handle: FITSHandle, image: MemoryImage? = nil) {
         self.path = path
         self.mode = mode
         self.handle = handle
+        self.image = image
     }
 
     deinit {
@@ -41,6 +45,22 @@ public final class FITSFile {
     /// Throws when the file is missing, unreadable or not FITS. The corresponding C function is `ffdkopn`.
     public static func open(_ path: String, mode: Mode = .readOnly) throws -> FITSFile {
         FITSFile(path: path, mode: mode, handle: try CFITSIO.open(path, readWrite: mode == .readWrite))
+    }
+
+    /// Opens a small FITS file read-only by reading it whole with one system call and letting
+    /// cfitsio parse it from memory (about 25 fewer system calls per file than `open`, which
+    /// reads headers a block at a time). Reading a cut-off file fails as it does from disk:
+    /// cfitsio's memory driver bounds header reads but not large data reads, so every data read
+    /// first checks that the HDU's data, as its header declares it, lies inside the file.
+    /// Files that are compressed as a whole (`.gz`, `.bz2`, `.Z`), larger than `limit` bytes,
+    /// or not regular files are opened with `open`.
+    ///
+    /// The corresponding C function is `ffomem`.
+    public static func open(_ path: String, wholeInMemory limit: Int) throws -> FITSFile {
+        let lower = path.lowercased()
+        guard !lower.hasSuffix(".gz"), !lower.hasSuffix(".bz2"), !lower.hasSuffix(".z"),
+              let image = MemoryImage(path: path, limit: limit) else { return try open(path) }
+        return FITSFile(path: path, mode: .readOnly, handle: try CFITSIO.open(path, memory: image), image: image)
     }
 
     /// Creates a new, empty FITS file; the first `createImage` or `createBinaryTable` makes its
@@ -166,5 +186,45 @@ public final class FITSFile {
     /// An error of photoz's own about the current HDU.
     func ownError(_ function: String, _ operation: String, _ message: String) -> FITSError {
         FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation)
+    }
+}
+
+/// A file's bytes in memory, and the pointer and size cfitsio's memory driver keeps the
+/// addresses of (they must stay put while the handle is open).
+final class MemoryImage {
+    let base: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let size: UnsafeMutablePointer<Int>
+
+    /// Reads the regular file at `path` whole; nil when it cannot (the caller opens it from disk
+    /// and reports whatever is wrong), is empty or is larger than `limit`.
+    init?(path: String, limit: Int) {
+        let descriptor = Foundation.open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { Foundation.close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0, info.st_size <= limit else { return nil }
+        let count = Int(info.st_size)
+        guard let bytes = malloc(count) else { return nil }
+        var done = 0
+        while done < count {
+            let n = read(descriptor, bytes + done, count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+        }
+        guard done == count else {  // changed while read: let the disk path report it
+            free(bytes)
+            return nil
+        }
+        base = .allocate(capacity: 1)
+        base.initialize(to: bytes)
+        size = .allocate(capacity: 1)
+        size.initialize(to: count)
+    }
+
+    deinit {
+        free(base.pointee)
+        base.deallocate()
+        size.deallocate()
     }
 }

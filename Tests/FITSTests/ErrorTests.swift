@@ -58,6 +58,48 @@ import Testing
         #expect(gzError?.description.hasPrefix("\(gzPath).gz: cannot open FITS file") == true)
     }
 
+    /// Read whole into memory, a cut-off file fails as it does from disk: cut anywhere inside the
+    /// image, or at a 2880-byte block boundary, the pixels are never read from past its end
+    /// (cfitsio's memory driver would: without the check the reads return zeros and heap bytes).
+    /// A file missing only the padding of its last block reads, from disk and from memory.
+    /// A missing file and a non-FITS file still get errors.
+    @Test func filesReadWholeIntoMemoryFailAsFromDisk() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("whole.fits")
+        try Self.writeValid(path)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        let pixels = try FITSFile.withFile(path) { file in try file.moveTo(hdu: 1); return try file.readImage() }
+        let inMemory = try FITSFile.open(path, wholeInMemory: 1 << 20)
+        try inMemory.moveTo(hdu: 1)
+        #expect(try inMemory.readImage() == pixels)
+        #expect(try inMemory.string("EXTNAME") == "IMG")
+        let padding = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(whole.count - 1)
+        try padding.write(to: URL(fileURLWithPath: folder.path("padding.fits")))
+        for open in [{ try FITSFile.open(folder.path("padding.fits")) }, { try FITSFile.open(folder.path("padding.fits"), wholeInMemory: 1 << 20) }] {
+            let file = try open()
+            try file.moveTo(hdu: 1)
+            #expect(try file.readImage() == pixels)
+        }
+        for cut in [whole.count / 2, 2880 * 5, whole.count - 2880] {
+            let cutPath = folder.path("cut\(cut).fits")
+            try whole.prefix(cut).write(to: URL(fileURLWithPath: cutPath))
+            let file = try FITSFile.open(cutPath, wholeInMemory: 1 << 20)
+            try file.moveTo(hdu: 1)
+            let error = #expect(throws: FITSError.self, "cut at \(cut) of \(whole.count) bytes") { try file.readImage() }
+            #expect(error?.description.hasPrefix("\(cutPath), HDU 1: cannot read image (ffgpv)") == true)
+        }
+        #expect(throws: FITSError.self) { try FITSFile.open("/nonexistent/cutout.fits", wholeInMemory: 1 << 20) }
+        let notFITS = folder.path("notes.fits")
+        try Data(String(repeating: "not a FITS file\n", count: 300).utf8).write(to: URL(fileURLWithPath: notFITS))
+        let error = #expect(throws: FITSError.self) { try FITSFile.open(notFITS, wholeInMemory: 1 << 20) }
+        #expect(error?.description.hasPrefix("\(notFITS): cannot open FITS file") == true)
+        // Larger than the limit: read from disk, same pixels.
+        let large = try FITSFile.open(path, wholeInMemory: 100)
+        try large.moveTo(hdu: 1)
+        #expect(try large.readImage() == pixels)
+    }
+
     @Test func missingHDUAndExtname() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

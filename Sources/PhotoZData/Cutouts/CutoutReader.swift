@@ -15,6 +15,9 @@ public struct CutoutProblem: Error, Sendable {
 /// `size`; smaller ones are rejected. Non-finite pixels reject the object unless `fillNonFinite`
 /// gives a replacement value.
 public struct CutoutReader: Sendable {
+    /// Cutout files up to this size are read whole into memory before cfitsio parses them
+    /// (one system call instead of a few dozen); larger ones are read from disk as usual.
+    static let inMemoryLimit = 16 << 20
     public var layout: CutoutLayout
     public var size: Int
     public var fillNonFinite: Float?
@@ -46,7 +49,7 @@ public struct CutoutReader: Sendable {
         do {
             // HDU by HDU to the end: each header is read once (counting the HDUs first would
             // read them all twice, compression keywords included).
-            let file = try FITSFile.open(path)
+            let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
             var hdu = 0
             var type: FITSHDUType? = try file.currentHDUType()
             while let current = type {
@@ -105,7 +108,7 @@ public struct CutoutReader: Sendable {
         for band in Band.allCases {
             let path = files[band]!
             do {
-                let file = try FITSFile.open(path)
+                let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
                 let hdu = try firstImageHDU(file, path: path)
                 try checkUnit(file, path: path, hdu: hdu)
                 try cropPlane(file, shape: try file.imageShape(), path: path, hdu: hdu, into: plane(image, band))
@@ -117,7 +120,7 @@ public struct CutoutReader: Sendable {
 
     private func readCube(_ path: String, into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) {
         do {
-            let file = try FITSFile.open(path)
+            let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
             let hdu = try firstImageHDU(file, path: path)
             let shape = try file.imageShape()
             guard shape.count == 3, shape[2] == 5 else {
