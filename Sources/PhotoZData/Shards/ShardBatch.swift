@@ -38,12 +38,7 @@ public struct ShardBatch: Sendable {
     public mutating func append(entry: CatalogEntry, image: UnsafeBufferPointer<Float>) {
         precondition(image.count == pixelsPerImage, "image must hold 5 × S × S floats")
         images.append(contentsOf: image)
-        objectID.append(entry.objectID)
-        ra.append(entry.ra)
-        dec.append(entry.dec)
-        zSpec.append(entry.zSpec)
-        zSpecErr.append(entry.zSpecErr)
-        ebv.append(entry.ebv)
+        appendWithoutImage(entry: entry)
     }
 
     /// Appends rows `range` of `other`, whose images are read from `images` (rows of `other`,
