@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "FITS", targets: ["FITS"]),
         .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "SafeOutput", targets: ["SafeOutput"]),
     ],
     dependencies: [
         // Declarative command-line parsing; the only Swift dependency of the tool.
@@ -28,18 +29,22 @@ let package = Package(
         .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
 
+        // The one owner of output files: atomic files, staged folders, locks, the --out rules,
+        // leftovers of killed runs and provenance (Foundation and Glibc only, so every target can use it).
+        .target(name: "SafeOutput", exclude: ["README.md"]),
+
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
-        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto"]),
+        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
-        .target(name: "SkySim", dependencies: ["PhotoZData", "FITS"], exclude: ["README.md"], resources: [.copy("Resources")]),
+        .target(name: "SkySim", dependencies: ["PhotoZData", "FITS", "SafeOutput"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
-        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"], exclude: ["README.md"]),
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5", "SafeOutput"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
-        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim"]),
+        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "SafeOutput"]),
 
         .executableTarget(
             name: "photoz",
-            dependencies: ["PhotoZ", "PhotoZData", "SkySim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
@@ -49,5 +54,6 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ"]),
         .testTarget(name: "photozTests", dependencies: ["photoz"]),
+        .testTarget(name: "SafeOutputTests", dependencies: ["SafeOutput"]),
     ]
 )
