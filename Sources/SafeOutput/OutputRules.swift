@@ -14,7 +14,14 @@ import Glibc
 /// Every violation is a `.usage` error (the CLI exits 64) and nothing has been touched.
 public enum OutputRules {
     /// What the output is.
-    public enum Kind: Sendable { case file, folder }
+    public enum Kind: Sendable {
+        /// A file written whole (`AtomicFile`).
+        case file
+        /// A folder written whole (`StagedFolder`).
+        case folder
+        /// A folder that files are added to (`export-fits`): each file follows the file rules.
+        case addingTo
+    }
 
     /// Checks `out` against the rules above.
     /// - Parameters:
@@ -41,6 +48,11 @@ public enum OutputRules {
         switch kind {
         case .file: try AtomicFile.checkReplacement(out, replacement)
         case .folder: try StagedFolder.checkReplacement(out, replacement)
+        case .addingTo:
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw SafeOutputError(.usage, path: out, message: "is a file; \(option) names a folder")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PhotoZData
+import SafeOutput
 
 /// What `simulateSky` wrote and how fast.
 public struct SimulationSummary: Codable, Sendable, Equatable {
@@ -28,20 +29,18 @@ public struct SimulationSummary: Codable, Sendable, Equatable {
 /// Objects are simulated in blocks on `config.threads` threads (all cores by default); each
 /// object depends only on (seed, index), so the files are identical for any thread count.
 /// `progress(done, total)` is called after each block, from worker threads. An existing,
-/// non-empty `outputDirectory` is refused unless `config.overwrite` is set; then the previous
-/// `cutouts/` folder and catalog files are replaced (other files there are left alone). The
-/// cutouts are written into a staging folder that replaces `cutouts/` by a rename at the end.
+/// non-empty `outputDirectory` is refused unless `config.overwrite` is set and it is a folder
+/// simulate wrote (`simulation.json`); then the previous `cutouts/` folder and catalog files
+/// are replaced (other files there are left alone). The cutouts are written into a
+/// `StagedFolder` that replaces `cutouts/` whole at the end; the other files are atomic.
 public func simulateSky(_ config: SimulationConfig, outputDirectory: String,
                         progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> SimulationSummary {
     let start = Date()
     let simulator = try SkySimulator(config: config)
-    let fileManager = FileManager.default
     try prepareOutputDirectory(outputDirectory, overwrite: config.overwrite)
-    let staging = (outputDirectory as NSString).appendingPathComponent(".cutouts.partial-\(getpid())")
-    try? fileManager.removeItem(atPath: staging)
-    do { try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
-        throw SimulationError.fileSystem(path: staging, message: error.localizedDescription)
-    }
+    let cutouts = (outputDirectory as NSString).appendingPathComponent("cutouts")
+    let staged = try StagedFolder(target: cutouts, replacing: .always)
+    let staging = staged.path
 
     let writer = CutoutWriter(layout: config.layout, config: config)
     let state = RunState(count: config.count)
@@ -65,19 +64,9 @@ public func simulateSky(_ config: SimulationConfig, outputDirectory: String,
             }
         }
     }
-    if let error = state.firstError {
-        try? fileManager.removeItem(atPath: staging)
-        throw error
-    }
+    if let error = state.firstError { throw error }     // `staged` removes the staging folder
     let truths = state.truths.map { $0! }
-
-    let cutouts = (outputDirectory as NSString).appendingPathComponent("cutouts")
-    if fileManager.fileExists(atPath: cutouts) {
-        let old = (outputDirectory as NSString).appendingPathComponent(".cutouts.old-\(getpid())")
-        try renameReplacing(cutouts, old)
-        try? fileManager.removeItem(atPath: old)
-    }
-    try renameReplacing(staging, cutouts)
+    try staged.commit()
     try CatalogWriter.write(truths, config: config, to: outputDirectory)
 
     let seconds = Date().timeIntervalSince(start)
@@ -103,11 +92,20 @@ private func prepareOutputDirectory(_ path: String, overwrite: Bool) throws {
         }
         let contents = (try? fileManager.contentsOfDirectory(atPath: path)) ?? []
         if !contents.isEmpty && !overwrite { throw SimulationError.outputExists(path: path) }
+        if !contents.isEmpty && !isSimulationFolder(path) {
+            throw SimulationError.fileSystem(path: path, message: "is not a folder photoz simulate wrote (no simulation.json); --overwrite replaces only photoz's own outputs: choose another --out")
+        }
         return
     }
     do { try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
         throw SimulationError.fileSystem(path: path, message: error.localizedDescription)
     }
+}
+
+/// Whether `path` is a folder `simulateSky` wrote (it holds `simulation.json`), which
+/// `overwrite` may write into again.
+public func isSimulationFolder(_ path: String) -> Bool {
+    FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("simulation.json"))
 }
 
 /// Writes `simulation.json`: tool, configuration and summary.

@@ -89,7 +89,6 @@ struct AttackRobustnessTests {
         config.validEvery = 2
         config.adversarial = AdversarialTrainingConfiguration(method: .fgsm, fraction: 0.5, epsilon: 0.03)
         let trainer = try Trainer(config)
-        try trainer.enableAdversarialTraining()
         let hook = try #require(trainer.batchHook)
         let rows = AttackFixture.batch(8, seed: 4)
         var x = rows.images

@@ -14,7 +14,8 @@ import Testing
 
     @Test func badInputGivesAClearErrorAndNonZeroExit() throws {
         let dir = TemporaryDirectory()
-        let missing = try Photoz.run(["ingest", "--catalog", dir.file("nope.csv"), "--cutouts", dir.path, "--out", dir.file("out")])
+        try FileManager.default.createDirectory(atPath: dir.file("cutouts"), withIntermediateDirectories: true)
+        let missing = try Photoz.run(["ingest", "--catalog", dir.file("nope.csv"), "--cutouts", dir.file("cutouts"), "--out", dir.file("out")])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("nope.csv: file not found"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("out")))

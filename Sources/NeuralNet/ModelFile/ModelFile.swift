@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeOutput
 
 /// An error reading or writing a model file, naming the file and, where it applies, the parameter.
 public struct ModelFileError: Error, CustomStringConvertible, Sendable {
@@ -69,26 +70,24 @@ public struct ModelFile {
         }
     }
 
-    /// Writes the file atomically: to `<path>.tmp-<pid>`, then renamed over `path`. Fails when
-    /// `path` exists unless `overwrite` is true.
+    /// Writes the file atomically (`SafeOutput.AtomicFile`: a temporary sibling, flushed, renamed
+    /// over `path`; the previous file stays until the new one is complete). An existing file is
+    /// replaced only when `overwrite` is true and it is a photoz model file (never a user's file).
     public func write(to path: String, overwrite: Bool = false) throws {
-        let fm = FileManager.default
-        if !overwrite && fm.fileExists(atPath: path) {
-            throw ModelFileError(path: path, message: "file exists (pass overwrite to replace it)")
-        }
-        let temporary = "\(path).tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        try? fm.removeItem(atPath: temporary)
-        do {
+        try AtomicFile.write(to: path, replacing: .overwrite(overwrite, recognise: { ModelFile.isModelFile($0) })) { temporary in
             let file = try HDF5File.create(temporary, mode: .exclusive)
-            try writeContents(file)
-            try file.close()
-            if rename(temporary, path) != 0 {
-                throw ModelFileError(path: path, message: "cannot rename \(temporary): \(String(cString: strerror(errno)))")
+            do { try writeContents(file) } catch {
+                try? file.close()
+                throw error
             }
-        } catch {
-            try? fm.removeItem(atPath: temporary)
-            throw error
+            try file.close()
         }
+    }
+
+    /// Whether `path` is an HDF5 file whose root attribute `schema` is `photoz.model`.
+    public static func isModelFile(_ path: String) -> Bool {
+        guard let file = try? HDF5File.open(path, readOnly: true), let attribute = try? file.root.attribute("schema") else { return false }
+        return attribute == .string(schema)
     }
 
     private func writeContents(_ file: HDF5File) throws {

@@ -47,13 +47,15 @@ public struct AdversarialTrainingConfiguration: Codable, Sendable, Equatable {
 extension Trainer {
     /// Installs, as `batchHook`, the replacement of `config.adversarial.fraction` of each batch
     /// (its first rows: batches are shuffled) by adversarial images made with the current
-    /// network. Does nothing when the configuration asks for no adversarial training.
+    /// network. Does nothing when the configuration asks for no adversarial training. Called
+    /// by `Trainer.init`: adversarial training is part of the training configuration, so a
+    /// library caller gets it without a second call.
     ///
     /// The attack runs on the whole batch and only the replaced rows are kept: the network's
     /// buffers are built for one batch size, and rebuilding them twice a step for a sub-batch
     /// costs more than the extra rows (see the README's adversarial-training note). Each step's
     /// random start is seeded by (seed, step), so a resumed run makes the same images.
-    public func enableAdversarialTraining() throws {
+    func installAdversarialTraining() throws {
         guard let settings = config.adversarial else { return }
         try settings.validate()
         let attack = try Attack(settings.attack(seed: config.seed))

@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 import HDF5
 import PhotoZData
 
@@ -13,14 +14,12 @@ extension FITSExport {
         ("source_shard", "SRCSHARD"), ("source_shard_sha256", "SRCSHA"),
     ]
 
-    /// Writes one object's file atomically.
+    /// Writes one object's file atomically (`AtomicFile`); an existing one is replaced only as
+    /// `replacement` allows.
     func write(_ batch: ShardBatch, kinds: [(name: String, pixels: [Float])], shard: Shard, to path: String) throws {
         let size = batch.imageSize, plane = size * size
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
+        let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
+        try AtomicFile.write(to: path, replacing: replacement) { temporary in
             let file = try FITSFile.create(temporary)
             try file.createImage(bitpix: -32, shape: [])
             for card in source?.primary ?? [] { try copy(card, to: file) }
@@ -55,13 +54,11 @@ extension FITSExport {
                 }
             }
             try file.close()
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
         }
     }
+
+    /// Whether an existing object file may be replaced: with `overwrite`, a file export-fits wrote.
+    var replacement: Replacement { .overwrite(overwrite, recognise: PhotoZOutputs.isFITSExport) }
 
     static func kindComment(_ kind: String) -> String {
         switch kind {

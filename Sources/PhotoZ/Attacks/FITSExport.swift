@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 import HDF5
 import PhotoZData
 
@@ -35,10 +36,10 @@ public struct FITSExport {
         guard first >= 1 else { throw PhotoZDataError.invalidOption("--first \(first): at least 1") }
         let rows = try locate()
         let cleanImages = try clean.map { try Self.images(of: rows.map(\.id), in: $0) }
+        try OutputRules.check(out, kind: .addingTo, inputs: [("--data", data)] + (clean.map { [("--clean", $0)] } ?? []),
+                              overwrite: overwrite, recognise: PhotoZOutputs.isFITSExport)
+        for row in rows { try AtomicFile.checkReplacement(path(row.id), replacement) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        for row in rows where FileManager.default.fileExists(atPath: path(row.id)) && !overwrite {
-            throw PhotoZDataError.outputExists(path: path(row.id))
-        }
         var written: [String] = []
         for (k, row) in rows.enumerated() {
             let shard = try Shard(path: row.shard)

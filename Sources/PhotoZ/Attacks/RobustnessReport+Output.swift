@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 
 extension RobustnessReport {
     /// The ε index of the transfer table: that of `epsilon`, or the largest ε.
@@ -35,6 +36,26 @@ extension RobustnessReport {
         return lines.joined(separator: "\n")
     }
 
+    /// Writes `STEM.json` (the report with its provenance: configuration, models and data with
+    /// their checksums) and the SVG plots (`writePlots`); returns the paths. An existing
+    /// `STEM.json` is replaced only with `overwrite`, and only if it is a robustness report.
+    public func write(stem: String, transferEpsilon: Float? = nil, overwrite: Bool = false) throws -> [String] {
+        let json = stem + ".json"
+        let provenance = Provenance.photoz(schema: "photoz.robustness", version: 1, stage: "robustness", configuration: configuration,
+                                           inputs: models.map { Provenance.Input(role: "model", path: $0.path, sha256: $0.sha256) }
+                                               + [Provenance.Input(role: "data", path: data, sha256: dataChecksum)])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard var object = try JSONSerialization.jsonObject(with: try encoder.encode(self)) as? [String: Any] else {
+            preconditionFailure("a robustness report encodes as a JSON object")
+        }
+        object["provenance"] = try JSONSerialization.jsonObject(with: try encoder.encode(provenance))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try AtomicFile.write(data, to: json, replacing: .overwrite(overwrite, recognise: PhotoZOutputs.isRobustnessReport))
+        return [json] + (try writePlots(stem: stem, transferEpsilon: transferEpsilon))
+    }
+
     /// Writes `STEM.bias.svg`, `STEM.sigma-mad.svg`, `STEM.eta.svg` (white-box metric vs ε, one
     /// line per model) and `STEM.transfer.svg` (the transfer matrix at one ε); returns the paths.
     public func writePlots(stem: String, transferEpsilon: Float? = nil) throws -> [String] {
@@ -65,11 +86,11 @@ extension RobustnessReport {
             }
             figure.legend(models.enumerated().map { ($1.label, colors[$0 % colors.count]) })
             let path = stem + ".\(kind.suffix).svg"
-            try Data(figure.svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(Data(figure.svg.utf8), to: path)
             written.append(path)
         }
         let path = stem + ".transfer.svg"
-        try Data(transferSVG(epsilonIndex(transferEpsilon)).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFile.write(Data(transferSVG(epsilonIndex(transferEpsilon)).utf8), to: path)
         written.append(path)
         return written
     }

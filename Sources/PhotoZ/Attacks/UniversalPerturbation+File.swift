@@ -1,39 +1,31 @@
 import Foundation
+import SafeOutput
 import HDF5
 import PhotoZData
 
 extension UniversalPerturbation {
     /// Writes v as HDF5 (`schemas/universal-perturbation.md`): dataset `perturbation` float32
-    /// (5, S, S) and the attack settings as root attributes; atomically (temporary name, then
-    /// rename), refusing to replace an existing file unless `overwrite`.
-    public func write(to path: String, overwrite: Bool = false) throws {
-        if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
+    /// (5, S, S), the provenance (`stage` and `inputs`: the model and data it was fitted on) and
+    /// the attack settings as root attributes; atomically (`AtomicFile`), refusing to replace an
+    /// existing file unless `overwrite`, and then only a universal-perturbation file.
+    public func write(to path: String, overwrite: Bool = false, stage: String = "attack --method universal",
+                      inputs: [Provenance.Input] = []) throws {
+        let record = Provenance.photoz(schema: Self.schema, version: Self.version, stage: stage, configuration: configuration, inputs: inputs)
+        try AtomicFile.write(to: path, replacing: .overwrite(overwrite, recognise: PhotoZOutputs.isUniversalPerturbation)) { temporary in
             let file = try HDF5File.create(temporary)
+            defer { try? file.close() }
             let root = file.root
-            try root.setAttribute("schema", .string(Self.schema))
-            try root.setAttribute("schema_version", .int64(Self.version))
-            try root.setAttribute("tool", .string("photoz"))
-            try root.setAttribute("tool_version", .string(PhotoZVersion.current))
-            try root.setAttribute("created", .string(isoTimestamp()))
+            try root.setProvenance(record)
             try root.setAttribute("bands", .strings(Band.allCases.map(\.rawValue)))
             try root.setAttribute("image_size", .int64(Int64(imageSize)))
             try root.setAttribute("pixel_transform", .string(pixelTransform.rawValue))
             try root.setAttribute("norm_value", .double(Double(norm)))
-            try root.setAttribute("configuration", .string(jsonText(configuration)))
             for (name, value) in configuration.attributes.sorted(by: { $0.key < $1.key }) { try root.setAttribute(name, value) }
             for (name, value) in provenance.sorted(by: { $0.key < $1.key }) { try root.setAttribute(name, value) }
             let dataset = try root.createDataset("perturbation", of: Float.self, shape: [bands, imageSize, imageSize])
             try dataset.write(values)
             try dataset.setAttribute("unit", .string(configuration.space == .input ? "network input (after pixel_transform)" : "sky sigma of each image and band"))
             try file.close()
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 
 /// Small, dependency-free SVG figures of predictions: photo-z vs spec-z (density), Δz vs z_spec,
 /// and the PIT histogram. Written beside the predictions file.
@@ -13,7 +14,7 @@ public enum PredictionPlots {
         var written: [String] = []
         func save(_ svg: String, _ suffix: String) throws {
             let path = stem + suffix
-            try Data(svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(Data(svg.utf8), to: path)
             written.append(path)
         }
         let m = report.overall

@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 import HDF5
 import PhotoZData
 
@@ -14,8 +15,11 @@ public struct Predictions: Sendable {
     public var binEdges: [Double]?          // (bins + 1)
     /// −log p(true bin) per object, when PDFs were not kept (validation during training).
     public var trueBinLoss: [Float]?
-    /// Provenance written as root attributes (model checksums, data, split…).
+    /// Extra root attributes (model checksums, data, split…); on reading, every root attribute.
     public var attributes: [String: HDF5AttributeValue] = [:]
+    /// The provenance written as root attributes (schema, tool, stage, configuration, inputs);
+    /// `predictToFile` fills it. Nil: the file records the tool and time, no configuration.
+    public var provenance: Provenance?
 
     public var count: Int { objectID.count }
     public var binCount: Int { (binEdges?.count ?? 1) - 1 }
@@ -40,19 +44,20 @@ public enum PredictionFile {
     public static let schema = "photoz.predictions"
     public static let version: Int64 = 1
 
-    /// Writes predictions atomically (temporary name, then rename).
+    /// Writes predictions atomically (`AtomicFile`: the previous file stays until the new one is
+    /// complete and flushed). An existing file is replaced only with `overwrite`, and only if it
+    /// is a predictions file (never another file).
     public static func write(_ p: Predictions, to path: String, overwrite: Bool = false) throws {
-        if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
-        let temporary = path + ".tmp-\(getpid())"
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
+        let provenance = p.provenance ?? .photoz(schema: schema, version: version, stage: "PredictionFile.write",
+                                                 configuration: [String: String](), inputs: [])
+        try AtomicFile.write(to: path, replacing: .overwrite(overwrite, recognise: PhotoZOutputs.isPredictions)) { temporary in
             let file = try HDF5File.create(temporary)
+            defer { try? file.close() }
             let root = file.root
+            try root.setProvenance(provenance)
+            // The schema is this file's whatever the caller's provenance says.
             try root.setAttribute("schema", .string(schema))
             try root.setAttribute("schema_version", .int64(version))
-            try root.setAttribute("tool", .string("photoz"))
-            try root.setAttribute("tool_version", .string(PhotoZVersion.current))
-            try root.setAttribute("created", .string(isoTimestamp()))
             try root.setAttribute("point_estimate", .string("z_phot: PDF mean over bin centres; z_phot_mode: centre of the most probable bin"))
             for (name, value) in p.attributes.sorted(by: { $0.key < $1.key }) { try root.setAttribute(name, value) }
             let meta = try root.createGroup("meta")
@@ -78,10 +83,6 @@ public enum PredictionFile {
                 _ = try meta.createStringDataset("pdf_name", values: ["point"])
             }
             try file.close()
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
         }
     }
 

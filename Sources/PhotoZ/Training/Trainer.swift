@@ -94,6 +94,7 @@ public final class Trainer {
                                         imageSize: dataSet.imageSize, seed: config.seed)
             optimizer = Self.makeOptimizer(config, network, schedule)
         }
+        try installAdversarialTraining()     // part of the configuration: no second call
     }
 
     private static func makeOptimizer(_ c: TrainConfiguration, _ n: PhotoZNetwork, _ s: StepSchedule) -> Optimizer {

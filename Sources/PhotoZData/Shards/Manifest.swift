@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 
 /// `manifest.json`: the shards of a data set, their rows, splits and checksums.
 ///
@@ -84,15 +85,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     public func shards(in split: Split) -> [ShardEntry] { shards.filter { $0.split == split } }
 }
 
-/// Writes data to a temporary file beside `path` and renames it into place.
+/// Writes data to a temporary file beside `path` and renames it into place (`SafeOutput.AtomicFile`).
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-        throw PhotoZDataError.io(path: path, message: "cannot write (is the folder writable?)")
-    }
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw PhotoZDataError.io(path: path, message: "cannot rename into place: \(reason)")
-    }
+    try AtomicFile.write(data, to: path)
 }

@@ -8,7 +8,8 @@ import PhotoZData
 /// a TAN WCS centred on the object (CRVAL = RA/Dec at CRPIX = the stamp centre, north up, east
 /// left, CD from the pixel scale), the seeing and the noise model (GAIN, DARKVAR, NMGY, SKY,
 /// SKYSIG). The primary header holds the simulation truth (Z, ZERR, EBV, SEDTYPE, RMAG …).
-/// Files are written under a temporary name in the same folder and renamed when complete.
+/// Files are written straight into the staging folder of `simulateSky` (a `StagedFolder`),
+/// which replaces `cutouts/` only once every file is complete.
 struct CutoutWriter {
     let layout: CutoutLayout
     let config: SimulationConfig
@@ -30,7 +31,7 @@ struct CutoutWriter {
         func plane(_ band: Band) -> [Float] { Array(galaxy.image[band.index * n..<(band.index + 1) * n]) }
         switch layout {
         case .mef:
-            try writeFITSAtomically(directory, names[0]) { file in
+            try writeFITS((directory as NSString).appendingPathComponent(names[0])) { file in
                 try file.createImage(bitpix: -32, shape: [])
                 try writeTruth(truth, to: file)
                 for band in Band.allCases {
@@ -42,7 +43,7 @@ struct CutoutWriter {
             }
         case .perBand:
             for (band, name) in zip(Band.allCases, names) {
-                try writeFITSAtomically(directory, name) { file in
+                try writeFITS((directory as NSString).appendingPathComponent(name)) { file in
                     try file.createImage(bitpix: -32, shape: [size, size])
                     try file.write("EXTNAME", .string(band.rawValue), comment: "SDSS band")
                     try writeImageHeader(truth, band: band, size: size, to: file)
@@ -51,7 +52,7 @@ struct CutoutWriter {
                 }
             }
         case .cube:
-            try writeFITSAtomically(directory, names[0]) { file in
+            try writeFITS((directory as NSString).appendingPathComponent(names[0])) { file in
                 try file.createImage(bitpix: -32, shape: [size, size, 5])
                 try file.write("BANDS", .string(Band.allCases.map(\.rawValue).joined(separator: ",")), comment: "band of planes 1..5")
                 for band in Band.allCases {

@@ -53,13 +53,6 @@ struct AttackOptions: ParsableArguments {
     }
 }
 
-/// Parses `test`, `valid`, `train` or `all` (nil).
-func parseSplit(_ text: String, option: String) throws -> Split? {
-    if text == "all" { return nil }
-    guard let split = Split(rawValue: text) else { throw ValidationError("\(option) '\(text)': test, valid, train or all") }
-    return split
-}
-
 /// `photoz attack`: adversarial data sets.
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -72,7 +65,9 @@ struct AttackCommand: ParsableCommand {
         datasets as the source, plus `perturbation`), attack attributes and manifest.json \
         (schemas/adversarial-shard.md), so train, predict, inspect and validate read them. \
         --method universal also writes universal-perturbation.h5 (schemas/universal-perturbation.md), \
-        which --apply adds to any data set. Nothing is left in --out when a run fails.
+        which --apply adds to any data set. Nothing is left in --out when a run fails. --out must \
+        not be or hold --data, --model or --apply; --overwrite replaces only a data set photoz \
+        wrote. Exit codes: 0 done, 1 failed, 64 bad options or --out.
         """
     )
 
@@ -94,10 +89,10 @@ struct AttackCommand: ParsableCommand {
     var apply: String?
 
     @Option(help: "Split to attack: test, valid, train or all.")
-    var split: String = "test"
+    var split: SplitChoice = .test
 
-    @Option(help: "Split over which a universal perturbation is fitted.")
-    var fitSplit: String = "train"
+    @Option(help: "Split over which a universal perturbation is fitted: test, valid, train or all.")
+    var fitSplit: SplitChoice = .train
 
     @Option(help: "Fit a universal perturbation on at most this many rows.")
     var fitMax: Int?
@@ -123,22 +118,38 @@ struct AttackCommand: ParsableCommand {
     func validate() throws {
         if apply == nil, epsilon == nil { throw ValidationError("give --epsilon (the bound, in --space \(attack.space.rawValue)), or --apply FILE") }
         if apply != nil, epsilon != nil { throw ValidationError("--apply uses the bound saved in its file: drop --epsilon") }
-        if let epsilon, !(epsilon > 0) { throw ValidationError("--epsilon \(epsilon): must be positive") }
-        if let steps = attack.steps, steps < 1 { throw ValidationError("--steps \(steps): at least 1") }
+        if let epsilon, !(epsilon.isFinite && epsilon > 0) { throw ValidationError("--epsilon \(epsilon): must be positive") }
+        try checkBounds(attack.steps, "--steps", 1...10_000)
+        try checkBounds(batchSize, "--batch-size", Limits.batchSize)
+        try checkBounds(fitMax, "--fit-max", 1...100_000_000)
+        try checkBounds(threads, "--threads", Limits.threads)
+        _ = try configuration()
+        try checkOutput(out, kind: .folder, inputs: [("--data", data), ("--model", model), ("--apply", apply)], overwrite: overwrite,
+                        recognise: PhotoZOutputs.isDataSet)
+    }
+
+    /// The library configuration these options describe; option errors are usage errors.
+    func configuration() throws -> AttackDataSetConfiguration {
+        var config = AttackDataSetConfiguration(data: data, out: out, model: model, attack: epsilon.map { attack.configuration(epsilon: $0) })
+        try asUsage {
+            config.apply = apply
+            config.split = split.split
+            config.fitSplit = fitSplit.split
+            config.fitMaxRows = fitMax
+            config.writePerturbation = perturbation
+            config.compression = try ShardCompression(parsing: compression)
+            config.batchSize = batchSize
+            config.overwrite = overwrite
+            try config.validate()
+        }
+        return config
     }
 
     func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
-        var config = AttackDataSetConfiguration(data: data, out: out, model: model, attack: epsilon.map { attack.configuration(epsilon: $0) })
-        config.apply = apply
-        config.split = try parseSplit(split, option: "--split")
-        config.fitSplit = try parseSplit(fitSplit, option: "--fit-split")
-        config.fitMaxRows = fitMax
-        config.writePerturbation = perturbation
-        config.compression = try ShardCompression(parsing: compression)
-        config.batchSize = batchSize
-        config.overwrite = overwrite
-        let summary = try attackDataSet(config, fitProgress: ProgressDisplay("fit universal", unit: "batches").handler,
+        let summary = try attackDataSet(try configuration(), fitProgress: ProgressDisplay("fit universal", unit: "batches").handler,
                                         progress: ProgressDisplay("attack").handler)
         if json {
             print(jsonText(summary))

@@ -33,32 +33,23 @@ struct BaselineCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard k >= 1 else { throw ValidationError("--k \(k): at least 1") }
-        guard aperture > 0 else { throw ValidationError("--aperture \(aperture): must be positive") }
+        try checkBounds(k, "--k", 1...10_000)
+        guard aperture.isFinite, aperture > 0, aperture <= 1000 else { throw ValidationError("--aperture \(aperture): a positive radius in pixels, e.g. 8") }
+        if let out {
+            try checkOutput(out, kind: .file, inputs: [("--data", data)], overwrite: overwrite, recognise: PhotoZOutputs.isPredictions)
+        }
     }
 
     func run() throws {
-        let (metrics, predictions) = try runBaseline(data: data, k: k, aperture: aperture, split: split)
-        if let out {
-            try PredictionFile.write(predictions, to: out, overwrite: overwrite)
-        }
+        let lock = try out.map { try claimOutput($0) }
+        defer { lock?.release() }
+        var config = BaselineConfiguration(data: data)
+        config.k = k
+        config.aperture = aperture
+        config.split = split
+        config.out = out
+        config.overwrite = overwrite
+        let (metrics, _) = try runColourKNNBaseline(config)
         print(json ? jsonText(metrics) : "colour k-NN (k = \(k)) on \(split.rawValue): \(metrics.summary)")
     }
-}
-
-/// Fits the k-NN on the train split and predicts `split`; shared with `demo`.
-func runBaseline(data: String, k: Int, aperture: Double, split: Split) throws -> (PhotoZMetrics, Predictions) {
-    let dataSet = try DataSet(path: data)
-    var knn = ColourKNN(k: k, apertureRadius: aperture)
-    let train = try knn.features(of: dataSet, split: .train)
-    guard train.features.count >= k else {
-        throw ValidationError("\(data): the train split has \(train.features.count) objects, fewer than --k \(k)")
-    }
-    knn.fit(features: train.features, redshifts: train.batch.zSpec)
-    let target = try knn.features(of: dataSet, split: split)
-    let z = knn.predict(target.features)
-    var predictions = Predictions(objectID: target.batch.objectID, zSpec: target.batch.zSpec, ebv: target.batch.ebv, zPhot: z)
-    predictions.attributes = ["model": .string("colour k-NN, k = \(k), aperture radius \(aperture) px"), "data": .string(data),
-                              "data_checksum": .string(dataSet.checksum), "split": .string(split.rawValue)]
-    return (PhotoZMetrics(zPhot: z, zSpec: target.batch.zSpec), predictions)
 }

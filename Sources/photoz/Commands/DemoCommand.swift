@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PhotoZ
 import PhotoZData
+import SafeOutput
 import SkySim
 
 /// `photoz demo`: the whole flow on a simulated sky, with what exists.
@@ -41,8 +42,10 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("\(root.path) exists and is not a photoz demo folder; choose another --dir")
         }
         try fm.createDirectory(at: root, withIntermediateDirectories: true)
-        try writeAtomically(Data(jsonText(["count": String(count), "seed": String(seed), "tool_version": PhotoZVersion.current]).utf8),
-                            to: root.appendingPathComponent(Self.marker).path)
+        let lock = try claimOutput(root.path)
+        defer { lock.release() }
+        try AtomicFile.write(Data(jsonText(["count": String(count), "seed": String(seed), "tool_version": PhotoZVersion.current]).utf8),
+                             to: root.appendingPathComponent(Self.marker).path)
         let start = Date()
         let sky = root.appendingPathComponent("sky").path
         let shards = root.appendingPathComponent("shards").path
@@ -84,7 +87,9 @@ struct DemoCommand: ParsableCommand {
 
         let predictionsPath = root.appendingPathComponent("predictions.h5").path
         step(6, "predict the test split with the best model → \(predictionsPath)")
-        let predictions = try predictToFile(models: [trained.bestPath], data: shards, out: predictionsPath, split: .test, batchSize: 64, overwrite: true)
+        var prediction = PredictionConfiguration(models: [trained.bestPath], data: shards, out: predictionsPath, split: .test)
+        prediction.overwrite = true
+        let predictions = try predictToFile(prediction, progress: ProgressDisplay("predict").handler)
         print("  \(predictions.count) objects")
 
         step(7, "evaluate \(predictionsPath)")
@@ -93,7 +98,7 @@ struct DemoCommand: ParsableCommand {
         print(evaluation.table.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
         step(8, "baseline: colour k-NN on aperture magnitudes, same test split")
-        let (knn, _) = try runBaseline(data: shards, k: 10, aperture: 8, split: .test)
+        let (knn, _) = try runColourKNNBaseline(BaselineConfiguration(data: shards))
         print("  k-NN   \(knn.summary)")
         print("  CNN    \(evaluation.overall.summary)")
 

@@ -36,10 +36,14 @@ struct ExportFitsCommand: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        guard first >= 1 else { throw ValidationError("--first \(first): at least 1") }
+        try checkBounds(first, "--first", 1...100_000, "objects exported")
+        try checkOutput(out, kind: .addingTo, inputs: [("--data", data), ("--clean", clean)], overwrite: overwrite,
+                        recognise: PhotoZOutputs.isFITSExport)
     }
 
     func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
         var export = FITSExport(data: data, out: out)
         if let objects {
             export.objectIDs = try objects.split(separator: ",").map {

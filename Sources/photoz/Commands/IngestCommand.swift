@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PhotoZ
 import PhotoZData
 
 extension CutoutLayout: ExpressibleByArgument {}
@@ -61,32 +62,47 @@ struct IngestCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
-    func run() throws {
+    func validate() throws {
+        try checkBounds(size, "--size", Limits.imageSize, "cutout side in pixels")
+        try checkBounds(shardSize, "--shard-size", Limits.shardSize, "rows per shard")
+        try checkBounds(threads, "--threads", Limits.threads)
+        _ = try configuration()
+        try checkOutput(out, kind: .folder, inputs: [("--catalog", catalog), ("--cutouts", cutouts)], overwrite: overwrite,
+                        recognise: PhotoZOutputs.isDataSet)
+    }
+
+    /// The library configuration these options describe; option errors are usage errors.
+    func configuration() throws -> IngestConfiguration {
         var config = IngestConfiguration(catalog: catalog, cutouts: cutouts, output: out)
-        config.layout = layout
-        config.template = template
-        config.size = size
-        config.shardSize = shardSize
-        config.compression = try ShardCompression(parsing: compression)
-        config.split = try SplitFractions(parsing: split)
-        config.overwrite = overwrite
-        config.fillNonFinite = fillNonfinite
-        config.columns = columns.catalogColumns
-        config.extinction = try columns.coefficients()
-        config.threads = threads
-        if let cubeBands {
-            let bands = cubeBands.compactMap { Band(fitsName: String($0)) }
-            guard bands.count == 5, Set(bands).count == 5 else {
-                throw ValidationError("--cube-bands '\(cubeBands)': name the five bands once each, e.g. ugriz")
+        try asUsage {
+            config.layout = layout
+            config.template = template
+            config.size = size
+            config.shardSize = shardSize
+            config.compression = try ShardCompression(parsing: compression)
+            config.split = try SplitFractions(parsing: split)
+            config.overwrite = overwrite
+            config.fillNonFinite = fillNonfinite
+            config.columns = columns.catalogColumns
+            config.extinction = try columns.coefficients()
+            config.threads = threads
+            if let cubeBands {
+                let bands = cubeBands.compactMap { Band(fitsName: String($0)) }
+                guard bands.count == 5, Set(bands).count == 5 else {
+                    throw ValidationError("--cube-bands '\(cubeBands)': name the five bands once each, e.g. ugriz")
+                }
+                config.cubeBandOrder = bands
             }
-            config.cubeBandOrder = bands
+            try config.validate()
         }
-        let summary = try ingest(config, progress: ProgressDisplay("ingest").handler)
-        if json {
-            print(jsonText(summary))
-        } else {
-            print(describe(summary))
-        }
+        return config
+    }
+
+    func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
+        let summary = try ingest(try configuration(), progress: ProgressDisplay("ingest").handler)
+        print(json ? jsonText(summary) : describe(summary))
     }
 }
 

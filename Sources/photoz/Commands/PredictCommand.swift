@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import HDF5
-import NeuralNet
 import PhotoZ
 import PhotoZData
 
@@ -25,7 +23,7 @@ struct PredictCommand: ParsableCommand {
     var out: String
 
     @Option(help: "Split to predict: test, valid, train or all (a single shard is used whole).")
-    var split: String = "test"
+    var split: SplitChoice = .test
 
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 64
@@ -35,35 +33,25 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         guard !model.isEmpty else { throw ValidationError("give at least one --model") }
-        guard split == "all" || Split(rawValue: split) != nil else { throw ValidationError("--split '\(split)': test, valid, train or all") }
+        try checkBounds(batchSize, "--batch-size", Limits.batchSize)
+        try checkOutput(out, kind: .file, inputs: [("--data", data)] + model.map { ("--model", $0) }, overwrite: overwrite,
+                        recognise: PhotoZOutputs.isPredictions)
+    }
+
+    var configuration: PredictionConfiguration {
+        var config = PredictionConfiguration(models: model, data: data, out: out, split: split.split)
+        config.batchSize = batchSize
+        config.overwrite = overwrite
+        return config
     }
 
     func run() throws {
-        let predictions = try predictToFile(models: model, data: data, out: out, split: split == "all" ? nil : Split(rawValue: split),
-                                            batchSize: batchSize, overwrite: overwrite)
+        let lock = try claimOutput(out)
+        defer { lock.release() }
+        let predictions = try predictToFile(configuration, progress: ProgressDisplay("predict").handler)
         print("\(predictions.count) objects → \(out)")
         if predictions.zSpec.contains(where: \.isFinite) {
             print(PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec).summary)
         }
     }
-}
-
-/// Loads models, predicts a split and writes the predictions file; shared with `demo`.
-func predictToFile(models: [String], data: String, out: String, split: Split?, batchSize: Int, overwrite: Bool) throws -> Predictions {
-    if FileManager.default.fileExists(atPath: out) && !overwrite { throw PhotoZDataError.outputExists(path: out) }
-    let networks = try models.map { try PhotoZNetwork.load(from: $0).network }
-    let dataSet = try DataSet(path: data)
-    var predictions = try Predictor(networks: networks, batchSize: batchSize)
-        .predict(dataSet, split: split, progress: ProgressDisplay("predict").handler)
-    predictions.attributes = [
-        "models": .strings(models),
-        "model_sha256": .strings(try models.map { try SHA256.hexDigest(ofFile: $0) }),
-        "architecture": .strings(networks.map(\.architecture.rawValue)),
-        "head": .string(networks[0].head.rawValue),
-        "data": .string(data),
-        "data_checksum": .string(dataSet.checksum),
-        "split": .string(split?.rawValue ?? "all"),
-    ]
-    try PredictionFile.write(predictions, to: out, overwrite: overwrite)
-    return predictions
 }

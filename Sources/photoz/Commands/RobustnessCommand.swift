@@ -32,7 +32,7 @@ struct RobustnessCommand: ParsableCommand {
     var transferEpsilon: Float?
 
     @Option(help: "Split: test, valid, train or all.")
-    var split: String = "test"
+    var split: SplitChoice = .test
 
     @Option(help: "Use only the first N rows of the split.")
     var maxRows: Int?
@@ -42,6 +42,9 @@ struct RobustnessCommand: ParsableCommand {
 
     @Option(help: "Write STEM.json and the SVG plots.")
     var out: String?
+
+    @Flag(help: "Replace the STEM.json and plots of an earlier robustness run.")
+    var overwrite = false
 
     @Option(help: "oneDNN/OpenMP threads (default: one per core).")
     var threads: Int?
@@ -54,28 +57,39 @@ struct RobustnessCommand: ParsableCommand {
         guard attack.method != .universal else {
             throw ValidationError("--method universal: robustness curves use fgsm, bim or pgd; fit a universal perturbation with photoz attack and evaluate it with predict")
         }
+        try checkBounds(batchSize, "--batch-size", Limits.batchSize)
+        try checkBounds(maxRows, "--max-rows", 1...100_000_000)
+        try checkBounds(threads, "--threads", Limits.threads)
+        if let transferEpsilon, !(transferEpsilon.isFinite && transferEpsilon > 0) { throw ValidationError("--transfer-epsilon \(transferEpsilon): must be positive") }
+        _ = try configuration()
+        if let out {
+            try checkOutput(out + ".json", option: "--out", kind: .file, inputs: [("--data", data)] + model.map { ("--model", $0) },
+                            overwrite: overwrite, recognise: PhotoZOutputs.isRobustnessReport)
+        }
     }
 
-    func run() throws {
-        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+    /// The measurement these options describe; option errors are usage errors.
+    func configuration() throws -> RobustnessConfiguration {
         let values = try epsilons.split(separator: ",").map { text -> Float in
             guard let e = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--epsilons: '\(text)' is not a number") }
             return e
         }
         var config = RobustnessConfiguration(attack: attack.configuration(epsilon: values.first ?? 1), epsilons: values)
-        config.split = try parseSplit(split, option: "--split")
+        config.split = split.split
         config.maxRows = maxRows
         config.batchSize = batchSize
-        try config.validate()
+        try asUsage { try config.validate() }
+        return config
+    }
+
+    func run() throws {
+        let lock = try out.map { try claimOutput($0 + ".json") }
+        defer { lock?.release() }
+        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
         let models = try model.map { ($0, try PhotoZNetwork.load(from: $0).network) }
-        let report = try measureRobustness(models: models, data: data, configuration: config,
+        let report = try measureRobustness(models: models, data: data, configuration: try configuration(),
                                            progress: ProgressDisplay("robustness", unit: "batches").handler)
-        var written: [String] = []
-        if let out {
-            let json = out + ".json"
-            try writeAtomically(Data(jsonText(report).utf8), to: json)
-            written = [json] + (try report.writePlots(stem: out, transferEpsilon: transferEpsilon))
-        }
+        let written = try out.map { try report.write(stem: $0, transferEpsilon: transferEpsilon, overwrite: overwrite) } ?? []
         if json {
             print(jsonText(report))
         } else {

@@ -58,7 +58,9 @@ struct SimulateCommand: ParsableCommand {
         guard size >= SimulationConfig.minimumSize else {
             throw ValidationError("--size \(size): stamps must be at least \(SimulationConfig.minimumSize) pixels (SDSS photo-z work uses 64)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads): use at least 1") }
+        try checkBounds(count, "--count", 1...100_000_000, "galaxies")
+        try checkBounds(size, "--size", SimulationConfig.minimumSize...Limits.imageSize.upperBound, "stamp side in pixels")
+        try checkBounds(threads, "--threads", Limits.threads)
         guard ExtinctionCoefficients.named(extinctionCoefficients) != nil else {
             throw ValidationError("--extinction-coefficients '\(extinctionCoefficients)': known sets are \(ExtinctionCoefficients.all.map(\.name).joined(separator: ", "))")
         }
@@ -69,10 +71,15 @@ struct SimulateCommand: ParsableCommand {
             if !contents.isEmpty && !overwrite {
                 throw ValidationError("--out \(out) exists and is not empty; add --overwrite to replace its simulation outputs, or choose another folder")
             }
+            if !contents.isEmpty && !isSimulationFolder(out) {
+                throw ValidationError("--out \(out) is not a folder photoz simulate wrote (no simulation.json); --overwrite replaces only photoz's own outputs: choose another folder")
+            }
         }
     }
 
     func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
         let config = SimulationConfig(
             count: count, seed: seed, layout: layout, size: size, overwrite: overwrite,
             extinction: ExtinctionCoefficients.named(extinctionCoefficients)!, noise: !noiseless,

@@ -96,8 +96,35 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "PGD iterations of the adversarial images (with --adversarial pgd; default 7).")
     var advSteps: Int?
 
-    func run() throws {
-        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+    func validate() throws {
+        try checkBounds(epochs, "--epochs", Limits.epochs)
+        try checkBounds(steps, "--steps", Limits.steps)
+        try checkBounds(batchSize, "--batch-size", Limits.batchSize)
+        try checkBounds(lrStep, "--lr-step", 0...Limits.steps.upperBound, "0: never")
+        try checkBounds(validEvery, "--valid-every", Limits.steps)
+        try checkBounds(shuffleBuffer, "--shuffle-buffer", 1...1_000_000, "rows held in memory")
+        try checkBounds(threads, "--threads", Limits.threads)
+        try checkBounds(advSteps, "--adv-steps", 1...1000)
+        guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate \(learningRate): must be positive, e.g. 1e-4") }
+        guard lrGamma.isFinite, lrGamma > 0, lrGamma <= 1 else { throw ValidationError("--lr-gamma \(lrGamma): a factor in (0, 1], e.g. 0.2") }
+        guard momentum.isFinite, momentum >= 0, momentum < 1 else { throw ValidationError("--momentum \(momentum): in [0, 1), e.g. 0.9") }
+        if adversarial == nil, advEpsilon != nil || advSteps != nil {
+            throw ValidationError("--adv-epsilon and --adv-steps need --adversarial fgsm|pgd")
+        }
+        if adversarial != nil, advEpsilon == nil { throw ValidationError("--adversarial needs --adv-epsilon (network-input space, e.g. 0.01)") }
+        if let advEpsilon, !(advEpsilon.isFinite && advEpsilon > 0) { throw ValidationError("--adv-epsilon \(advEpsilon): must be positive, e.g. 0.01") }
+        if resume && overwrite { throw ValidationError("--resume continues --out in place: drop --overwrite") }
+        let config = try configuration()
+        let inputs: [(String, String?)] = [("--data", data)]
+        // With --resume the model files are the run's own and are replaced as it goes.
+        for (path, option) in [(out, "--out"), (config.bestPath, "--out (its best model)")] {
+            try checkOutput(path, option: option, kind: .file, inputs: inputs, overwrite: overwrite || resume, recognise: PhotoZOutputs.isModelFile)
+        }
+        if let log { try checkOutput(log, option: "--log", kind: .addingTo, inputs: inputs + [("--out", out)], overwrite: true, recognise: { _ in true }) }
+    }
+
+    /// The training configuration these options describe (adversarial training included).
+    func configuration() throws -> TrainConfiguration {
         var config = TrainConfiguration(data: data, out: out)
         config.architecture = model
         config.head = head
@@ -116,15 +143,18 @@ struct TrainCommand: ParsableCommand {
         config.shuffleBuffer = shuffleBuffer
         config.overwrite = overwrite
         config.log = log
-        if let adversarial {
-            guard let advEpsilon else { throw ValidationError("--adversarial needs --adv-epsilon (network-input space, e.g. 0.01)") }
+        if let adversarial, let advEpsilon {
             config.adversarial = AdversarialTrainingConfiguration(method: adversarial, fraction: advFraction, epsilon: advEpsilon, steps: advSteps)
-        } else if advEpsilon != nil || advSteps != nil {
-            throw ValidationError("--adv-epsilon and --adv-steps need --adversarial fgsm|pgd")
         }
-        let trainer = try Trainer(config, resume: resume)
-        try trainer.enableAdversarialTraining()
-        let summary = try train(trainer)
+        try asUsage { try config.validate() }
+        return config
+    }
+
+    func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
+        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+        let summary = try train(try Trainer(try configuration(), resume: resume))
         print(describe(summary))
     }
 }

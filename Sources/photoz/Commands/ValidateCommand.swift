@@ -1,5 +1,6 @@
 import ArgumentParser
 import PhotoZData
+import SafeOutput
 
 /// `photoz validate`: check shards and data sets against their schema.
 struct ValidateCommand: ParsableCommand {
@@ -24,6 +25,13 @@ struct ValidateCommand: ParsableCommand {
         } else {
             print("\(report.unreadable ? "unreadable" : "invalid"): \(path) (\(report.problems.count) problem(s))")
             for problem in report.problems { print("  - \(problem)") }
+        }
+        // Leftovers of killed runs beside (or inside) the data set: reported, not a reason to
+        // fail (the data set itself is complete); the next run writing there removes them.
+        let leftovers = Leftovers.of(path)
+        if !leftovers.isEmpty {
+            printError("leftovers of killed runs (removed by the next photoz run writing \(path), or delete them):")
+            for leftover in leftovers { printError("  - \(leftover)") }
         }
         if report.unreadable { throw ExitCode(2) }
         if !report.isValid { throw ExitCode(1) }
