@@ -39,7 +39,40 @@ public enum AtomicFile {
 
     /// Writes `data` to `path` atomically.
     public static func write(_ data: Data, to path: String, replacing: Replacement = .always) throws {
-        try write(to: path, replacing: replacing) { temporary in
+        try prepare(data, to: path, replacing: replacing).commit()
+    }
+
+    /// Writes a file through another library (HDF5, cfitsio) atomically: `body` creates and
+    /// closes the file at the temporary path it is given; it is then flushed and renamed over
+    /// `path`. Returns what `body` returns.
+    @discardableResult
+    public static func write<T>(to path: String, replacing: Replacement = .always, _ body: (String) throws -> T) throws -> T {
+        var result: T?
+        let pending = try prepare(to: path, replacing: replacing) { result = try body($0) }
+        try pending.commit()
+        return result!
+    }
+
+    /// The first half of `write`: the complete, flushed temporary file, not yet renamed. Lets a
+    /// writer of several files (the simulator's catalogs) finish writing all of them, where a
+    /// full disk can stop it, before renaming any. Released without `commit`, it is removed.
+    public static func prepare(to path: String, replacing: Replacement = .always, _ body: (String) throws -> Void) throws -> PendingFile {
+        try checkReplacement(path, replacing)
+        let temporary = temporaryPath(for: path)
+        unlink(temporary)
+        do {
+            try body(temporary)
+            try Sys.fsync(path: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        return PendingFile(temporary: temporary, path: path, replacing: replacing)
+    }
+
+    /// `prepare` for bytes.
+    public static func prepare(_ data: Data, to path: String, replacing: Replacement = .always) throws -> PendingFile {
+        try prepare(to: path, replacing: replacing) { temporary in
             let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL)
             do {
                 try data.withUnsafeBytes { try Sys.writeAll(fd, $0, path: temporary) }
@@ -48,25 +81,6 @@ public enum AtomicFile {
                 throw error
             }
             try Sys.close(fd, path: temporary)
-        }
-    }
-
-    /// Writes a file through another library (HDF5, cfitsio) atomically: `body` creates and
-    /// closes the file at the temporary path it is given; it is then flushed and renamed over
-    /// `path`. Returns what `body` returns.
-    @discardableResult
-    public static func write<T>(to path: String, replacing: Replacement = .always, _ body: (String) throws -> T) throws -> T {
-        try checkReplacement(path, replacing)
-        let temporary = temporaryPath(for: path)
-        unlink(temporary)
-        do {
-            let result = try body(temporary)
-            try Sys.fsync(path: temporary)
-            try commit(temporary, to: path, replacing: replacing)
-            return result
-        } catch {
-            unlink(temporary)
-            throw error
         }
     }
 
@@ -89,7 +103,7 @@ public enum AtomicFile {
     }
 
     /// Renames a complete, flushed temporary file over `path`, then flushes the folder.
-    private static func commit(_ temporary: String, to path: String, replacing: Replacement) throws {
+    fileprivate static func commit(_ temporary: String, to path: String, replacing: Replacement) throws {
         if case .never = replacing {
             // No-replace rename: a file created at `path` meanwhile is kept, not replaced.
             if try Sys.rename(temporary, path, flags: Sys.renameNoReplace) == .unsupported {
@@ -105,6 +119,41 @@ public enum AtomicFile {
         }
         try Sys.fsyncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
+}
+
+/// A complete, flushed temporary file waiting to be renamed over its target (`AtomicFile.prepare`).
+public final class PendingFile {
+    /// The temporary file (`.NAME.tmp-PID-N`).
+    public let temporary: String
+    /// The final path.
+    public let path: String
+    private let replacing: Replacement
+    private var done = false
+
+    fileprivate init(temporary: String, path: String, replacing: Replacement) {
+        self.temporary = temporary
+        self.path = path
+        self.replacing = replacing
+    }
+
+    /// Renames the file over `path` (the old file is replaced in one step) and flushes the folder.
+    public func commit() throws {
+        precondition(!done, "PendingFile.commit called twice")
+        done = true
+        do { try AtomicFile.commit(temporary, to: path, replacing: replacing) } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Removes the temporary file; `path` is left as it was.
+    public func discard() {
+        guard !done else { return }
+        done = true
+        unlink(temporary)
+    }
+
+    deinit { discard() }
 }
 
 /// A process-wide serial number, so two threads writing beside the same file never share a name.

@@ -34,6 +34,13 @@ public enum Leftovers {
         }
     }
 
+    /// The entries of `directory` other than leftovers of killed runs: what decides whether an
+    /// existing output folder is empty (a killed run's staging folder inside it does not count).
+    public static func contents(of directory: String) -> [String] {
+        let leftovers = Set(find(in: directory).map { ($0.path as NSString).lastPathComponent })
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !leftovers.contains($0) }
+    }
+
     /// Leftovers of the output `path`: beside it (its own temporary names) and, for a folder,
     /// inside it (files being written into it). What `validate` reports beside a data set.
     public static func of(_ path: String) -> [Leftover] {

@@ -60,8 +60,7 @@ public final class StagedFolder {
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw SafeOutputError(.usage, path: target, message: "is a file, not a folder; choose another --out")
         }
-        let contents = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
-        if contents.isEmpty { return }
+        if Leftovers.contents(of: target).isEmpty { return }
         switch replacing {
         case .always: return
         case .never:

@@ -66,8 +66,9 @@ public func simulateSky(_ config: SimulationConfig, outputDirectory: String,
     }
     if let error = state.firstError { throw error }     // `staged` removes the staging folder
     let truths = state.truths.map { $0! }
-    try staged.commit()
-    try CatalogWriter.write(truths, config: config, to: outputDirectory)
+    // Every file is written (where a full disk or an I/O error can stop the run with the previous
+    // outputs untouched) before any is renamed into place.
+    let catalogs = try CatalogWriter.prepare(truths, config: config, in: outputDirectory)
 
     let seconds = Date().timeIntervalSince(start)
     let redshifts = truths.map(\.z).sorted()
@@ -78,7 +79,9 @@ public func simulateSky(_ config: SimulationConfig, outputDirectory: String,
         catalogFITS: (outputDirectory as NSString).appendingPathComponent("catalog.fits"),
         catalogCSV: (outputDirectory as NSString).appendingPathComponent("catalog.csv"),
         layout: config.layout, medianRedshift: redshifts[redshifts.count / 2])
-    try writeProvenance(config: config, summary: summary, to: outputDirectory)
+    let provenance = try prepareProvenance(config: config, summary: summary, in: outputDirectory)
+    try staged.commit()
+    for file in catalogs + [provenance] { try file.commit() }
     return summary
 }
 
@@ -90,7 +93,7 @@ private func prepareOutputDirectory(_ path: String, overwrite: Bool) throws {
         guard isDirectory.boolValue else {
             throw SimulationError.fileSystem(path: path, message: "a file of that name exists; --out must name a folder")
         }
-        let contents = (try? fileManager.contentsOfDirectory(atPath: path)) ?? []
+        let contents = Leftovers.contents(of: path)
         if !contents.isEmpty && !overwrite { throw SimulationError.outputExists(path: path) }
         if !contents.isEmpty && !isSimulationFolder(path) {
             throw SimulationError.fileSystem(path: path, message: "is not a folder photoz simulate wrote (no simulation.json); --overwrite replaces only photoz's own outputs: choose another --out")
@@ -108,13 +111,13 @@ public func isSimulationFolder(_ path: String) -> Bool {
     FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("simulation.json"))
 }
 
-/// Writes `simulation.json`: tool, configuration and summary.
-private func writeProvenance(config: SimulationConfig, summary: SimulationSummary, to directory: String) throws {
+/// Writes `simulation.json` (tool, configuration and summary) under a temporary name.
+private func prepareProvenance(config: SimulationConfig, summary: SimulationSummary, in directory: String) throws -> PendingFile {
     struct Provenance: Codable { var creator: String; var config: SimulationConfig; var summary: SimulationSummary }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let data = try encoder.encode(Provenance(creator: CutoutWriter.creator, config: config, summary: summary))
-    try writeTextAtomically(directory, "simulation.json", String(decoding: data, as: UTF8.self) + "\n")
+    return try prepareText(directory, "simulation.json", String(decoding: data, as: UTF8.self) + "\n")
 }
 
 /// Shared state of the worker threads: block counter, truths, progress and the first error.

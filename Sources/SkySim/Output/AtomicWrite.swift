@@ -2,10 +2,11 @@ import FITS
 import Foundation
 import SafeOutput
 
-/// Creates `directory/name` as a FITS file through `SafeOutput.AtomicFile` (a temporary
-/// sibling, flushed and renamed over the target), so a reader never sees a half-written file.
-func writeFITSAtomically(_ directory: String, _ name: String, _ body: (FITSFile) throws -> Void) throws {
-    try AtomicFile.write(to: (directory as NSString).appendingPathComponent(name)) { temporary in
+/// Writes `directory/name` as a FITS file under a temporary name (`SafeOutput.AtomicFile`),
+/// complete and flushed; `commit()` renames it over the target, so a reader never sees a
+/// half-written file, and several files can all be written before any is renamed.
+func prepareFITS(_ directory: String, _ name: String, _ body: (FITSFile) throws -> Void) throws -> PendingFile {
+    try AtomicFile.prepare(to: (directory as NSString).appendingPathComponent(name)) { temporary in
         try writeFITS(temporary, body)
     }
 }
@@ -23,7 +24,7 @@ func writeFITS(_ path: String, _ body: (FITSFile) throws -> Void) throws {
     }
 }
 
-/// Writes `text` to `directory/name` through `SafeOutput.AtomicFile`.
-func writeTextAtomically(_ directory: String, _ name: String, _ text: String) throws {
-    try AtomicFile.write(Data(text.utf8), to: (directory as NSString).appendingPathComponent(name))
+/// Writes `text` for `directory/name` under a temporary name (`SafeOutput.AtomicFile`); `commit()` renames it.
+func prepareText(_ directory: String, _ name: String, _ text: String) throws -> PendingFile {
+    try AtomicFile.prepare(Data(text.utf8), to: (directory as NSString).appendingPathComponent(name))
 }

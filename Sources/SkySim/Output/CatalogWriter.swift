@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 import PhotoZData
 
 /// Writes the catalog of a simulated sky as a FITS binary table (`catalog.fits`, EXTNAME
@@ -53,10 +54,11 @@ enum CatalogWriter {
         return columns
     }
 
-    /// Writes `catalog.fits` and `catalog.csv` into `directory`.
-    static func write(_ truths: [GalaxyTruth], config: SimulationConfig, to directory: String) throws {
+    /// Writes `catalog.fits` and `catalog.csv` for `directory` under temporary names; the
+    /// caller renames them (`commit`) once every output of the run is complete.
+    static func prepare(_ truths: [GalaxyTruth], config: SimulationConfig, in directory: String) throws -> [PendingFile] {
         let columns = columns(truths)
-        try writeFITSAtomically(directory, "catalog.fits") { file in
+        let fits = try prepareFITS(directory, "catalog.fits") { file in
             try file.createBinaryTable(name: "CATALOG", columns: columns.map { FITSColumn(name: $0.name, unit: $0.unit, data: $0.data) })
             try file.write("CREATOR", .string(CutoutWriter.creator), comment: "software that wrote the file")
             try file.write("SIMSEED", .string(String(config.seed)), comment: "simulation seed")
@@ -70,6 +72,6 @@ enum CatalogWriter {
         for row in truths.indices {
             csv += columns.map { $0.text(row) }.joined(separator: ",") + "\n"
         }
-        try writeTextAtomically(directory, "catalog.csv", csv)
+        return [fits, try prepareText(directory, "catalog.csv", csv)]
     }
 }

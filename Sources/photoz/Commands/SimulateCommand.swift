@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PhotoZData
+import SafeOutput
 import SkySim
 
 /// `photoz simulate`: a mock SDSS sky of galaxy cutouts and a spectroscopic catalog.
@@ -67,7 +68,7 @@ struct SimulateCommand: ParsableCommand {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw ValidationError("--out \(out) is a file; name a folder") }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            let contents = Leftovers.contents(of: out)
             if !contents.isEmpty && !overwrite {
                 throw ValidationError("--out \(out) exists and is not empty; add --overwrite to replace its simulation outputs, or choose another folder")
             }

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+/// Every entry under `path` with its size, modification time and inode: equal snapshots mean
+/// nothing was created, removed, replaced or written.
+func snapshot(_ path: String) -> [String: String] {
+    var result: [String: String] = [:]
+    let enumerator = FileManager.default.enumerator(atPath: path)
+    while let name = enumerator?.nextObject() as? String {
+        var info = stat()
+        guard lstat((path as NSString).appendingPathComponent(name), &info) == 0 else { continue }
+        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        result[name] = "\(info.st_ino) \(isDirectory ? 0 : info.st_size) \(isDirectory ? 0 : info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec)"
+    }
+    return result
+}
+
+/// Entries of `directory` whose name starts with `.NAME.` (staging, temporary, aside or lock files of NAME).
+func temporaries(of name: String, in directory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(".\(name).") }.sorted()
+}
+
+/// Waits until `condition` holds or `seconds` pass (or the process ends); returns whether it held.
+func wait(for seconds: Double, while process: Process, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline && process.isRunning {
+        if condition() { return true }
+        usleep(1000)
+    }
+    return condition()
+}
+
+func killNow(_ process: Process) {
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+}
+
+/// The guarantees of the README's "Safety" section, through the real executable.
+@Suite(.serialized) struct OutputSafetyTests {
+    /// A small simulated sky and its data set in `dir`: sky/, shards/.
+    static func fixture(_ dir: TemporaryDirectory, count: Int = 40, size: Int = 32, seed: Int = 3, split: String = "80/10/10") throws {
+        let sim = try Photoz.run(["simulate", "--count", String(count), "--out", dir.file("sky"), "--seed", String(seed), "--size", String(size)])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        let ingest = try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.fits"), "--cutouts", dir.file("sky/cutouts"),
+                                     "--out", dir.file("shards"), "--size", String(size), "--split", split])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+    }
+
+    @Test func hostileOutputsAreRefusedWithExit64AndNothingTouched() throws {
+        let dir = TemporaryDirectory()
+        try Self.fixture(dir)
+        try FileManager.default.createDirectory(atPath: dir.file("elsewhere"), withIntermediateDirectories: true)
+        try "mine".write(toFile: dir.file("elsewhere/notes.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link"), withDestinationPath: dir.file("sky/cutouts"))
+        let ingest = ["ingest", "--catalog", dir.file("sky/catalog.fits"), "--cutouts", dir.file("sky/cutouts"), "--size", "32"]
+        let cases: [(arguments: [String], directory: String?, message: String)] = [
+            (ingest + ["--out", dir.file("sky/cutouts")], nil, "is the same as --cutouts"),
+            (ingest + ["--out", dir.file("link")], nil, "is the same as --cutouts"),
+            (ingest + ["--out", dir.file("sky/cutouts/../cutouts")], nil, "is the same as --cutouts"),
+            (ingest + ["--out", dir.file("sky")], nil, "contains --catalog"),
+            (ingest + ["--out", dir.path], nil, "contains --catalog"),
+            (ingest + ["--out", dir.file("sky/cutouts/shards")], nil, "lies inside --cutouts"),
+            (["ingest", "--catalog", "catalog.fits", "--cutouts", "cutouts", "--size", "32", "--out", "."], dir.file("sky"), "contains --catalog"),
+            (ingest + ["--out", "."], dir.file("elsewhere"), "not a folder photoz wrote|already exists and is not empty; pass --overwrite"),
+            (["attack", "--model", dir.file("m.h5"), "--data", dir.file("shards"), "--epsilon", "0.01", "--out", dir.file("shards")], nil, "is the same as --data"),
+            (["attack", "--model", dir.file("m.h5"), "--data", dir.file("shards"), "--epsilon", "0.01", "--out", dir.path], nil, "contains --data"),
+            (["predict", "--model", dir.file("sky/catalog.fits"), "--data", dir.file("shards"), "--out", dir.file("sky/catalog.fits")], nil, "is the same as --model"),
+            (["export-fits", "--data", dir.file("shards"), "--out", dir.file("shards")], nil, "is the same as --data"),
+            (["train", "--data", dir.file("shards"), "--out", dir.file("shards/model.h5")], nil, "lies inside --data"),
+        ]
+        let before = snapshot(dir.path)
+        for (arguments, directory, message) in cases {
+            for extra in [[], ["--overwrite"]] {
+                let result = try Photoz.run(arguments + extra, in: directory)
+                #expect(result.status == 64, "\(arguments + extra): exit \(result.status) \(result.stderr)")
+                #expect(message.split(separator: "|").contains { result.stderr.contains($0) }, "\(arguments + extra): \(result.stderr)")
+                #expect(snapshot(dir.path) == before, "\(arguments + extra) touched files")
+            }
+        }
+        // --overwrite of an existing data set that photoz wrote is allowed (the control case).
+        let replaced = try Photoz.run(ingest + ["--out", dir.file("shards"), "--overwrite"])
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        #expect(temporaries(of: "shards", in: dir.path).isEmpty)
+    }
+
+    @Test func optionsAreBoundedWithAMessage() throws {
+        let cases: [([String], String)] = [
+            (["ingest", "--catalog", "c", "--cutouts", "d", "--out", "o", "--size", "100000"], "--size 100000: must be between 16 and 1024"),
+            (["ingest", "--catalog", "c", "--cutouts", "d", "--out", "o", "--shard-size", "0"], "--shard-size 0"),
+            (["ingest", "--catalog", "c", "--cutouts", "d", "--out", "o", "--threads", "0"], "--threads 0"),
+            (["ingest", "--catalog", "c", "--cutouts", "d", "--out", "o", "--split", "80/20"], "--split '80/20'"),
+            (["ingest", "--catalog", "c", "--cutouts", "d", "--out", "o", "--compression", "lzma"], "--compression 'lzma'"),
+            (["train", "--data", "d", "--out", "m.h5", "--batch-size", "0"], "--batch-size 0"),
+            (["train", "--data", "d", "--out", "m.h5", "--epochs", "0"], "--epochs 0"),
+            (["train", "--data", "d", "--out", "m.h5", "--adversarial", "fgsm"], "--adversarial needs --adv-epsilon"),
+            (["train", "--data", "d", "--out", "m.h5", "--adv-epsilon", "0.1"], "--adv-epsilon and --adv-steps need --adversarial"),
+            (["train", "--data", "d", "--out", "m.h5", "--lr-gamma", "3"], "--lr-gamma 3"),
+            (["predict", "--model", "m", "--data", "d", "--out", "p.h5", "--split", "nonsense"], "nonsense"),
+            (["predict", "--model", "m", "--data", "d", "--out", "p.h5", "--batch-size", "100000"], "--batch-size 100000"),
+            (["attack", "--model", "m", "--data", "d", "--out", "o", "--epsilon", "0.1", "--split", "everything"], "everything"),
+            (["attack", "--model", "m", "--data", "d", "--out", "o", "--epsilon", "0.1", "--batch-size", "0"], "--batch-size 0"),
+            (["robustness", "--model", "m", "--data", "d", "--epsilons", "0.1,x"], "--epsilons: 'x'"),
+            (["simulate", "--count", "10", "--out", "o", "--size", "4096"], "--size 4096"),
+        ]
+        for (arguments, message) in cases {
+            let result = try Photoz.run(arguments)
+            #expect(result.status == 64, "\(arguments): exit \(result.status)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test func aSecondRunWritingTheSameOutputFailsAtOnceNamingTheFirst() throws {
+        let dir = TemporaryDirectory()
+        let first = try Photoz.start(["simulate", "--count", "3000", "--out", dir.file("sky"), "--threads", "1"])
+        let locked = wait(for: 20, while: first) { FileManager.default.fileExists(atPath: dir.file(".sky.lock")) }
+        #expect(locked, "the first run never took its lock")
+        let start = Date()
+        let second = try Photoz.run(["simulate", "--count", "5", "--out", dir.file("sky"), "--overwrite"])
+        #expect(Date().timeIntervalSince(start) < 5, "the second run waited instead of failing at once")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("is being written by another photoz run (pid \(first.processIdentifier):"), "\(second.stderr)")
+        #expect(second.stderr.contains("simulate --count 3000"), "\(second.stderr)")
+        killNow(first)
+        // The killed run's lock dies with it; its staging folder is removed by the next run.
+        let next = try Photoz.run(["simulate", "--count", "5", "--out", dir.file("sky"), "--size", "16"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(temporaries(of: "sky", in: dir.path).isEmpty)
+        #expect(temporaries(of: "cutouts", in: dir.file("sky")).isEmpty, "\((try? FileManager.default.contentsOfDirectory(atPath: dir.file("sky"))) ?? [])")
+    }
+
+    @Test func aKilledIngestKeepsThePreviousDataSetAndTheNextRunLeavesNoLeftovers() throws {
+        let dir = TemporaryDirectory()
+        try Self.fixture(dir, count: 150, size: 64, seed: 5)
+        let before = snapshot(dir.file("shards"))
+        let process = try Photoz.start(["ingest", "--catalog", dir.file("sky/catalog.fits"), "--cutouts", dir.file("sky/cutouts"),
+                                        "--out", dir.file("shards"), "--compression", "gzip:9", "--threads", "1", "--shard-size", "20", "--overwrite"])
+        let staged = wait(for: 30, while: process) {
+            temporaries(of: "shards", in: dir.path).contains { name in
+                name.contains(".partial-") && ((try? FileManager.default.contentsOfDirectory(atPath: dir.file(name))) ?? []).contains { $0.hasSuffix(".h5") }
+            }
+        }
+        killNow(process)
+        #expect(staged, "ingest finished before it could be killed; make the data set larger")
+        #expect(snapshot(dir.file("shards")) == before, "the previous data set changed")
+        let validate = try Photoz.run(["validate", dir.file("shards")])
+        #expect(validate.status == 0, "\(validate.stdout)")
+        #expect(validate.stderr.contains("leftovers of killed runs"), "validate does not report the staging folder: \(validate.stderr)")
+
+        let next = try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.fits"), "--cutouts", dir.file("sky/cutouts"),
+                                   "--out", dir.file("shards"), "--overwrite"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("left by a killed run (process \(process.processIdentifier))"), "\(next.stderr)")
+        #expect(temporaries(of: "shards", in: dir.path).isEmpty, "\(temporaries(of: "shards", in: dir.path))")
+        let clean = try Photoz.run(["validate", dir.file("shards")])
+        #expect(clean.status == 0 && !clean.stderr.contains("leftovers"), "\(clean.stderr)")
+    }
+
+    @Test func killedTrainAndAttackKeepTheirPreviousOutputsAndTheNextRunsLeaveNoLeftovers() throws {
+        let dir = TemporaryDirectory()
+        try Self.fixture(dir, count: 120, size: 32, seed: 8, split: "60/20/20")
+        let model = dir.file("m.h5")
+        let train = ["train", "--data", dir.file("shards"), "--out", model, "--batch-size", "16"]
+        let first = try Photoz.run(train + ["--epochs", "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+
+        // Saving every step makes a kill during a save likely; any moment must be safe.
+        let long = try Photoz.start(train + ["--epochs", "500", "--valid-every", "1", "--overwrite"])
+        _ = wait(for: 30, while: long) { temporaries(of: "m.h5", in: dir.path).contains { $0.contains(".tmp-") } }
+        killNow(long)
+        let predict = try Photoz.run(["predict", "--model", model, "--data", dir.file("shards"), "--out", dir.file("p.h5")])
+        #expect(predict.status == 0, "the model file is not whole after the kill: \(predict.stderr)")
+        let again = try Photoz.run(train + ["--epochs", "1", "--overwrite"])
+        #expect(again.status == 0, "\(again.stderr)")
+        for name in ["m.h5", "m.best.h5"] { #expect(temporaries(of: name, in: dir.path).isEmpty, "\(temporaries(of: name, in: dir.path))") }
+
+        let attack = ["attack", "--model", model, "--data", dir.file("shards"), "--out", dir.file("adv"), "--split", "all"]
+        let made = try Photoz.run(attack + ["--epsilon", "0.01"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let before = snapshot(dir.file("adv"))
+        let slow = try Photoz.start(attack + ["--method", "pgd", "--steps", "2000", "--epsilon", "0.01", "--overwrite", "--batch-size", "8"])
+        let staged = wait(for: 30, while: slow) { temporaries(of: "adv", in: dir.path).contains { $0.contains(".partial-") } }
+        usleep(300_000)
+        killNow(slow)
+        #expect(staged, "attack finished before it could be killed")
+        #expect(snapshot(dir.file("adv")) == before, "the previous adversarial data set changed")
+        let next = try Photoz.run(attack + ["--epsilon", "0.02", "--overwrite"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(temporaries(of: "adv", in: dir.path).isEmpty, "\(temporaries(of: "adv", in: dir.path))")
+        #expect(try Photoz.run(["validate", dir.file("adv")]).status == 0)
+    }
+
+    @Test func aFullDiskFailsNamingTheFileAndKeepsThePreviousOutput() throws {
+        let dir = TemporaryDirectory()
+        let sky = dir.file("sky")
+        #expect(try Photoz.run(["simulate", "--count", "200", "--size", "16", "--out", sky]).status == 0)
+        let before = snapshot(sky)
+        // RLIMIT_FSIZE of 64 KiB with SIGXFSZ ignored: a write past it fails with EFBIG, as on a
+        // full disk; the cutouts fit, the 100 KB catalog does not.
+        let result = try Photoz.run(["simulate", "--count", "200", "--size", "16", "--out", sky, "--overwrite", "--seed", "9"],
+                                    after: "trap '' XFSZ; ulimit -f 64")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("catalog.csv") && result.stderr.contains("File too large"), "\(result.stderr)")
+        #expect(snapshot(sky) == before, "the previous simulation changed")
+        #expect(temporaries(of: "sky", in: dir.path).isEmpty)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: sky)).contains { $0.hasPrefix(".") }, "staging left behind")
+    }
+}
