@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import NeuralNet
+import SafeOutput
 
 /// A network read from a model file, with what is needed to resume training.
 public struct LoadedModel {
@@ -32,7 +33,9 @@ extension PhotoZNetwork {
     /// atomically; an existing file is replaced only when `overwrite` is true.
     public func save(to path: String, optimizer: Optimizer? = nil, history: String? = nil, overwrite: Bool = false) throws {
         var attributes = modelAttributes
-        attributes["created"] = .string(ISO8601DateFormatter().string(from: Date()))
+        attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "PhotoZNetwork.save",
+                                           configuration: ["architecture": architecture.rawValue, "head": head.rawValue,
+                                                           "pixel_transform": pixelTransform.rawValue], inputs: []).hdf5Attributes) { $1 }
         try ModelFile(attributes: attributes, parameters: parameters, optimizer: optimizer?.exportState(), history: history)
             .write(to: path, overwrite: overwrite)
     }

@@ -23,6 +23,18 @@ extension Provenance.Input {
     }
 }
 
+extension Provenance {
+    /// `attributes` as HDF5 attribute values, for writers that take a dictionary (model files).
+    public var hdf5Attributes: [String: HDF5AttributeValue] {
+        Dictionary(uniqueKeysWithValues: attributes.map { attribute in
+            switch attribute.value {
+            case let .string(text): (attribute.name, HDF5AttributeValue.string(text))
+            case let .int(number): (attribute.name, HDF5AttributeValue.int64(number))
+            }
+        })
+    }
+}
+
 extension HDF5Group {
     /// Writes `provenance` as root attributes (see `Provenance.attributes`).
     public func setProvenance(_ provenance: Provenance) throws {

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import NeuralNet
 import PhotoZData
+import SafeOutput
 
 /// One evaluation during training: a line of the history and of `--log`.
 public struct TrainingRecord: Codable, Sendable {
@@ -87,8 +88,8 @@ public final class Trainer {
             try optimizer.importState(state)
             if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
         } else {
-            for path in [config.out, config.bestPath] where FileManager.default.fileExists(atPath: path) && !config.overwrite {
-                throw PhotoZDataError.outputExists(path: path)
+            for path in [config.out, config.bestPath] {     // not an input; replaced only if a model file and asked
+                try OutputRules.check(path, kind: .file, inputs: [("--data", config.data)], overwrite: config.overwrite, recognise: PhotoZOutputs.isModelFile)
             }
             network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
                                         imageSize: dataSet.imageSize, seed: config.seed)
@@ -208,6 +209,8 @@ public final class Trainer {
         attributes["data"] = .string(config.data)
         attributes["data_checksum"] = .string(dataSet.checksum)
         attributes["step"] = .int64(Int64(optimizer.step))
+        attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "train", configuration: config,
+                                           inputs: [.init(role: "data", path: config.data, sha256: dataSet.checksum)]).hdf5Attributes) { $1 }
         let historyText = jsonText(history)
         try ModelFile(attributes: attributes, parameters: network.parameters, optimizer: optimizer.exportState(), history: historyText)
             .write(to: path, overwrite: true)
