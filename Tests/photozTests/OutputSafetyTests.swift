@@ -205,3 +205,33 @@ func killNow(_ process: Process) {
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: sky)).contains { $0.hasPrefix(".") }, "staging left behind")
     }
 }
+
+/// Messages anywhere in the sources name only options that exist.
+@Suite struct OptionHintTests {
+    @Test func everyOptionNamedInAMessageExists() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var named: Set<String> = []
+        let pattern = try NSRegularExpression(pattern: #""[^"\n]*?(--[a-z][a-z0-9-]+)"#)
+        let enumerator = FileManager.default.enumerator(atPath: root.appendingPathComponent("Sources").path)
+        while let file = enumerator?.nextObject() as? String {
+            guard file.hasSuffix(".swift"), let text = try? String(contentsOf: root.appendingPathComponent("Sources/" + file), encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                let s = String(line)
+                for match in pattern.matches(in: s, range: NSRange(s.startIndex..., in: s)) {
+                    named.insert(String(s[Range(match.range(at: 1), in: s)!]))
+                }
+            }
+        }
+        #expect(named.count > 20, "the scan found too few options: \(named)")
+        var existing: Set<String> = ["--help", "--version", "--no-augment", "--no-perturbation", "--no-plots", "--no-random-start"]
+        let commands = ["ingest", "simulate", "train", "predict", "evaluate", "baseline", "attack", "robustness", "export-fits",
+                        "inspect", "validate", "demo", "bench", "bench-attack"]
+        for command in commands {
+            let help = try Photoz.run(["help", command]).stdout
+            let option = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]+")
+            for match in option.matches(in: help, range: NSRange(help.startIndex..., in: help)) { existing.insert(String(help[Range(match.range, in: help)!])) }
+        }
+        let unknown = named.subtracting(existing).sorted()
+        #expect(unknown.isEmpty, "messages name options that no command has: \(unknown)")
+    }
+}

@@ -14,8 +14,11 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "A predictions file written by photoz predict.")
     var predictions: String
 
+    /// Which per-bin tables to print.
+    enum Tables: String, ExpressibleByArgument, CaseIterable { case z, ebv, both, none }
+
     @Option(help: "Per-bin tables: z (z_spec bins), ebv (E(B-V) bins), both or none.")
-    var by: String = "both"
+    var by: Tables = .both
 
     @Flag(help: "Print JSON on stdout.")
     var json = false
@@ -23,15 +26,11 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write the SVG plots beside the predictions file.")
     var plots = true
 
-    func validate() throws {
-        guard ["z", "ebv", "both", "none"].contains(by) else { throw ValidationError("--by '\(by)': z, ebv, both or none") }
-    }
-
     func run() throws {
         let p = try PredictionFile.read(predictions)
         var report = evaluatePredictions(p)
-        if by == "z" || by == "none" { report.byEBV = [] }
-        if by == "ebv" || by == "none" { report.byZSpec = [] }
+        if by == .z || by == .none { report.byEBV = [] }
+        if by == .ebv || by == .none { report.byZSpec = [] }
         guard report.overall.count > 0 else {
             throw ValidationError("\(predictions): no object has a spectroscopic redshift to compare with")
         }
