@@ -53,8 +53,15 @@ struct HDF5Filter: Sendable, Equatable {
 
 /// The libhdf5 calls of this module, each checked; all run under `H5.lock`.
 enum H5 {
-    /// Serializes every libhdf5 call of the process (recursive: operations nest).
-    private static let lock = NSRecursiveLock()
+    /// Serializes every libhdf5 call of the process (recursive: operations nest). Created before
+    /// the first libhdf5 call, it also turns off libhdf5's exit handler: after a write failed
+    /// (a full disk), `H5Fclose` fails and leaves the file half-closed, and the handler closing
+    /// it again at exit crashed the process (SIGSEGV in `H5F__close_cb`) after the error was
+    /// reported. photoz closes every file it opens itself.
+    private static let lock: NSRecursiveLock = {
+        _ = H5dont_atexit()
+        return NSRecursiveLock()
+    }()
     /// Marks the threads on which HDF5's automatic error printing was silenced. Debian's libhdf5
     /// is built thread-safe, which keeps error stacks and their printing per thread.
     private static let silencedKey: pthread_key_t = {

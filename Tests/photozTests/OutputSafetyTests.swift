@@ -169,6 +169,18 @@ func killNow(_ process: Process) {
         killNow(long)
         let predict = try Photoz.run(["predict", "--model", model, "--data", dir.file("shards"), "--out", dir.file("p.h5")])
         #expect(predict.status == 0, "the model file is not whole after the kill: \(predict.stderr)")
+        // A full disk (RLIMIT_FSIZE, SIGXFSZ ignored) while libhdf5 writes: exit 1 naming the file
+        // and the system's reason, no crash, the previous files intact, nothing left behind.
+        let models = [snapshot(dir.path)["m.h5"], snapshot(dir.path)["p.h5"]]
+        for arguments in [["predict", "--model", model, "--data", dir.file("shards"), "--out", dir.file("p.h5"), "--overwrite", "--split", "all"],
+                          train + ["--epochs", "1", "--overwrite"]] {
+            let full = try Photoz.run(arguments, after: "trap '' XFSZ; ulimit -f 20")
+            #expect(full.status == 1, "\(arguments[0]) under a full disk: exit \(full.status), \(full.stderr)")
+            #expect(full.stderr.contains("File too large") && !full.stderr.contains("crashed"), "\(full.stderr)")
+        }
+        #expect([snapshot(dir.path)["m.h5"], snapshot(dir.path)["p.h5"]] == models, "a failed write changed the previous files")
+        for name in ["m.h5", "m.best.h5", "p.h5"] { #expect(temporaries(of: name, in: dir.path).isEmpty, "\(temporaries(of: name, in: dir.path))") }
+
         let again = try Photoz.run(train + ["--epochs", "1", "--overwrite"])
         #expect(again.status == 0, "\(again.stderr)")
         for name in ["m.h5", "m.best.h5"] { #expect(temporaries(of: name, in: dir.path).isEmpty, "\(temporaries(of: name, in: dir.path))") }
