@@ -16,7 +16,7 @@ extension FITSExport {
 
     /// Writes one object's file atomically (`AtomicFile`); an existing one is replaced only as
     /// `replacement` allows.
-    func write(_ batch: ShardBatch, kinds: [(name: String, pixels: [Float])], shard: Shard, to path: String) throws {
+    func write(_ batch: ShardBatch, kinds: [(name: String, pixels: [Float])], shard: Shard, provenance: Provenance, to path: String) throws {
         let size = batch.imageSize, plane = size * size
         let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
         try AtomicFile.write(to: path, replacing: replacement) { temporary in
@@ -41,6 +41,17 @@ extension FITSExport {
                 }
             }
             try file.writeHistory("written by photoz export-fits \(PhotoZVersion.current) on \(isoTimestamp())")
+            // The provenance record (`Provenance`) as cards: schema, tool, time and stage as
+            // keywords, the configuration and each input with its SHA-256 as HISTORY.
+            try file.write("SCHEMA", .string(provenance.schema), comment: "photoz file schema")
+            try file.write("SCHEMAV", .int(Int(provenance.schemaVersion)), comment: "schema version")
+            try file.write("TOOL", .string(provenance.tool), comment: "software that wrote the file")
+            try file.write("TOOLVERS", .string(provenance.toolVersion), comment: "its version")
+            // FITS dates carry no zone letter (the standard's DATE is UTC).
+            try file.write("DATE", .string(provenance.created.hasSuffix("Z") ? String(provenance.created.dropLast()) : provenance.created), comment: "creation time (UTC)")
+            try file.write("STAGE", .string(provenance.stage), comment: "photoz command that wrote the file")
+            try file.writeHistory("configuration " + ascii(provenance.configuration))
+            for input in provenance.inputs { try file.writeHistory("input \(input.role) \(ascii(input.path)) sha256 \(input.sha256)") }
             for kind in kinds {
                 for band in Band.allCases {
                     try file.createImage(bitpix: -32, shape: [size, size])

@@ -14,6 +14,8 @@ import PhotoZData
 /// and band HDUs; otherwise a TAN WCS centred on (RA, Dec) is written. Files are written under
 /// a temporary name and renamed when complete.
 public struct FITSExport {
+    /// The schema recorded in the primary header (`SCHEMA`).
+    public static let schema = "photoz.fits_export"
     /// Data-set folder or shard to read.
     public var data: String
     /// Folder to write into (created if needed).
@@ -40,6 +42,9 @@ public struct FITSExport {
                               overwrite: overwrite, recognise: PhotoZOutputs.isFITSExport)
         for row in rows { try AtomicFile.checkReplacement(path(row.id), replacement) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let provenance = Provenance.photoz(schema: Self.schema, version: 1, stage: "export-fits",
+                                           configuration: ["data": data, "out": out, "clean": clean ?? "", "objects": rows.map { String($0.id) }.joined(separator: ",")],
+                                           inputs: [try .checksummed(role: "data", path: data)] + (try clean.map { [try .checksummed(role: "clean", path: $0)] } ?? []))
         var written: [String] = []
         for (k, row) in rows.enumerated() {
             let shard = try Shard(path: row.shard)
@@ -55,7 +60,7 @@ public struct FITSExport {
             } else {
                 kinds = [("IMAGE", batch.images)]
             }
-            try write(batch, kinds: kinds, shard: shard, to: path(row.id))
+            try write(batch, kinds: kinds, shard: shard, provenance: provenance, to: path(row.id))
             written.append(path(row.id))
         }
         return written
