@@ -97,6 +97,20 @@ struct Failure: Error {}
         #expect(dir.entries == ["out"])
     }
 
+    @Test func theFallbackSwapWithoutExchangeAlsoReplacesWholesale() throws {
+        StagedFolder.exchangeAllowed = false
+        defer { StagedFolder.exchangeAllowed = true }
+        let dir = Scratch()
+        try FileManager.default.createDirectory(atPath: dir.file("out"), withIntermediateDirectories: false)
+        dir.write("out/a", "old")
+        let staged = try StagedFolder(target: dir.file("out"), replacing: .always)
+        try "new".write(toFile: staged.path + "/b", atomically: false, encoding: .utf8)
+        try staged.commit()
+        #expect(dir.read("out/b") == "new")
+        #expect(dir.read("out/a") == nil)
+        #expect(dir.entries == ["out"], "the aside folder is removed")
+    }
+
     @Test func anArbitraryFolderIsNeverReplaced() throws {
         let dir = Scratch()
         dir.write("precious.txt", "keep")
