@@ -1,4 +1,5 @@
 import ArgumentParser
+import SafeOutput
 
 @main
 struct PhotoZCommand: ParsableCommand {
@@ -23,4 +24,18 @@ struct PhotoZCommand: ParsableCommand {
             BaselineCommand.self,
         ]
     )
+
+    /// Parses and runs the command. An output refused while running (`SafeOutputError.usage`:
+    /// found to exist, or created meanwhile) exits 64, as the same refusal in `validate()` does.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as SafeOutputError where error.kind == .usage {
+            printError("Error: \(error)")
+            exit(withError: ExitCode(64))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -67,6 +67,11 @@ func killNow(_ process: Process) {
             (["predict", "--model", dir.file("sky/catalog.fits"), "--data", dir.file("shards"), "--out", dir.file("sky/catalog.fits")], nil, "is the same as --model"),
             (["export-fits", "--data", dir.file("shards"), "--out", dir.file("shards")], nil, "is the same as --data"),
             (["train", "--data", dir.file("shards"), "--out", dir.file("shards/model.h5")], nil, "lies inside --data"),
+            // A user's file, or photoz's file of another kind, is never replaced by --overwrite.
+            (["predict", "--model", dir.file("m.h5"), "--data", dir.file("shards"), "--out", dir.file("elsewhere/notes.txt")], nil,
+             "not a file photoz wrote|already exists; pass --overwrite"),
+            (["train", "--data", dir.file("shards"), "--out", dir.file("sky/catalog.fits")], nil, "not a file photoz wrote|already exists; pass --overwrite"),
+            (["simulate", "--count", "5", "--out", dir.file("elsewhere")], nil, "not a folder photoz simulate wrote|exists and is not empty; add --overwrite"),
         ]
         let before = snapshot(dir.path)
         for (arguments, directory, message) in cases {
