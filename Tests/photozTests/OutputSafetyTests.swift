@@ -30,6 +30,26 @@ func wait(for seconds: Double, while process: Process, _ condition: () -> Bool) 
     return condition()
 }
 
+/// The root attributes of an HDF5 file, as `photoz inspect --json` lists them.
+func rootAttributes(_ path: String) throws -> [String: String] {
+    let result = try Photoz.run(["inspect", path, "--json"])
+    let entries = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
+    return entries.first { $0["path"] as? String == "/" }?["attributes"] as? [String: String] ?? [:]
+}
+
+/// SHA-256 of a file, by `sha256sum` (an implementation independent of photoz's).
+func sha256sum(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [path]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return String(text.prefix(64))
+}
+
 func killNow(_ process: Process) {
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
@@ -174,6 +194,15 @@ func killNow(_ process: Process) {
         killNow(long)
         let predict = try Photoz.run(["predict", "--model", model, "--data", dir.file("shards"), "--out", dir.file("p.h5")])
         #expect(predict.status == 0, "the model file is not whole after the kill: \(predict.stderr)")
+        // Both files carry their full provenance: stage, configuration, inputs with checksums.
+        let predictions = try rootAttributes(dir.file("p.h5"))
+        #expect(predictions["stage"] == "predict" && predictions["schema"] == "photoz.predictions", "\(predictions)")
+        #expect(predictions["configuration"]?.contains("\"models\":[") == true, "\(predictions)")
+        let modelSum = try sha256sum(model), manifestSum = try sha256sum(dir.file("shards/manifest.json"))
+        #expect(predictions["inputs"]?.contains(modelSum) == true && predictions["inputs"]?.contains(manifestSum) == true, "\(predictions)")
+        let modelAttributes = try rootAttributes(model)
+        #expect(modelAttributes["stage"] == "train" && modelAttributes["inputs"]?.contains(manifestSum) == true, "\(modelAttributes)")
+        #expect(modelAttributes["configuration"]?.contains("\"batchSize\":16") == true, "\(modelAttributes)")
         // A full disk (RLIMIT_FSIZE, SIGXFSZ ignored) while libhdf5 writes: exit 1 naming the file
         // and the system's reason, no crash, the previous files intact, nothing left behind.
         let models = [snapshot(dir.path)["m.h5"], snapshot(dir.path)["p.h5"]]
