@@ -32,6 +32,9 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 50 else { throw ValidationError("--count \(count): the demo needs at least 50 galaxies to fill its three splits") }
+        try checkBounds(count, "--count", 50...1_000_000, "galaxies")
+        try checkBounds(epochs, "--epochs", Limits.epochs)
+        guard attackEpsilon.isFinite, attackEpsilon > 0 else { throw ValidationError("--attack-epsilon \(attackEpsilon): must be positive, e.g. 0.01") }
     }
 
     func run() throws {

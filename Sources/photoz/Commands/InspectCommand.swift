@@ -19,6 +19,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
+    func validate() throws {
+        try checkBounds(maxRows, "--max-rows", 1...10_000_000, "rows sampled")
+    }
+
     func run() throws {
         if isShardOrDataSet(path) {
             let inspection = try inspectShards(path: path, maxPixelRows: maxRows)
