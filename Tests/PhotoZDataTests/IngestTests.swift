@@ -6,13 +6,13 @@ import Testing
 
 @Suite struct IngestTests {
     /// Reads every row of a data set back, keyed by object id.
-    func readBack(_ out: String) throws -> [Int64: (ShardBatch, Int)] {
+    func readBack(_ out: String) throws -> [Int64: (ShardRows, Int)] {
         let manifest = try Manifest.read(directory: out)
-        var rows: [Int64: (ShardBatch, Int)] = [:]
+        var rows: [Int64: (ShardRows, Int)] = [:]
         for entry in manifest.shards {
             let shard = try Shard(path: out + "/" + entry.file)
             #expect(shard.split == entry.split)
-            let batch = try shard.readBatch(0..<shard.rows)
+            let batch = try shard.read(rows: 0..<shard.rows)
             for (k, id) in batch.objectID.enumerated() { rows[id] = (batch, k) }
         }
         return rows
@@ -183,7 +183,7 @@ import Testing
         for split in Split.allCases {
             var got: [Int64] = []
             for entry in manifest.shards where entry.split == split {
-                let batch = try Shard(path: dir.file("out/") + entry.file).readBatch(0..<entry.rows)
+                let batch = try Shard(path: dir.file("out/") + entry.file).read(rows: 0..<entry.rows)
                 let n = 5 * 16 * 16
                 for (k, id) in batch.objectID.enumerated() {
                     #expect(Array(batch.images[k * n..<(k + 1) * n]) == testImage(id: id, size: 16), "object \(id)")
@@ -213,7 +213,7 @@ import Testing
         let dir = TemporaryDirectory()
         do {
             let writer = try ShardWriter(path: dir.file("train-00000.h5"), attributes: ShardAttributes())
-            var batch = ShardBatch(imageSize: 64)
+            var batch = ShardRows(imageSize: 64)
             let image = [Float](repeating: 1, count: 5 * 64 * 64)
             image.withUnsafeBufferPointer { batch.append(entry: CatalogEntry(objectID: 1, ra: 0, dec: 0, zSpec: 0.1, zSpecErr: 0, ebv: 0, row: 1), image: $0) }
             try writer.append(batch)

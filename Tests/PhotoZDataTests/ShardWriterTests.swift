@@ -8,8 +8,8 @@ import Testing
 @Suite struct ShardWriterTests {
     static let size = 8
 
-    static func batch(_ ids: Range<Int>) -> ShardBatch {
-        var batch = ShardBatch(imageSize: size)
+    static func batch(_ ids: Range<Int>) -> ShardRows {
+        var batch = ShardRows(imageSize: size)
         for id in ids {
             let image = (0..<(5 * size * size)).map { Float(id) * 1000 + Float($0) * 0.5 }
             image.withUnsafeBufferPointer {
@@ -38,7 +38,7 @@ import Testing
     static func expectRows(_ path: String, _ count: Int) throws {
         let shard = try Shard(path: path)
         #expect(shard.rows == count)
-        let read = try shard.readBatch(0..<count)
+        let read = try shard.read(rows: 0..<count)
         let written = batch(0..<count)
         #expect(read.images == written.images)
         #expect(read.objectID == written.objectID && read.ra == written.ra && read.dec == written.dec)

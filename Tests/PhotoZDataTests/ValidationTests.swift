@@ -39,7 +39,7 @@ import Testing
         let dir = TemporaryDirectory()
         let path = dir.file("s.h5")
         let writer = try ShardWriter(path: path, attributes: { var a = ShardAttributes(); a.imageSize = 8; a.split = .train; return a }())
-        var batch = ShardBatch(imageSize: 8)
+        var batch = ShardRows(imageSize: 8)
         let image = [Float](repeating: 0.5, count: 5 * 64)
         for k in 0..<3 {
             image.withUnsafeBufferPointer {
@@ -55,7 +55,7 @@ import Testing
         let ra = try file.root.dataset("ra")
         try ra.resize(rows: 2)
         try file.close()
-        #expect(validate(path: path).problems.contains { $0.contains("/ra has 2 rows but /images has 3") })
+        #expect(validate(path: path).problems.contains { $0.contains("/ra has shape [2], expected [3]") && $0.contains("not row-aligned") })
     }
 
     @Test func otherSchemaVersionsAndNonHDF5FilesAreRefused() throws {

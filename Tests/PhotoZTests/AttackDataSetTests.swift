@@ -29,9 +29,9 @@ struct AttackDataSetTests {
         #expect(predictions.count == 12 && abs(again.bias - adversarial.bias) < 1e-6 && abs(again.sigmaMAD - adversarial.sigmaMAD) < 1e-6)
 
         // images = clean + perturbation, same ids and labels, attack attributes.
-        let clean = try Shard(path: data + "/test-00000.h5").readBatch(0..<12)
+        let clean = try Shard(path: data + "/test-00000.h5").read(rows: 0..<12)
         let shard = try Shard(path: dir.file("adv/test-00000.h5"))
-        let adv = try shard.readBatch(0..<12)
+        let adv = try shard.read(rows: 0..<12)
         let delta = try shard.file.root.dataset(ShardSchema.perturbation).read(as: Float.self)
         #expect(adv.objectID == clean.objectID && adv.zSpec == clean.zSpec && adv.ebv == clean.ebv && adv.ra == clean.ra)
         let worst = adv.images.indices.map { abs(adv.images[$0] - clean.images[$0] - delta[$0]) }.max()!
@@ -105,7 +105,7 @@ struct AttackDataSetTests {
         #expect(after > before, "mean loss \(before) → \(after)")
         // Every image got the same input-space perturbation.
         let shard = try Shard(path: dir.file("uni/test-00000.h5"))
-        let adv = try shard.readBatch(0..<12).images, clean = try Shard(path: data + "/test-00000.h5").readBatch(0..<12).images
+        let adv = try shard.read(rows: 0..<12).images, clean = try Shard(path: data + "/test-00000.h5").read(rows: 0..<12).images
         let network = try PhotoZNetwork.load(from: model).network
         var a = adv, c = clean
         network.pixelTransform.apply(&a)
@@ -117,7 +117,7 @@ struct AttackDataSetTests {
         var apply = AttackDataSetConfiguration(data: data, out: dir.file("applied"), model: nil, attack: nil)
         apply.apply = file
         _ = try attackDataSet(apply)
-        let applied = try Shard(path: dir.file("applied/test-00000.h5")).readBatch(0..<12).images
+        let applied = try Shard(path: dir.file("applied/test-00000.h5")).read(rows: 0..<12).images
         #expect(applied == adv)
         #expect(PhotoZData.validate(path: dir.file("applied")).isValid)
     }

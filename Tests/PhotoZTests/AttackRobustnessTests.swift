@@ -68,7 +68,7 @@ struct AttackRobustnessTests {
         _ = try file.moveTo(extname: "ADV_r")
         let adv = try file.readImage()
         #expect(try file.string("BUNIT") == "nanomaggy")
-        let source = try Shard(path: data + "/test-00000.h5").readBatch(1..<2).images
+        let source = try Shard(path: data + "/test-00000.h5").read(rows: 1..<2).images
         #expect(clean.indices.allSatisfy { abs(clean[$0] - source[2 * 256 + $0]) < 1e-5 })
         #expect(adv.indices.allSatisfy { abs(clean[$0] + pert[$0] - adv[$0]) < 1e-5 })
         // Unknown ids are refused before anything is written; existing files are kept unless asked.

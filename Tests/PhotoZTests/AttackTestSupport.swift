@@ -28,9 +28,9 @@ enum AttackFixture {
     }
 
     /// n flux images: a Gaussian blob whose colour depends on z, plus Gaussian sky noise.
-    static func batch(_ n: Int, seed: UInt64 = 1, firstID: Int64 = 1000) -> ShardBatch {
+    static func batch(_ n: Int, seed: UInt64 = 1, firstID: Int64 = 1000) -> ShardRows {
         var g = SplitMix64(seed: seed)
-        var batch = ShardBatch(imageSize: size)
+        var batch = ShardRows(imageSize: size)
         let c = Double(size - 1) / 2
         for i in 0..<n {
             let z = Float(g.uniform(0.02, 0.38))
@@ -55,40 +55,30 @@ enum AttackFixture {
     /// A data set folder with train/valid/test shards (`rows` per split) and its manifest.
     static func dataSet(in directory: String, rows: Int = 12, size: Int = size, name: String = "data") throws -> String {
         let out = (directory as NSString).appendingPathComponent(name)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var entries: [[String: Any]] = []
+        var options = DataSetWriter.Options(imageSize: size)
+        options.compression = .gzip(4)
+        let writer = try DataSetWriter(target: out, options: options)
         for (k, split) in Split.allCases.enumerated() {
-            var attributes = ShardAttributes()
-            attributes.imageSize = size
-            attributes.split = split
-            let file = "\(split.rawValue)-00000.h5"
-            let path = (out as NSString).appendingPathComponent(file)
-            let writer = try ShardWriter(path: path, attributes: attributes)
             var rowsOfSplit = batch(rows, seed: UInt64(k + 1), firstID: Int64(1000 * (k + 1)))
             if size != Self.size { rowsOfSplit = resized(rowsOfSplit, to: size) }
-            try writer.append(rowsOfSplit)
-            let n = try writer.finish()
-            entries.append(["file": file, "split": split.rawValue, "rows": n, "sha256": try SHA256.hexDigest(ofFile: path), "bytes": 0])
+            try writer.append(rowsOfSplit, split: split)
         }
-        let manifest: [String: Any] = [
-            "schema": Manifest.schemaName, "schema_version": 1, "shard_schema": ShardSchema.name, "shard_schema_version": 1,
-            "tool": "photoz", "tool_version": PhotoZVersion.current, "created": isoTimestamp(), "image_size": size,
-            "bands": ["u", "g", "r", "i", "z"], "split_fractions": ["train": 0.34, "valid": 0.33, "test": 0.33],
-            "split_rule": "test fixture", "compression": "gzip:4", "inputs": [String: String](),
-            "rows": Dictionary(uniqueKeysWithValues: Split.allCases.map { ($0.rawValue, rows) }), "skipped": 0, "shards": entries,
-        ]
-        try JSONDecoder().decode(Manifest.self, from: JSONSerialization.data(withJSONObject: manifest)).write(directory: out)
+        try writer.finish { _ in
+            Manifest(imageSize: size, splitFractions: SplitFractions(train: 0.34, valid: 0.33, test: 0.33), compression: "gzip:4",
+                     inputs: [:], rows: [:], skipped: 0, skippedReport: nil, shards: [])
+        }
         return out
     }
 
     /// The same rows with images cropped or zero-padded to `size` (for mismatch tests).
-    static func resized(_ b: ShardBatch, to size: Int) -> ShardBatch {
-        var out = b
-        out.imageSize = size
-        out.images = []
+    static func resized(_ b: ShardRows, to size: Int) -> ShardRows {
+        var images: [Float] = []
         for i in 0..<b.count { for band in 0..<5 { for y in 0..<size { for x in 0..<size {
-            out.images.append(y < Self.size && x < Self.size ? b.images[((i * 5 + band) * Self.size + y) * Self.size + x] : 0)
+            images.append(y < Self.size && x < Self.size ? b.images[((i * 5 + band) * Self.size + y) * Self.size + x] : 0)
         } } } }
+        var out = ShardRows(imageSize: size)
+        let columns = b.keeping(b.columns.filter { $0.name != ShardSchema.images })
+        images.withUnsafeBufferPointer { out.append(rows: 0..<b.count, of: columns, images: $0) }
         return out
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite("Attacks")
 struct AttackTests {
     /// ∂loss/∂x at the network input, and the indices of its largest components.
-    private func inputGradient(_ network: PhotoZNetwork, _ x: [Float], _ b: ShardBatch) throws -> (g: [Float], top: [Int]) {
+    private func inputGradient(_ network: PhotoZNetwork, _ x: [Float], _ b: ShardRows) throws -> (g: [Float], top: [Int]) {
         try network.forward(images: x, ebv: b.ebv)
         _ = network.loss(redshifts: b.zSpec)
         let g = try #require(network.backward(.input))

@@ -19,10 +19,9 @@ enum SyntheticData {
     /// The g−r colour of the blob grows with z, so z can be learnt from the images.
     static func make(in directory: String, rows: Int, size: Int = 16, seed: UInt64 = 1, nanZRow: Int? = nil) throws -> String {
         let out = (directory as NSString).appendingPathComponent("data")
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var rng = SeededGenerator(seed: seed)
-        var batches = [Split: ShardBatch]()
-        for split in Split.allCases { batches[split] = ShardBatch(imageSize: size) }
+        var batches = [Split: ShardRows]()
+        for split in Split.allCases { batches[split] = ShardRows(imageSize: size) }
         let c = Double(size - 1) / 2
         for i in 0..<rows {
             let z = Float.random(in: 0.02...0.38, using: &rng)
@@ -41,22 +40,14 @@ enum SyntheticData {
             let entry = CatalogEntry(objectID: id, ra: 10, dec: 20, zSpec: i == nanZRow ? .nan : z, zSpecErr: 1e-4, ebv: ebv, row: i + 1)
             image.withUnsafeBufferPointer { batches[split]!.append(entry: entry, image: $0) }
         }
-        var entries: [Manifest.ShardEntry] = []
-        for split in Split.allCases {
-            let name = "\(split.rawValue)-00000.h5"
-            var attributes = ShardAttributes()
-            attributes.imageSize = size
-            attributes.split = split
-            let writer = try ShardWriter(path: (out as NSString).appendingPathComponent(name), attributes: attributes, compression: .none)
-            try writer.append(batches[split]!)
-            let n = try writer.finish()
-            entries.append(Manifest.ShardEntry(file: name, split: split, rows: n,
-                                               sha256: try SHA256.hexDigest(ofFile: (out as NSString).appendingPathComponent(name)), bytes: 0))
+        var options = DataSetWriter.Options(imageSize: size)
+        options.compression = .none
+        let writer = try DataSetWriter(target: out, options: options)
+        for split in Split.allCases { try writer.append(batches[split]!, split: split) }
+        try writer.finish { _ in
+            Manifest(imageSize: size, splitFractions: SplitFractions(train: 0.8, valid: 0.1, test: 0.1), compression: "none",
+                     inputs: [:], rows: [:], skipped: 0, skippedReport: nil, shards: [])
         }
-        let manifest = Manifest(imageSize: size, splitFractions: SplitFractions(train: 0.8, valid: 0.1, test: 0.1), compression: "none",
-                                inputs: [:], rows: Dictionary(uniqueKeysWithValues: entries.map { ($0.split.rawValue, $0.rows) }),
-                                skipped: 0, skippedReport: nil, shards: entries)
-        try manifest.write(directory: out)
         return out
     }
 }

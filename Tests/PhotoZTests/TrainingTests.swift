@@ -77,6 +77,7 @@ import Testing
         try FileManager.default.removeItem(atPath: data + "/valid-00000.h5")
         var manifest = try Manifest.read(directory: data)
         manifest.shards.removeAll { $0.split == .valid }
+        manifest.rows["valid"] = 0  // a consistent manifest (the reader refuses counts that disagree)
         try manifest.write(directory: data)
         let empty = try #require(throws: PhotoZDataError.self) { try Trainer(quickConfig(data: data, out: dir.file("m.h5"), steps: 2)) }
         #expect("\(empty)".contains("valid split is empty"))
@@ -175,5 +176,24 @@ import Testing
         let epoch = full.prefix(15).flatMap { $0 }
         #expect(Set(epoch).count == 120)
         #expect(full[15] != full[0])
+    }
+
+    /// Releasing a stream without calling stop() ends its background thread: the thread holds
+    /// only the stream's producer, and the stream closes the queue when released.
+    @Test func releasingTheStreamStopsItsThread() throws {
+        let dir = TemporaryDirectory()
+        let data = try SyntheticData.make(in: dir.path, rows: 150)
+        let dataSet = try DataSet(path: data)
+        var producer: BatchProducer?
+        do {
+            let stream = try BatchStream(dataSet: dataSet, split: .train, batchSize: 8, seed: 1, augment: false, transform: .default,
+                                         queueDepth: 2)
+            _ = try stream.next()
+            producer = stream.producer
+            #expect(producer!.isRunning, "the producer waits for room in the queue")
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while producer!.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!producer!.isRunning, "the thread ended when the stream was released")
     }
 }

@@ -11,7 +11,7 @@ struct AttackTally {
     private var zClean: [Float] = []
     private var zAdversarial: [Float] = []
 
-    mutating func add(_ batch: ShardBatch, _ adversarial: AdversarialBatch, settings: AttackConfiguration, network: PhotoZNetwork?) throws {
+    mutating func add(_ batch: ShardRows, _ adversarial: AdversarialBatch, settings: AttackConfiguration, network: PhotoZNetwork?) throws {
         rows += batch.count
         let ball = NormBall(norm: settings.norm, epsilon: settings.epsilon, valuesPerImage: batch.pixelsPerImage)
         largestNorm = max(largestNorm, ball.norms(adversarial.delta).max() ?? 0)
@@ -43,8 +43,8 @@ struct AttackTally {
 }
 
 /// The manifest of an adversarial data set: the source's (split fractions and rule kept) with
-/// the new shards, rows and inputs; a fresh one when the source is a single shard.
-func adversarialManifest(source: DataSet, config: AttackDataSetConfiguration, entries: [[String: Any]],
+/// new inputs (the writer fills in the shards and rows); a fresh one when the source is a single shard.
+func adversarialManifest(source: DataSet, config: AttackDataSetConfiguration,
                          inputs attributes: [String: HDF5AttributeValue]) throws -> Manifest {
     var object: [String: Any]
     if !source.isSingleFile, let data = FileManager.default.contents(atPath: (source.path as NSString).appendingPathComponent(Manifest.fileName)),
@@ -60,16 +60,14 @@ func adversarialManifest(source: DataSet, config: AttackDataSetConfiguration, en
     var inputs: [String: String] = ["adversarial_of": source.path, "source_data_checksum": source.checksum,
                                     "configuration": jsonText(config)]
     for (name, value) in attributes { inputs[name] = attributeText(value) }
-    var rows: [String: Int] = [:]
-    for entry in entries { rows[entry["split"] as! String, default: 0] += entry["rows"] as! Int }
     object["tool_version"] = PhotoZVersion.current
     object["created"] = isoTimestamp()
     object["compression"] = config.compression.description
     object["inputs"] = inputs
-    object["rows"] = rows
+    object["rows"] = [String: Int]()
     object["skipped"] = 0
     object.removeValue(forKey: "skipped_report")
-    object["shards"] = entries
+    object["shards"] = [Any]()
     let data = try JSONSerialization.data(withJSONObject: object)
     do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
         throw PhotoZDataError.schema(path: source.path, message: "cannot build the adversarial data set's manifest from the source's: \(error)")

@@ -23,7 +23,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
         throw PhotoZDataError.outputExists(path: output.path)
     }
     let dataSet = try DataSet(path: config.data)
-    let batches = try RowBatches(dataSet: dataSet, split: config.split, batchSize: config.batchSize, purpose: "an attack")
+    let batches = try dataSet.batches(split: config.split, order: .perShard, batchSize: config.batchSize, purpose: "an attack")
     let network = try config.model.map { try PhotoZNetwork.load(from: $0).network }
     if let network { try UniversalPerturbation.checkCompatible(network, dataSet) }
     let modelSHA = try config.model.map { try SHA256.hexDigest(ofFile: $0) }
@@ -47,29 +47,26 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     let attack = try config.attack.flatMap { $0.method == .universal ? nil : try Attack($0) }
     let settings = universal?.configuration ?? config.attack!
 
-    // Stage the output beside its final place.
-    let staging = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
-    do {
-        try fm.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? fm.removeItem(at: staging)
-        try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-    } catch {
-        throw PhotoZDataError.io(path: output.path, message: "cannot create the output folder: \(error.localizedDescription); choose a writable --out")
-    }
-    var succeeded = false
-    defer { if !succeeded { try? fm.removeItem(at: staging) } }
+    // The writer stages the output beside its final place and moves it there when finished.
+    var options = DataSetWriter.Options(imageSize: dataSet.imageSize)
+    options.shardSize = Int.max  // each output shard ends where its source shard ends
+    options.compression = config.compression
+    options.overwrite = config.overwrite
+    let perturbationColumn = ShardSchema.column(ShardSchema.perturbation)!
+    if config.writePerturbation { options.optionalColumns = [perturbationColumn] }
+    let writer = try DataSetWriter(target: output.path, options: options)
 
     var universalFile: String?
     if let universal {
         if config.apply == nil {
-            try universal.write(to: staging.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path)
-            universalFile = output.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path
+            try universal.write(to: writer.stagedPath(AttackDataSetConfiguration.universalFileName))
+            universalFile = writer.finalPath(AttackDataSetConfiguration.universalFileName)
         } else {
             universalFile = config.apply
         }
     }
     let universalSHA = try universalFile.map { _ in
-        try SHA256.hexDigest(ofFile: config.apply ?? staging.appendingPathComponent(AttackDataSetConfiguration.universalFileName).path)
+        try SHA256.hexDigest(ofFile: config.apply ?? writer.stagedPath(AttackDataSetConfiguration.universalFileName))
     }
 
     var common: [String: HDF5AttributeValue] = settings.attributes
@@ -87,63 +84,49 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     }
 
     var tally = AttackTally()
-    var entries: [[String: Any]] = []
-    var batchIndex = 0
-    for (s, info) in batches.shards.enumerated() {
-        let source = try Shard(path: info.path)
-        let sourceSHA = try info.sha256 ?? SHA256.hexDigest(ofFile: info.path)
-        let split = info.split ?? source.split ?? .test
-        var attributes = ShardAttributes()
-        attributes.imageSize = dataSet.imageSize
-        attributes.split = split
-        if let name = try source.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
-           let set = ExtinctionCoefficients.named(name) { attributes.extinction = set }
-        var inputs = ["source_shard": info.path, "source_shard_sha256": sourceSHA, "source_data": config.data,
-                      "source_data_checksum": dataSet.checksum]
-        if let model = config.model, let modelSHA { inputs["model"] = model; inputs["model_sha256"] = modelSHA }
-        if let universalFile, let universalSHA { inputs["universal_perturbation"] = universalFile; inputs["universal_perturbation_sha256"] = universalSHA }
-        attributes.inputs = jsonText(inputs)
-        attributes.configuration = jsonText(config)
-        attributes.extra = common
-        attributes.extra["source_shard"] = .string(info.path)
-        attributes.extra["source_shard_sha256"] = .string(sourceSHA)
-
-        let name = (info.path as NSString).lastPathComponent
-        let writer = try ShardWriter(path: staging.appendingPathComponent(name).path, attributes: attributes,
-                                     compression: config.compression.hdf5Compression, withPerturbation: config.writePerturbation)
-        do {
-            for k in batches.indices where batches.batches[k].shard == s {
-                let rows = try batches.read(k)
-                let adversarial: AdversarialBatch
-                if let universal {
-                    let (images, perturbation) = try universal.apply(flux: rows.images)
-                    adversarial = AdversarialBatch(images: images, perturbation: perturbation, delta: broadcast(universal.values, rows.count))
-                } else {
-                    adversarial = try attack!.perturb(flux: rows.images, ebv: rows.ebv, zSpec: rows.zSpec, network: network!, batchIndex: batchIndex)
-                }
-                try tally.add(rows, adversarial, settings: settings, network: network)
-                var out = rows
-                out.images = adversarial.images
-                try writer.append(out, perturbation: config.writePerturbation ? adversarial.perturbation : nil)
-                batchIndex += 1
-                progress?(tally.rows, batches.rows)
-            }
-            let written = try writer.finish()
-            let path = staging.appendingPathComponent(name).path
-            let bytes = (try fm.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-            entries.append(["file": name, "split": split.rawValue, "rows": written, "sha256": try SHA256.hexDigest(ofFile: path), "bytes": bytes])
-        } catch {
-            writer.abandon()
-            throw error
+    var currentShard: Int?
+    while let batch = try batches.next() {
+        let s = batch.shard!
+        if s != currentShard {  // a new source shard: a new output shard of its split, with its provenance
+            let info = dataSet.shards[s]
+            let source = dataSet.shard(info)
+            let sourceSHA = try info.sha256 ?? SHA256.hexDigest(ofFile: info.path)
+            let split = info.split ?? source.split ?? .test
+            var attributes = ShardAttributes()
+            if let name = try source.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
+               let set = ExtinctionCoefficients.named(name) { attributes.extinction = set }
+            var inputs = ["source_shard": info.path, "source_shard_sha256": sourceSHA, "source_data": config.data,
+                          "source_data_checksum": dataSet.checksum]
+            if let model = config.model, let modelSHA { inputs["model"] = model; inputs["model_sha256"] = modelSHA }
+            if let universalFile, let universalSHA { inputs["universal_perturbation"] = universalFile; inputs["universal_perturbation_sha256"] = universalSHA }
+            attributes.inputs = jsonText(inputs)
+            attributes.configuration = jsonText(config)
+            attributes.extra = common
+            attributes.extra["source_shard"] = .string(info.path)
+            attributes.extra["source_shard_sha256"] = .string(sourceSHA)
+            try writer.endShard(split: split, nextAttributes: attributes)
+            currentShard = s
         }
+        let rows = batch.rows
+        let adversarial: AdversarialBatch
+        if let universal {
+            let (images, perturbation) = try universal.apply(flux: rows.images)
+            adversarial = AdversarialBatch(images: images, perturbation: perturbation, delta: broadcast(universal.values, rows.count))
+        } else {
+            adversarial = try attack!.perturb(flux: rows.images, ebv: rows.ebv, zSpec: rows.zSpec, network: network!, batchIndex: batch.index)
+        }
+        try tally.add(rows, adversarial, settings: settings, network: network)
+        var out = rows
+        out.images = adversarial.images
+        if config.writePerturbation { out = out.adding(perturbationColumn, float32: adversarial.perturbation) }
+        try writer.append(out, split: dataSet.shards[s].split ?? dataSet.shard(dataSet.shards[s]).split ?? .test)
+        progress?(tally.rows, batches.rows)
     }
 
-    try adversarialManifest(source: dataSet, config: config, entries: entries, inputs: common).write(directory: staging.path)
-    try replaceDirectory(output, with: staging)
-    succeeded = true
+    let manifest = try writer.finish { _ in try adversarialManifest(source: dataSet, config: config, inputs: common) }
     let seconds = Date().timeIntervalSince(start)
     return AttackSummary(out: output.path, method: config.methodName, description: settings.summary, rows: tally.rows,
-                         shards: entries.count, seconds: seconds, imagesPerSecond: Double(tally.rows) / max(seconds, 1e-9),
+                         shards: manifest.shards.count, seconds: seconds, imagesPerSecond: Double(tally.rows) / max(seconds, 1e-9),
                          clean: tally.cleanMetrics, adversarial: tally.adversarialMetrics, meanAbsoluteShift: tally.meanAbsoluteShift,
                          largestNorm: Double(tally.largestNorm), universalFile: universalFile)
 }

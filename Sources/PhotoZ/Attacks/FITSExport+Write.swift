@@ -16,19 +16,19 @@ extension FITSExport {
 
     /// Writes one object's file atomically (`AtomicFile`); an existing one is replaced only as
     /// `replacement` allows.
-    func write(_ batch: ShardBatch, kinds: [(name: String, pixels: [Float])], shard: Shard, provenance: Provenance, to path: String) throws {
+    func write(_ batch: ShardRows, kinds: [(name: String, pixels: [Float])], shard: Shard, provenance: Provenance, to path: String) throws {
         let size = batch.imageSize, plane = size * size
         let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
         try AtomicFile.write(to: path, replacing: replacement) { temporary in
             let file = try FITSFile.create(temporary)
             try file.createImage(bitpix: -32, shape: [])
             for card in source?.primary ?? [] { try copy(card, to: file) }
-            try file.write("OBJID", .int(Int(batch.objectID[0])), comment: "object id")
-            try file.write("RA", .double(batch.ra[0]), comment: "[deg] right ascension")
-            try file.write("DEC", .double(batch.dec[0]), comment: "[deg] declination")
-            try file.write("Z_SPEC", .double(Double(batch.zSpec[0])), comment: "spectroscopic redshift")
-            try file.write("ZSPECERR", .double(Double(batch.zSpecErr[0])), comment: "its error")
-            try file.write("EBV", .double(Double(batch.ebv[0])), comment: "[mag] Galactic E(B-V)")
+            for column in batch.columns {  // the row's scalar columns that have a FITS keyword (ShardSchema.columns)
+                guard let keyword = column.fitsKeyword else { continue }
+                let comment = (column.unit.isEmpty ? "" : "[\(column.unit)] ") + column.meaning
+                let value = batch.scalar(column, row: 0)
+                try file.write(keyword, column.kind == .int64 ? .int(Int(batch[int64: column.name][0])) : .double(value), comment: comment)
+            }
             try file.write("SHARD", .string(ascii(shard.path)), comment: "photoz shard the images come from")
             try file.write("KINDS", .string(kinds.map(\.name).joined(separator: ",")), comment: "image kinds, one HDU per kind and band")
             for (attribute, keyword) in Self.attackKeywords {
@@ -81,7 +81,7 @@ extension FITSExport {
     }
 
     /// A TAN WCS centred on the object, north up, east left.
-    private func writeWCS(_ batch: ShardBatch, size: Int, to file: FITSFile) throws {
+    private func writeWCS(_ batch: ShardRows, size: Int, to file: FITSFile) throws {
         let scale = Survey.pixelScale / 3600
         try file.write("CTYPE1", .string("RA---TAN"), comment: nil)
         try file.write("CTYPE2", .string("DEC--TAN"), comment: nil)

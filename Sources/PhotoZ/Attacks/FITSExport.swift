@@ -47,12 +47,11 @@ public struct FITSExport {
                                            inputs: [try .checksummed(role: "data", path: data)] + (try clean.map { [try .checksummed(role: "clean", path: $0)] } ?? []))
         var written: [String] = []
         for (k, row) in rows.enumerated() {
-            let shard = try Shard(path: row.shard)
-            let batch = try shard.readBatch(row.row..<row.row + 1)
-            let root = shard.file.root
+            let shard = row.shard
+            let batch = try shard.read(rows: row.row..<row.row + 1, columns: shard.columns)
             var kinds: [(name: String, pixels: [Float])]
-            if root.contains(ShardSchema.perturbation) {
-                let delta = try root.dataset(ShardSchema.perturbation).readRows(row.row..<row.row + 1, as: Float.self)
+            if batch.holds(ShardSchema.perturbation) {
+                let delta = batch.perturbation
                 kinds = [("CLEAN", zip(batch.images, delta).map { $0 - $1 }), ("PERT", delta), ("ADV", batch.images)]
             } else if let cleanImages {
                 let c = cleanImages[k]
@@ -69,14 +68,14 @@ public struct FITSExport {
     private func path(_ id: Int64) -> String { (out as NSString).appendingPathComponent("\(id).fits") }
 
     /// The shard and row of each requested object, in request order.
-    private func locate() throws -> [(id: Int64, shard: String, row: Int)] {
+    private func locate() throws -> [(id: Int64, shard: Shard, row: Int)] {
         let dataSet = try DataSet(path: data)
-        var found: [Int64: (String, Int)] = [:]
+        var found: [Int64: (Shard, Int)] = [:]
         var order: [Int64] = []
         for info in dataSet.shards(in: nil) {
-            let ids = try Shard(path: info.path).objectIDs()
-            for (row, id) in ids.enumerated() where found[id] == nil {
-                found[id] = (info.path, row)
+            let shard = dataSet.shard(info)
+            for (row, id) in try shard.objectIDs().enumerated() where found[id] == nil {
+                found[id] = (shard, row)
                 order.append(id)
             }
         }
@@ -95,9 +94,9 @@ public struct FITSExport {
         var found: [Int64: [Float]] = [:]
         let wanted = Set(ids)
         for info in dataSet.shards(in: nil) {
-            let shard = try Shard(path: info.path)
+            let shard = dataSet.shard(info)
             for (row, id) in try shard.objectIDs().enumerated() where wanted.contains(id) && found[id] == nil {
-                found[id] = try shard.readBatch(row..<row + 1).images
+                found[id] = try shard.read(rows: row..<row + 1, columns: [ShardSchema.column(ShardSchema.images)!]).images
             }
         }
         return try ids.map { id in

@@ -74,7 +74,7 @@ public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], 
     let start = Date()
     let dataSet = try DataSet(path: data)
     for (_, network) in models { try UniversalPerturbation.checkCompatible(network, dataSet) }
-    let batches = try RowBatches(dataSet: dataSet, split: configuration.split, batchSize: configuration.batchSize,
+    let batches = try dataSet.plan(split: configuration.split, order: .perShard, batchSize: configuration.batchSize,
                                  maxRows: configuration.maxRows, purpose: "a robustness measurement")
     let networks = models.map(\.network)
     let evaluator = EnsembleEvaluator(networks: networks)
@@ -85,7 +85,7 @@ public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], 
     var attacked = [[[[Float]]]](repeating: [[[Float]]](repeating: [[Float]](repeating: [], count: targetCount), count: epsilons.count),
                                  count: models.count)
     for k in batches.indices {
-        let rows = try batches.read(k)
+        let rows = try dataSet.read(batches, batch: k).rows
         zSpec += rows.zSpec
         for (t, z) in try evaluator.estimates(flux: rows.images, ebv: rows.ebv).enumerated() { clean[t] += z }
         for (s, network) in networks.enumerated() {
@@ -109,7 +109,7 @@ public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], 
 
 /// The adversarial images of a batch for each ε. FGSM with its default step (α = ε) needs one
 /// gradient for all ε: δ_ε = ε·δ₁.
-func adversarialImages(_ rows: ShardBatch, network: PhotoZNetwork, configuration: RobustnessConfiguration, batchIndex: Int) throws -> [[Float]] {
+func adversarialImages(_ rows: ShardRows, network: PhotoZNetwork, configuration: RobustnessConfiguration, batchIndex: Int) throws -> [[Float]] {
     var settings = configuration.attack
     if settings.method == .fgsm && settings.stepSize == nil {
         settings.epsilon = 1

@@ -46,7 +46,7 @@ public struct UniversalPerturbation: Sendable {
         try configuration.validate()
         precondition(configuration.method == .universal, "fit needs method .universal")
         try checkCompatible(network, dataSet)
-        let batches = try RowBatches(dataSet: dataSet, split: split, batchSize: batchSize, maxRows: maxRows, purpose: "fitting a universal perturbation")
+        let batches = try dataSet.plan(split: split, order: .perShard, batchSize: batchSize, maxRows: maxRows, purpose: "fitting a universal perturbation")
         let perImage = network.valuesPerImage
         let ball = NormBall(norm: configuration.norm, epsilon: configuration.epsilon, valuesPerImage: perImage)
         var generator = SplitMix64(seed: configuration.seed)
@@ -62,7 +62,7 @@ public struct UniversalPerturbation: Sendable {
         func meanObjective() throws -> Double {
             var sum = 0.0
             for k in 0..<batches.count {
-                let rows = try batches.read(k)
+                let rows = try dataSet.read(batches, batch: k).rows
                 let map = PerturbationMap(flux: rows.images, imageSize: network.imageSize, bands: network.bands,
                                           space: configuration.space, transform: network.pixelTransform)
                 let x = map.input(for: broadcast(v, rows.count))
@@ -76,7 +76,7 @@ public struct UniversalPerturbation: Sendable {
         let before = try meanObjective()
         for _ in 0..<passes {
             for k in batches.indices.shuffled(using: &generator) {
-                let rows = try batches.read(k)
+                let rows = try dataSet.read(batches, batch: k).rows
                 let map = PerturbationMap(flux: rows.images, imageSize: network.imageSize, bands: network.bands,
                                           space: configuration.space, transform: network.pixelTransform)
                 let delta = broadcast(v, rows.count)

@@ -44,25 +44,26 @@ public struct ColourKNN: Sendable {
         return [mags[0] - mags[1], mags[1] - mags[2], mags[2] - mags[3], mags[3] - mags[4], mags[2]]
     }
 
-    /// Reads the features and labels of a split.
-    public func features(of dataSet: DataSet, split: Split?, extinction: ExtinctionCoefficients = .sfd98) throws -> (features: [[Double]], batch: ShardBatch) {
+    /// Reads the features and labels of a split (the labels: every column but the images).
+    public func features(of dataSet: DataSet, split: Split?, extinction: ExtinctionCoefficients = .sfd98) throws -> (features: [[Double]], batch: ShardRows) {
         var all: [[Double]] = []
-        var labels = ShardBatch(imageSize: dataSet.imageSize)
-        for info in try dataSet.requireRows(in: split, purpose: "the colour k-NN baseline") {
-            let shard = try Shard(path: info.path)
-            let coefficients = try shard.attributeText(ShardSchema.Attribute.extinctionCoefficients).flatMap(ExtinctionCoefficients.named) ?? extinction
-            for start in stride(from: 0, to: shard.rows, by: 256) {
-                let rows = try shard.readBatch(start..<min(start + 256, shard.rows))
-                let n = 5 * rows.imageSize * rows.imageSize
-                rows.images.withUnsafeBufferPointer { images in
-                    for i in 0..<rows.count {
-                        all.append(features(image: UnsafeBufferPointer(rebasing: images[i * n..<(i + 1) * n]), size: rows.imageSize,
-                                            ebv: rows.ebv[i], extinction: coefficients))
-                    }
-                }
-                labels.objectID += rows.objectID; labels.zSpec += rows.zSpec; labels.ebv += rows.ebv
-                labels.ra += rows.ra; labels.dec += rows.dec; labels.zSpecErr += rows.zSpecErr
+        var labels = ShardRows(imageSize: dataSet.imageSize, columns: ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images })
+        let batches = try dataSet.batches(split: split, order: .perShard, batchSize: 256, purpose: "the colour k-NN baseline")
+        var coefficients: (shard: Int, set: ExtinctionCoefficients)?
+        while let batch = try batches.next() {
+            let rows = batch.rows, s = batch.shard!
+            if coefficients?.shard != s {
+                let shard = dataSet.shard(dataSet.shards[s])
+                coefficients = (s, try shard.attributeText(ShardSchema.Attribute.extinctionCoefficients).flatMap(ExtinctionCoefficients.named) ?? extinction)
             }
+            let n = rows.pixelsPerImage
+            rows.images.withUnsafeBufferPointer { images in
+                for i in 0..<rows.count {
+                    all.append(features(image: UnsafeBufferPointer(rebasing: images[i * n..<(i + 1) * n]), size: rows.imageSize,
+                                        ebv: rows.ebv[i], extinction: coefficients!.set))
+                }
+            }
+            labels.append(rows: 0..<rows.count, of: rows)
         }
         return (all, labels)
     }

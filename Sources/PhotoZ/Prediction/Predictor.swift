@@ -22,6 +22,9 @@ public struct Predictor {
         self.batchSize = batchSize
     }
 
+    /// The columns prediction reads.
+    static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv].map { ShardSchema.column($0)! }
+
     /// Predicts every row of `split` (nil: all rows), in shard order.
     ///
     /// With `keepPDFs` false (validation during training) each batch's PDFs are reduced to the
@@ -38,33 +41,26 @@ public struct Predictor {
         let k = first.head == .classification ? first.bins.count : 0
         var out = Predictions(objectID: [], zSpec: [], ebv: [], zPhot: [])
         var pdfs: [Float] = [], modes: [Float] = [], stds: [Float] = [], trueBinLoss: [Float] = []
-        var rows = ShardBatch(imageSize: dataSet.imageSize, capacity: batchSize)
-        let pixels = rows.pixelsPerImage
-        var images = [Float](repeating: 0, count: batchSize * pixels), ebv = [Float](repeating: 0, count: batchSize)
         var done = 0
 
         // Every batch has `batchSize` rows: batches run across shard boundaries and the last one
         // is padded (its extra outputs dropped), so the network never rebuilds its buffers and
         // primitives for another batch size (which, during training, it would do twice per shard).
-        func predictBatch() throws {
-            let n = rows.count
+        let batches = try dataSet.batches(split: split, order: .sequential(padded: true), batchSize: batchSize,
+                                          columns: Self.columns, purpose: "prediction")
+        while let batch = try batches.next() {
+            let rows = batch.rows, n = batch.count
             var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
-            for i in 0..<batchSize { ebv[i] = i < n ? rows.ebv[i] : 0 }
             for network in networks {  // each network transforms its own copy of the pixels
-                images.withUnsafeMutableBufferPointer { dst in
-                    rows.images.withUnsafeBufferPointer { src in
-                        dst.baseAddress!.update(from: src.baseAddress!, count: n * pixels)
-                        (dst.baseAddress! + n * pixels).update(repeating: 0, count: (batchSize - n) * pixels)
-                    }
-                }
+                var images = rows.images
                 network.pixelTransform.apply(&images)
-                try network.forward(images: images, ebv: ebv)
+                try network.forward(images: images, ebv: rows.ebv)
                 let values = first.head == .classification ? network.pdf() : network.output
                 for i in average.indices { average[i] += values[i] / Float(networks.count) }
             }
-            out.objectID += rows.objectID
-            out.zSpec += rows.zSpec
-            out.ebv += rows.ebv
+            out.objectID += rows.objectID[0..<n]
+            out.zSpec += rows.zSpec[0..<n]
+            out.ebv += rows.ebv[0..<n]
             if first.head == .classification && keepPDFs {
                 pdfs += average
             } else if first.head == .classification {
@@ -78,20 +74,7 @@ public struct Predictor {
             }
             done += n
             progress?(done, total)
-            rows.removeAll()
         }
-
-        for info in shards {
-            let shard = try Shard(path: info.path)
-            var start = 0
-            while start < shard.rows {
-                let take = min(batchSize - rows.count, shard.rows - start)
-                try shard.readBatch(start..<start + take, appendingTo: &rows)
-                start += take
-                if rows.count == batchSize { try predictBatch() }
-            }
-        }
-        if rows.count > 0 { try predictBatch() }
         if first.head == .classification && keepPDFs {
             let summary = PDFSummary(pdfs: pdfs, bins: first.bins)
             out.zPhot = summary.mean

@@ -11,48 +11,43 @@ public struct TrainingBatch: Sendable {
     public var count: Int { objectID.count }
 }
 
-/// Streams shuffled, augmented training batches from shards on a background thread.
+/// Streams shuffled, augmented training batches on a background thread.
 ///
-/// Each epoch visits every row of the split once in an order that depends only on (seed,
-/// epoch): shards in shuffled order, each read in blocks of rows in shuffled order, through a
-/// shuffle buffer of `bufferRows` rows. Augmentations of batch b of epoch e come from their own
-/// generator seeded by (seed, e, b). So a run resumed at step s sees exactly the batches an
-/// uninterrupted run sees from s on. Memory is bounded by the shuffle buffer (plus one read block) and `queueDepth`
-/// batches, whatever the number of shards.
+/// The order is the data-set reader's shuffled order (`BatchOrder.shuffled`): each epoch
+/// visits every row of the split once in an order that depends only on (seed, epoch), and
+/// augmentations of batch b of epoch e come from their own generator seeded by (seed, e, b).
+/// So a run resumed at step s sees exactly the batches an uninterrupted run sees from s on.
+/// Memory is bounded by the shuffle buffer (plus one read block) and `queueDepth` batches,
+/// whatever the number of shards. The thread stops with `stop()` or when the stream is
+/// released: it holds only its producer, never the stream.
 public final class BatchStream: @unchecked Sendable {
     public let batchSize: Int
     public let stepsPerEpoch: Int
-    private let shards: [DataSet.ShardInfo]
-    private let imageSize: Int
-    private let seed: UInt64
-    private let augment: Bool
-    private let transform: PixelTransform
-    private let bufferRows: Int
     private let queue: BoundedQueue<Result<TrainingBatch, Error>>
-    private var thread: Thread?
+    /// The background work (tests watch it end).
+    let producer: BatchProducer
 
-    public static let readBlockRows = 64
+    /// Rows per block read from a shard (the reader's shuffle block).
+    public static var readBlockRows: Int { DataSetReader.shuffleBlockRows }
 
     /// Starts streaming at global step `startStep` (0 for a new run).
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
                 startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3) throws {
-        shards = try dataSet.requireRows(in: split, purpose: "training")
-        let rows = shards.reduce(0) { $0 + $1.rows }
+        let rows = try dataSet.requireRows(in: split, purpose: "training").reduce(0) { $0 + $1.rows }
         guard rows >= batchSize else {
             throw PhotoZDataError.invalidOption("\(dataSet.path): the \(split.rawValue) split has \(rows) rows, fewer than --batch-size \(batchSize); use a smaller batch")
         }
         self.batchSize = batchSize
         stepsPerEpoch = rows / batchSize
-        imageSize = dataSet.imageSize
-        self.seed = seed
-        self.augment = augment
-        self.transform = transform
-        self.bufferRows = max(bufferRows, batchSize)
-        queue = BoundedQueue(capacity: queueDepth)
-        let thread = Thread { [self] in produce(from: startStep) }
+        let queue = BoundedQueue<Result<TrainingBatch, Error>>(capacity: queueDepth)
+        self.queue = queue
+        let producer = BatchProducer(reader: dataSet, split: split, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, seed: seed,
+                                     augment: augment, transform: transform, bufferRows: bufferRows, queue: queue)
+        self.producer = producer
+        let thread = Thread { producer.run(from: startStep) }
         thread.name = "photoz.batches"
         thread.stackSize = 1 << 20
-        self.thread = thread
+        producer.started()
         thread.start()
     }
 
@@ -66,13 +61,53 @@ public final class BatchStream: @unchecked Sendable {
         guard let result = queue.pop() else { preconditionFailure("BatchStream used after stop()") }
         return try result.get()
     }
+}
 
-    private func produce(from startStep: Int) {
+/// The stream's background work: reads the reader's shuffled batches epoch after epoch,
+/// augments and transforms them, and queues them until the queue is closed.
+final class BatchProducer: @unchecked Sendable {
+    private let reader: DataSetReader
+    private let split: Split
+    private let batchSize: Int, stepsPerEpoch: Int
+    private let seed: UInt64
+    private let augment: Bool
+    private let transform: PixelTransform
+    private let bufferRows: Int
+    private let queue: BoundedQueue<Result<TrainingBatch, Error>>
+    private let lock = NSLock()
+    private var running = false
+
+    /// The columns training reads (the others stay on disk).
+    static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv].map { ShardSchema.column($0)! }
+
+    init(reader: DataSetReader, split: Split, batchSize: Int, stepsPerEpoch: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
+         bufferRows: Int, queue: BoundedQueue<Result<TrainingBatch, Error>>) {
+        self.reader = reader
+        self.split = split
+        self.batchSize = batchSize
+        self.stepsPerEpoch = stepsPerEpoch
+        self.seed = seed
+        self.augment = augment
+        self.transform = transform
+        self.bufferRows = bufferRows
+        self.queue = queue
+    }
+
+    /// Whether the thread is still working.
+    var isRunning: Bool { lock.withLock { running } }
+    func started() { lock.withLock { running = true } }
+
+    func run(from startStep: Int) {
+        defer { lock.withLock { running = false } }
         var epoch = startStep / stepsPerEpoch
         var skip = startStep % stepsPerEpoch
         do {
             while !queue.isClosed {
-                try runEpoch(epoch, skip: skip)
+                let batches = try reader.batches(split: split, order: .shuffled(seed: seed, epoch: epoch, bufferRows: bufferRows),
+                                                 batchSize: batchSize, columns: Self.columns, startBatch: skip, purpose: "training")
+                while let batch = try batches.next() {
+                    guard queue.push(.success(finish(batch.rows, epoch: epoch, index: batch.index))) else { return }
+                }
                 epoch += 1
                 skip = 0
             }
@@ -81,70 +116,19 @@ public final class BatchStream: @unchecked Sendable {
         }
     }
 
-    private func runEpoch(_ epoch: Int, skip: Int) throws {
-        var rng = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
-        let pixels = 5 * imageSize * imageSize
-        var buffer = ShardBatch(imageSize: imageSize, capacity: bufferRows + Self.readBlockRows)
-        var batchIndex = 0
-        var pending = ShardBatch(imageSize: imageSize, capacity: batchSize)
-
-        func emit() -> Bool {
-            defer { batchIndex += 1 }
-            guard batchIndex >= skip else { pending.removeAll(); return true }
-            var rows = ShardBatch(imageSize: imageSize, capacity: batchSize)
-            swap(&rows, &pending)
-            return queue.push(.success(finish(rows, epoch: epoch, index: batchIndex)))
-        }
-        func drawOne() -> Bool {
-            let k = Int(rng.next() % UInt64(buffer.count))
-            let last = buffer.count - 1
-            pending.objectID.append(buffer.objectID[k]); pending.zSpec.append(buffer.zSpec[k]); pending.ebv.append(buffer.ebv[k])
-            pending.images.append(contentsOf: buffer.images[k * pixels..<(k + 1) * pixels])
-            // Swap-remove keeps the buffer compact.
-            buffer.objectID.swapAt(k, last); buffer.zSpec.swapAt(k, last); buffer.ebv.swapAt(k, last)
-            buffer.ra.swapAt(k, last); buffer.dec.swapAt(k, last); buffer.zSpecErr.swapAt(k, last)
-            if k != last {  // row k is in `pending` now: the last row takes its place
-                buffer.images.withUnsafeMutableBufferPointer { b in
-                    (b.baseAddress! + k * pixels).update(from: b.baseAddress! + last * pixels, count: pixels)
-                }
-            }
-            buffer.objectID.removeLast(); buffer.zSpec.removeLast(); buffer.ebv.removeLast()
-            buffer.ra.removeLast(); buffer.dec.removeLast(); buffer.zSpecErr.removeLast()
-            buffer.images.removeLast(pixels)
-            if pending.count == batchSize { return emit() }
-            return true
-        }
-
-        var order = Array(shards.indices)
-        order.shuffle(using: &rng)
-        for s in order {
-            let info = shards[s]
-            let shard = try Shard(path: info.path)
-            var blocks = Array(stride(from: 0, to: shard.rows, by: Self.readBlockRows))
-            blocks.shuffle(using: &rng)
-            for start in blocks {
-                try shard.readBatch(start..<min(start + Self.readBlockRows, shard.rows), appendingTo: &buffer)
-                while buffer.count > bufferRows {
-                    guard drawOne() else { return }
-                }
-            }
-        }
-        while buffer.count > 0 && batchIndex < stepsPerEpoch {
-            guard drawOne() else { return }
-        }
-    }
-
     /// Augments and transforms a batch (the costly part, skipped for batches before `skip`).
-    private func finish(_ rows: consuming ShardBatch, epoch: Int, index: Int) -> TrainingBatch {
+    private func finish(_ rows: consuming ShardRows, epoch: Int, index: Int) -> TrainingBatch {
+        let n = rows.count
         var images = rows.images
         rows.images = []  // `images` is now the only reference: edited in place, not copied
+        let imageSize = rows.imageSize
         if augment {
             var rng = SplitMix64(seed: seed ^ (UInt64(epoch) << 32 | UInt64(index)) &* 0xD1B5_4A32_D192_ED03)
             let pixels = 5 * imageSize * imageSize
             var scratch = [Float](repeating: 0, count: pixels)
             images.withUnsafeMutableBufferPointer { all in
                 scratch.withUnsafeMutableBufferPointer { copy in
-                    for k in 0..<rows.count {
+                    for k in 0..<n {
                         let d = Dihedral.random(using: &rng)
                         guard d != .identity else { continue }
                         let image = UnsafeMutableBufferPointer(rebasing: all[k * pixels..<(k + 1) * pixels])

@@ -57,34 +57,18 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
                                      detail: "cutout has no usable catalog row (absent from the catalog or its row was skipped); not ingested"))
     }
 
-    // Stage the output beside its final place.
-    let parent = output.deletingLastPathComponent()
-    let staging = parent.appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
-    do {
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        try? fm.removeItem(at: staging)
-        try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-    } catch {
-        throw PhotoZDataError.io(path: output.path, message: "cannot create the output folder: \(error.localizedDescription); choose a writable --out")
-    }
-    var succeeded = false
-    defer { if !succeeded { try? fm.removeItem(at: staging) } }
-
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
     let inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
                   "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
-    var attributes = ShardAttributes()
-    attributes.imageSize = config.size
-    attributes.extinction = config.extinction
-    attributes.inputs = jsonText(inputs)
-    attributes.configuration = jsonText(config)
-    let hasher = ShardHasher()
-    let expected = Dictionary(grouping: work) { config.split.split(of: $0.entry.objectID) }.mapValues(\.count)
-    let writers = Split.allCases.map {
-        SplitShardWriter(split: $0, directory: staging.path, shardSize: config.shardSize, attributes: attributes,
-                         compression: config.compression, hasher: hasher, expectedRows: expected[$0] ?? 0)
-    }
-    defer { hasher.drain() }
+    var options = DataSetWriter.Options(imageSize: config.size)
+    options.shardSize = config.shardSize
+    options.compression = config.compression
+    options.overwrite = config.overwrite
+    options.attributes.extinction = config.extinction
+    options.attributes.inputs = jsonText(inputs)
+    options.attributes.configuration = jsonText(config)
+    options.expectedRows = Dictionary(grouping: work) { config.split.split(of: $0.entry.objectID) }.mapValues(\.count)
+    let writer = try DataSetWriter(target: output.path, options: options)
 
     // Blocks of objects are read on all cores into one of three buffers while a writer thread
     // hands earlier blocks to the split writers (which compress, or hash, on all cores too).
@@ -92,7 +76,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let blockSize = 64
     let pixels = 5 * config.size * config.size
-    let sink = IngestSink(writers: writers, pixelsPerImage: pixels, imageSize: config.size)
+    let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size)
     let depth = 3  // blocks in flight: one being read, up to two waiting for or in the writer
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
     let outcomes = (0..<depth).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
@@ -132,41 +116,32 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         writerQueue.sync {}
         try sink.finish()
     } catch {
-        writers.forEach { $0.abandon() }
+        writer.abandon()
         throw error
     }
     skipped += sink.skipped
     let filled = sink.filled
 
-    let ingested = writers.reduce(0) { $0 + $1.written.reduce(0) { $0 + $1.rows } }
+    let ingested = sink.rows
     guard ingested > 0 else {
+        writer.abandon()
         let reasons = Dictionary(grouping: skipped, by: \.reason).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
         let example = skipped.first.map { " First: \($0.file ?? "row \($0.row ?? 0)"): \($0.detail)" } ?? ""
         throw PhotoZDataError.catalog(path: config.catalog, message: "no object could be ingested (\(catalog.entries.count + catalog.skipped.count) catalog rows; skipped: \(reasons.isEmpty ? "none" : reasons)).\(example)")
     }
 
-    // Report, checksums, manifest, then move into place.
+    // Report, then the writer's checksums, manifest and move into place.
     let reportName = "skipped.csv"
-    try writeSkippedReport(skipped, to: staging.appendingPathComponent(reportName).path)
-    let entries = writers.flatMap { writer in writer.written.map { (writer.split, $0.file, $0.rows) } }
-    let sums = try entries.map { entry -> (String, Int) in
-        let result = try hasher.result(for: staging.appendingPathComponent(entry.1).path)
-        return (result.sha256, result.bytes)
+    try writeSkippedReport(skipped, to: writer.stagedPath(reportName))
+    let manifest = try writer.finish { _ in
+        Manifest(imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
+                 rows: [:], skipped: skipped.count, skippedReport: reportName, shards: [])
     }
-    let manifest = Manifest(
-        imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
-        rows: Dictionary(uniqueKeysWithValues: writers.map { ($0.split.rawValue, $0.written.reduce(0) { $0 + $1.rows }) }),
-        skipped: skipped.count, skippedReport: reportName,
-        shards: zip(entries, sums).map { Manifest.ShardEntry(file: $0.0.1, split: $0.0.0, rows: $0.0.2, sha256: $0.1.0, bytes: $0.1.1) })
-    try manifest.write(directory: staging.path)
-    try replaceDirectory(output, with: staging)
-    succeeded = true
-
     return IngestSummary(
         output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
-        skippedReport: output.appendingPathComponent(reportName).path, shards: entries.count,
-        bytes: sums.reduce(0) { $0 + $1.1 }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
+        skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
+        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
 }
 
 /// Where the objects of a block go in its buffer: the objects of each split in one run, in
@@ -198,17 +173,19 @@ struct BlockPlacement: Sendable {
 /// objects that could not be read, and collects the skipped objects. Runs on one thread at a
 /// time (the writer queue); the first error stops it.
 final class IngestSink: @unchecked Sendable {
-    private let writers: [SplitShardWriter]
+    private let writer: DataSetWriter
     private let pixelsPerImage: Int
     private let imageSize: Int
     private(set) var skipped: [SkippedObject] = []
     private(set) var filled = 0
-    private var batches: [ShardBatch] = []  // one per split, refilled for each block
+    private(set) var rows = 0
+    /// One per split, refilled for each block: every column but `images`, which stay in the block's buffer.
+    private var batches: [ShardRows] = []
     private let lock = NSLock()
     private var error: Error?
 
-    init(writers: [SplitShardWriter], pixelsPerImage: Int, imageSize: Int) {
-        self.writers = writers
+    init(writer: DataSetWriter, pixelsPerImage: Int, imageSize: Int) {
+        self.writer = writer
         self.pixelsPerImage = pixelsPerImage
         self.imageSize = imageSize
     }
@@ -221,7 +198,10 @@ final class IngestSink: @unchecked Sendable {
     func consume(_ entries: [CatalogEntry], images: UnsafeMutableBufferPointer<Float>, placement: BlockPlacement,
                  outcomes: OutcomeBox<Int, CutoutProblem>) {
         guard !failed else { return }
-        if batches.isEmpty { batches = Split.allCases.map { _ in ShardBatch(imageSize: imageSize, capacity: entries.count) } }
+        if batches.isEmpty {
+            let columns = ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }
+            batches = Split.allCases.map { _ in ShardRows(imageSize: imageSize, columns: columns, capacity: entries.count) }
+        }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
         for (k, entry) in entries.enumerated() {
             let s = placement.splits[k].index
@@ -233,7 +213,7 @@ final class IngestSink: @unchecked Sendable {
                     (images.baseAddress! + kept * pixelsPerImage).update(from: images.baseAddress! + placement.slot[k] * pixelsPerImage,
                                                                           count: pixelsPerImage)
                 }
-                batches[s].appendWithoutImage(entry: entry)
+                batches[s].append(entry)
             case let .failure(problem)?:
                 skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
             case nil:
@@ -241,9 +221,10 @@ final class IngestSink: @unchecked Sendable {
             }
         }
         do {
-            for (s, (writer, batch)) in zip(writers, batches).enumerated() where batch.count > 0 {
+            for (s, (split, batch)) in zip(Split.allCases, batches).enumerated() where batch.count > 0 {
                 let run = UnsafeBufferPointer(rebasing: images[placement.start[s] * pixelsPerImage..<(placement.start[s] + batch.count) * pixelsPerImage])
-                try writer.append(batch, images: run)
+                try writer.append(batch, images: run, split: split)
+                rows += batch.count
             }
         } catch {
             lock.lock()
@@ -252,30 +233,22 @@ final class IngestSink: @unchecked Sendable {
         }
     }
 
-    /// Throws the first error, or closes the last shard of each split.
+    /// Throws the first error.
     func finish() throws {
         if let error { throw error }
-        for writer in writers { try writer.finish() }
     }
 }
 
-/// Moves `staging` to `target`; an existing `target` is moved aside first and removed only
-/// after the new folder is in place (used by every stage that writes a data-set folder).
-public func replaceDirectory(_ target: URL, with staging: URL) throws {
-    let fm = FileManager.default
-    var aside: URL?
-    if fm.fileExists(atPath: target.path) {
-        aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
-        try? fm.removeItem(at: aside!)
-        do { try fm.moveItem(at: target, to: aside!) } catch {
-            throw PhotoZDataError.io(path: target.path, message: "cannot move the previous output aside: \(error.localizedDescription)")
-        }
+extension ShardRows {
+    /// Appends a catalog object's columns (rows without `images`: the images travel beside them).
+    mutating func append(_ entry: CatalogEntry) {
+        objectID.append(entry.objectID)
+        ra.append(entry.ra)
+        dec.append(entry.dec)
+        zSpec.append(entry.zSpec)
+        zSpecErr.append(entry.zSpecErr)
+        ebv.append(entry.ebv)
     }
-    do { try fm.moveItem(at: staging, to: target) } catch {
-        if let aside { try? fm.moveItem(at: aside, to: target) }
-        throw PhotoZDataError.io(path: target.path, message: "cannot move the new output into place: \(error.localizedDescription)")
-    }
-    if let aside { try? fm.removeItem(at: aside) }
 }
 
 /// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail.
@@ -322,4 +295,13 @@ final class OutcomeBox<Value: Sendable, Failure: Error>: @unchecked Sendable {
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func set(_ k: Int, _ value: Result<Value, Failure>) { lock.lock(); slots[k] = value; lock.unlock() }
     func get(_ k: Int) -> Result<Value, Failure>? { lock.lock(); defer { lock.unlock() }; return slots[k] }
+}
+
+extension ShardRows {
+    /// Appends one catalog object with its image (5 × S × S floats in nanomaggies).
+    public mutating func append(entry: CatalogEntry, image: UnsafeBufferPointer<Float>) {
+        precondition(image.count == pixelsPerImage, "image must hold 5 × S × S floats")
+        images.append(contentsOf: image)
+        append(entry)
+    }
 }

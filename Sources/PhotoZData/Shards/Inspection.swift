@@ -43,6 +43,8 @@ public struct DataSetInspection: Codable, Sendable {
     public var zSpec: Distribution
     public var zSpecErr: Distribution
     public var ebv: Distribution
+    /// Every scalar column of the schema the shards hold (`ShardSchema.columns`), by name.
+    public var columns: [String: Distribution]
     public var attributes: [String: String]
 }
 
@@ -58,6 +60,9 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
     let files: [String]
     if isDirectory.boolValue {
         if let manifest = try? Manifest.read(directory: path) {
+            if let problem = manifest.problems(path: (path as NSString).appendingPathComponent(Manifest.fileName)).first {
+                throw PhotoZDataError.schema(path: path, message: "\(problem); run photoz validate for the full list")
+            }
             files = manifest.shards.map { (path as NSString).appendingPathComponent($0.file) }
         } else {
             files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }
@@ -67,23 +72,27 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
     } else {
         files = [path]
     }
+    // Opening bounds each shard's declared rows and image size by its file's size, so the
+    // work below is proportional to the data stored.
     let shards = try files.map { try Shard(path: $0) }
     let total = shards.reduce(0) { $0 + $1.rows }
     var perSplit: [String: Int] = [:]
-    var z: [Double] = [], zErr: [Double] = [], ebv: [Double] = []
-    var pixels = Array(repeating: [Double](), count: 5)
+    let scalars = ShardSchema.columns.filter { $0.shape == .scalar && $0.kind != .int64 }
+    var values: [String: [Double]] = [:]
+    var pixels = Array(repeating: [Double](), count: Band.allCases.count)
     let every = max(1, total / max(1, maxPixelRows))
     var sampled = 0
     for shard in shards {
         perSplit[shard.split?.rawValue ?? "unknown", default: 0] += shard.rows
-        z += try shard.floatColumn(ShardSchema.zSpec).map(Double.init)
-        zErr += try shard.floatColumn(ShardSchema.zSpecErr).map(Double.init)
-        ebv += try shard.floatColumn(ShardSchema.ebv).map(Double.init)
+        for c in scalars where shard.columns.contains(c) {
+            let rows = try shard.scalarColumn(c.name)
+            values[c.name, default: []] += (0..<rows.count).map { rows.scalar(c, row: $0) }
+        }
         let n = shard.imageSize * shard.imageSize
-        var image = [Float](repeating: 0, count: 5 * n)
+        var image = [Float](repeating: 0, count: Band.allCases.count * n)
         for row in stride(from: 0, to: shard.rows, by: every) {
             try image.withUnsafeMutableBufferPointer { try shard.readImages(row..<row + 1, into: $0) }
-            for b in 0..<5 { for p in stride(from: b * n, to: (b + 1) * n, by: 7) { pixels[b].append(Double(image[p])) } }
+            for b in 0..<Band.allCases.count { for p in stride(from: b * n, to: (b + 1) * n, by: 7) { pixels[b].append(Double(image[p])) } }
             sampled += 1
         }
     }
@@ -91,11 +100,13 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
     var attributes: [String: String] = [:]
     for name in (try? first.attributeNames()) ?? [] { attributes[name] = try shards[0].attributeText(name) }
     let images = try first.dataset(ShardSchema.images)
+    let distributions = values.mapValues(Distribution.init)
     return DataSetInspection(
         path: path, schema: ShardSchema.name, schemaVersion: Int(ShardSchema.version), files: shards.count, rows: total,
         rowsPerSplit: perSplit, imageSize: shards[0].imageSize, compression: (try? images.filters) ?? [], pixelRowsSampled: sampled,
         bands: Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0.rawValue, Distribution(pixels[$0.index])) }),
-        zSpec: Distribution(z), zSpecErr: Distribution(zErr), ebv: Distribution(ebv), attributes: attributes)
+        zSpec: distributions[ShardSchema.zSpec] ?? Distribution([]), zSpecErr: distributions[ShardSchema.zSpecErr] ?? Distribution([]),
+        ebv: distributions[ShardSchema.ebv] ?? Distribution([]), columns: distributions, attributes: attributes)
 }
 
 /// One object of an HDF5 file, for the generic view of files other than shards.

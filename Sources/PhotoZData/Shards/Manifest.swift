@@ -89,3 +89,53 @@ public struct Manifest: Codable, Sendable, Equatable {
 public func writeAtomically(_ data: Data, to path: String) throws {
     try AtomicFile.write(data, to: path)
 }
+
+extension Manifest {
+    /// What is wrong with this manifest on its own (schema, bands, image size, row counts that
+    /// are negative, overflow or disagree, shard names that leave the folder), each naming
+    /// `path`; empty when it is sound. Every reader and `validate` check this before using it.
+    public func problems(path: String) -> [String] {
+        var problems: [String] = []
+        func problem(_ text: String) { problems.append("\(path): \(text)") }
+        if schema != Manifest.schemaName || schemaVersion != 1 {
+            problem("schema \(schema) v\(schemaVersion); this photoz reads \(Manifest.schemaName) v1")
+        }
+        if shardSchema != ShardSchema.name || shardSchemaVersion != Int(ShardSchema.version) {
+            problem("shard schema \(shardSchema) v\(shardSchemaVersion); this photoz reads \(ShardSchema.name) v\(ShardSchema.version): re-ingest the data with this version")
+        }
+        if bands != Band.allCases.map(\.rawValue) { problem("bands \(bands) are not [u, g, r, i, z]") }
+        if !(1...ShardSchema.maxImageSize).contains(imageSize) {
+            problem("image_size \(imageSize) is outside 1…\(ShardSchema.maxImageSize)")
+        }
+        var shardRows = 0, overflow = false
+        var names = Set<String>()
+        for entry in shards {
+            if entry.file.isEmpty || entry.file.contains("/") || entry.file.hasPrefix(".") || !entry.file.hasSuffix(".h5") {
+                problem("shard name '\(entry.file)' is not a file name of this folder (NAME.h5)")
+            }
+            if !names.insert(entry.file).inserted { problem("shard \(entry.file) is listed twice") }
+            if entry.rows < 0 || entry.bytes < 0 { problem("shard \(entry.file) has \(entry.rows) rows and \(entry.bytes) bytes: counts cannot be negative") }
+            let (sum, o) = shardRows.addingReportingOverflow(max(entry.rows, 0))
+            shardRows = sum
+            overflow = overflow || o
+        }
+        var splitRows = 0
+        for (split, n) in rows.sorted(by: { $0.key < $1.key }) {
+            if n < 0 { problem("rows of \(split) is \(n): counts cannot be negative") }
+            let (sum, o) = splitRows.addingReportingOverflow(max(n, 0))
+            splitRows = sum
+            overflow = overflow || o
+        }
+        if overflow {
+            problem("row counts overflow 64 bits: the manifest is damaged")
+        } else if splitRows != shardRows {
+            problem("rows per split sum to \(splitRows) but its shards hold \(shardRows)")
+        } else {
+            for split in Split.allCases {
+                let listed = shards(in: split).reduce(0) { $0 + max($1.rows, 0) }
+                if listed != rows[split.rawValue] ?? 0 { problem("rows of \(split.rawValue) is \(rows[split.rawValue] ?? 0) but its shards hold \(listed)") }
+            }
+        }
+        return problems
+    }
+}

@@ -3,34 +3,45 @@ import Foundation
 /// The shard schema, version 1: the names, types and attributes `schemas/shard-v1.md` describes.
 ///
 /// A shard is an HDF5 file of flat, row-aligned datasets: row k of every dataset describes
-/// the same object.
+/// the same object. The per-row datasets are the columns of `ShardSchema.columns`, the one
+/// place they are listed.
 public enum ShardSchema {
     public static let name = "photoz.shard"
     public static let version: Int64 = 1
 
-    /// Datasets every shard holds, with their element type and the shape of one row.
-    public static let images = "images"            // float32 (N, 5, S, S), nanomaggy
-    public static let objectID = "object_id"       // int64 (N)
-    public static let ra = "ra"                    // float64 (N), deg
-    public static let dec = "dec"                  // float64 (N), deg
-    public static let zSpec = "z_spec"             // float32 (N)
-    public static let zSpecErr = "z_spec_err"      // float32 (N)
-    public static let ebv = "ebv"                  // float32 (N), mag
-    /// Optional dataset of adversarial shards: the perturbation added to `images` (flux units).
+    /// Names of the columns code refers to by meaning (the table below declares them).
+    public static let images = "images"
+    public static let objectID = "object_id"
+    public static let ra = "ra"
+    public static let dec = "dec"
+    public static let zSpec = "z_spec"
+    public static let zSpecErr = "z_spec_err"
+    public static let ebv = "ebv"
     public static let perturbation = "perturbation"
 
-    public enum ElementKind: String, Sendable { case float32, float64, int64 }
-
-    /// The required datasets, their element kind and unit.
-    public static let datasets: [(name: String, kind: ElementKind, unit: String)] = [
-        (images, .float32, "nanomaggy"),
-        (objectID, .int64, ""),
-        (ra, .float64, "deg"),
-        (dec, .float64, "deg"),
-        (zSpec, .float32, ""),
-        (zSpecErr, .float32, ""),
-        (ebv, .float32, "mag"),
+    /// Every per-row column a shard may hold, in file order. This table drives the row type
+    /// (`ShardRows`), the writers, the reader, `validate`, `inspect` and the FITS export:
+    /// adding a column is one line here (plus its row in `schemas/shard-v1.md`).
+    public static let columns: [ShardColumn] = [
+        ShardColumn(images, .float32, .image, unit: "nanomaggy", .required, fits: nil,
+                    "band-first images (u, g, r, i, z); images[k, b, y, x] is pixel (x, y)"),
+        ShardColumn(objectID, .int64, .scalar, unit: "", .required, fits: "OBJID", "catalog object id, unique within a data set"),
+        ShardColumn(ra, .float64, .scalar, unit: "deg", .required, fits: "RA", "right ascension"),
+        ShardColumn(dec, .float64, .scalar, unit: "deg", .required, fits: "DEC", "declination"),
+        ShardColumn(zSpec, .float32, .scalar, unit: "", .required, fits: "Z_SPEC", "spectroscopic redshift"),
+        ShardColumn(zSpecErr, .float32, .scalar, unit: "", .required, fits: "ZSPECERR", "error of z_spec"),
+        ShardColumn(ebv, .float32, .scalar, unit: "mag", .required, fits: "EBV", "Galactic reddening E(B-V)"),
+        ShardColumn(perturbation, .float32, .image, unit: "nanomaggy", .optional, fits: nil,
+                    "adversarial shards: images minus the clean images"),
     ]
+
+    /// The columns every shard holds.
+    public static let requiredColumns = columns.filter { $0.presence == .required }
+
+    /// The column named `name`, if the schema has one.
+    public static func column(_ name: String) -> ShardColumn? { columnsByName[name] }
+
+    static let columnsByName = Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0) })
 
     /// Root attributes every shard carries.
     public enum Attribute {
@@ -56,6 +67,13 @@ public enum ShardSchema {
     public static let chunkRows = 4
     /// Rows per chunk of the 1-D datasets.
     public static let columnChunkRows = 1024
+
+    /// The largest image side a shard may declare: far above any cutout photoz makes (64), low
+    /// enough that one row's pixels never overflow or exhaust memory (5 × 4096² floats = 320 MiB).
+    public static let maxImageSize = 4096
+    /// Deflate cannot shrink data more than about 1032:1; a shard's declared rows must fit
+    /// in its file's bytes times this factor, which bounds the work of reading it.
+    public static let maxCompressionRatio = 1100
 }
 
 /// The version of the photoz tool, recorded in every file it writes.

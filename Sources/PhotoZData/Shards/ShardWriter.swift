@@ -16,7 +16,9 @@ public struct ShardAttributes: Sendable {
     public init() {}
 }
 
-/// Writes one shard: `begin` (the initialiser) → `append` batches → `finish`.
+/// Writes one shard: `begin` (the initialiser) → `append` rows → `finish`. Used by
+/// `DataSetWriter`, which owns the folder, the names and the checksums; callers write data
+/// sets through it.
 ///
 /// The file is written under a temporary name in the target folder and renamed only by
 /// `finish`, so a run killed half-way never leaves a file that looks complete. Rows are
@@ -26,18 +28,17 @@ public struct ShardAttributes: Sendable {
 /// reserves its storage at creation and computes its SHA-256 while it is written (`sha256`),
 /// so that nobody has to read the file back to hash it. Fewer rows than planned are fine: the
 /// datasets shrink at `finish`, and `sha256` is nil then.
-public final class ShardWriter {
-    public let path: String
-    public let temporaryPath: String
+final class ShardWriter {
+    let path: String
+    let temporaryPath: String
+    /// The columns written: the required ones and the optional ones asked for, in table order.
+    let columns: [ShardColumn]
     private let file: HDF5File
     private let images: HDF5Dataset
-    private let columns: [String: HDF5Dataset]
-    private var pending: ShardBatch
+    private let datasets: [String: HDF5Dataset]
+    private var pending: ShardRows
     private let flushRows: Int
-    private let withPerturbation: Bool
-    private var perturbation: HDF5Dataset?
-    private var pendingPerturbation: [Float] = []
-    public private(set) var rows = 0
+    private(set) var rows = 0
     /// Rows the datasets have room for (their extent along dim 0).
     private var extent: Int
     private let plannedRows: Int
@@ -45,51 +46,50 @@ public final class ShardWriter {
     /// Whether whole chunks are written from the caller's rows (no compression to batch for).
     private let writesDirectly: Bool
     /// The finished file's SHA-256 when it was computed while writing, else nil.
-    public private(set) var sha256: String?
+    private(set) var sha256: String?
     private var finished = false
 
-    /// Starts a shard at `path` (which must not exist unless `overwrite`).
-    public init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
-                overwrite: Bool = false, withPerturbation: Bool = false, plannedRows: Int? = nil) throws {
-        if FileManager.default.fileExists(atPath: path) && !overwrite { throw PhotoZDataError.outputExists(path: path) }
+    /// Starts a shard at `path` (which must not exist).
+    init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
+         optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil) throws {
+        if FileManager.default.fileExists(atPath: path) { throw PhotoZDataError.outputExists(path: path) }
+        precondition(optionalColumns.allSatisfy { $0.presence == .optional }, "optionalColumns lists a required column")
         self.path = path
         let url = URL(fileURLWithPath: path)
         temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         try? FileManager.default.removeItem(atPath: temporaryPath)
         file = try HDF5File.create(temporaryPath, mode: .exclusive)
         let size = attributes.imageSize
+        let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
+        self.columns = columns
         let shuffle = compression != .none
-        let planned = compression == .none && !withPerturbation ? max(plannedRows ?? 0, 0) : 0
+        // Direct chunk writes and reserved storage only for the plain layout ingest writes.
+        let plain = compression == .none && optionalColumns.isEmpty
+        let planned = plain ? max(plannedRows ?? 0, 0) : 0
         let reserve = planned > 0
         self.plannedRows = planned
-        writesDirectly = compression == .none && !withPerturbation
+        writesDirectly = plain
         extent = planned
         let root = file.root
-        // Images first: with reserved storage their chunks come right after the first metadata
-        // block, in row order, ahead of everything else in the file.
-        images = try root.createDataset(ShardSchema.images, of: Float.self, shape: [planned, 5, size, size], maxShape: [nil, 5, size, size],
-                                        chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle,
-                                        reserveStorage: reserve)
-        var columns: [String: HDF5Dataset] = [:]
-        for (name, kind, _) in ShardSchema.datasets where name != ShardSchema.images {
-            let chunk = [ShardSchema.columnChunkRows]
-            switch kind {
-            case .float32: columns[name] = try root.createDataset(name, of: Float.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
-            case .float64: columns[name] = try root.createDataset(name, of: Double.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
-            case .int64: columns[name] = try root.createDataset(name, of: Int64.self, shape: [planned], maxShape: [nil], chunks: chunk, compression: compression, shuffle: shuffle, reserveStorage: reserve)
+        // In table order, images first: with reserved storage their chunks come right after the
+        // first metadata block, in row order, ahead of everything else in the file.
+        var datasets: [String: HDF5Dataset] = [:]
+        for c in columns {
+            let shape = c.shape.datasetShape(rows: planned, imageSize: size)
+            var maxShape: [Int?] = shape
+            maxShape[0] = nil
+            let chunks = c.shape == .image ? c.shape.datasetShape(rows: ShardSchema.chunkRows, imageSize: size) : [ShardSchema.columnChunkRows]
+                        let d: HDF5Dataset = switch c.kind {
+            case .float32: try root.createDataset(c.name, of: Float.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
+            case .float64: try root.createDataset(c.name, of: Double.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
+            case .int64: try root.createDataset(c.name, of: Int64.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             }
+            if !c.unit.isEmpty { try d.setAttribute("unit", .string(c.unit)) }
+            datasets[c.name] = d
         }
-        self.columns = columns
-        for (name, _, unit) in ShardSchema.datasets where !unit.isEmpty {
-            try (name == ShardSchema.images ? images : columns[name]!).setAttribute("unit", .string(unit))
-        }
-        self.withPerturbation = withPerturbation
-        if withPerturbation {
-            perturbation = try root.createDataset(ShardSchema.perturbation, of: Float.self, shape: [0, 5, size, size], maxShape: [nil, 5, size, size],
-                                                  chunks: [ShardSchema.chunkRows, 5, size, size], compression: compression, shuffle: shuffle)
-            try perturbation!.setAttribute("unit", .string(Survey.fluxUnit))
-        }
-        pending = ShardBatch(imageSize: size, capacity: 2 * 16 * ShardSchema.chunkRows)
+        self.datasets = datasets
+        images = datasets[ShardSchema.images]!
+        pending = ShardRows(imageSize: size, columns: columns, capacity: 2 * 16 * ShardSchema.chunkRows)
         flushRows = 16 * ShardSchema.chunkRows
         try Self.writeRootAttributes(root, attributes)
         var streamingHash: StreamingFileHash?
@@ -108,32 +108,23 @@ public final class ShardWriter {
         if !finished { try? file.close(); try? FileManager.default.removeItem(atPath: temporaryPath) }
     }
 
-    /// Adds rows; `perturbation` (same layout as `batch.images`) is required for adversarial shards.
-    public func append(_ batch: ShardBatch, perturbation delta: [Float]? = nil) throws {
+    /// Adds rows; `rows` must hold every column of `columns`.
+    func append(_ batch: ShardRows) throws {
         precondition(!finished, "append after finish")
-        precondition(withPerturbation == (delta != nil), "perturbation must be given exactly when the shard was created with one")
         if writesDirectly {
             return try batch.images.withUnsafeBufferPointer { try append(batch, images: $0) }
         }
-        pending.images += batch.images
-        pending.objectID += batch.objectID
-        pending.ra += batch.ra
-        pending.dec += batch.dec
-        pending.zSpec += batch.zSpec
-        pending.zSpecErr += batch.zSpecErr
-        pending.ebv += batch.ebv
-        if let delta { pendingPerturbation += delta }
+        pending.append(rows: 0..<batch.count, of: batch)
         if pending.count >= flushRows { try flush(all: false) }
     }
 
-    /// Appends the rows of `batch` whose images are `rowImages` (`batch.images` is not used).
-    /// Uncompressed shards write whole chunks straight from `rowImages`; only a partial chunk's
-    /// rows wait in memory for the next rows.
-    func append(_ batch: ShardBatch, images rowImages: UnsafeBufferPointer<Float>) throws {
+    /// Appends the rows of `batch`, which holds every column but `images`, with their images
+    /// from `rowImages`. Uncompressed shards write whole chunks straight from `rowImages`; only a
+    /// partial chunk's rows wait in memory for the next rows.
+    func append(_ batch: ShardRows, images rowImages: UnsafeBufferPointer<Float>) throws {
         precondition(!finished, "append after finish")
         precondition(rowImages.count == batch.count * batch.pixelsPerImage, "one image per row")
         guard writesDirectly else {  // compressed: rows wait until enough chunks compress in parallel
-            precondition(!withPerturbation, "perturbation must be given exactly when the shard was created with one")
             pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
             if pending.count >= flushRows { try flush(all: false) }
             return
@@ -147,13 +138,13 @@ public final class ShardWriter {
             try flush(all: true)
         }
         let whole = (batch.count - start) / k * k
-        try write(batch, start..<start + whole, images: rowImages, perturbation: nil)
+        try write(batch, start..<start + whole, images: rowImages)
         pending.append(rows: start + whole..<batch.count, of: batch, images: rowImages)
     }
 
-    /// Writes what is buffered, closes the file and gives it its final name.
+    /// Writes what is buffered, closes the file and gives it its final name (which must not exist).
     @discardableResult
-    public func finish() throws -> Int {
+    func finish() throws -> Int {
         try flush(all: true)
         let asPlanned = plannedRows > 0 && rows == plannedRows
         if rows != extent { try setExtent(rows) }
@@ -162,15 +153,18 @@ public final class ShardWriter {
         try file.close()
         finished = true
         sha256 = asPlanned ? streamingHash?.finish(chunksAtClose: chunksAtClose) : nil
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        do { try FileManager.default.moveItem(atPath: temporaryPath, toPath: path) } catch {
-            throw PhotoZDataError.io(path: path, message: "cannot rename \(temporaryPath) to its final name: \(error.localizedDescription)")
+        // Shards are written inside DataSetWriter's private staging folder: nothing else is
+        // there, so a plain rename gives the file its name.
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            throw PhotoZDataError.io(path: path, message: "cannot give the shard its final name: \(reason)")
         }
         return rows
     }
 
     /// Stops without keeping anything.
-    public func abandon() {
+    func abandon() {
         guard !finished else { return }
         finished = true
         try? file.close()
@@ -181,45 +175,35 @@ public final class ShardWriter {
         let n = all ? pending.count : pending.count / ShardSchema.chunkRows * ShardSchema.chunkRows
         guard n > 0 else { return }
         // Rows 0..<n go straight from the buffers; the few rows after them stay for the next flush.
-        try pending.images.withUnsafeBufferPointer { rowImages in
-            try pendingPerturbation.withUnsafeBufferPointer { delta in
-                try write(pending, 0..<n, images: rowImages, perturbation: perturbation == nil ? nil : delta)
-            }
-        }
-        if perturbation != nil { pendingPerturbation.removeFirst(n * pending.pixelsPerImage) }
+        try pending.images.withUnsafeBufferPointer { try write(pending, 0..<n, images: $0) }
         pending.discardFirst(n)
     }
 
-    /// Writes rows `part` of `source` (images from `rowImages`, perturbations from `delta`,
-    /// both holding the rows of `source`) after the rows written so far.
-    private func write(_ source: ShardBatch, _ part: Range<Int>, images rowImages: UnsafeBufferPointer<Float>,
-                       perturbation delta: UnsafeBufferPointer<Float>?) throws {
+    /// Writes rows `part` of `source` (images from `rowImages`, holding the rows of `source`;
+    /// every other column from `source`) after the rows written so far.
+    private func write(_ source: ShardRows, _ part: Range<Int>, images rowImages: UnsafeBufferPointer<Float>) throws {
         let n = part.count
         guard n > 0 else { return }
         if rows + n > extent { try setExtent(rows + n) }
         let target = rows..<rows + n
-        func put<T: HDF5Scalar>(_ values: UnsafeBufferPointer<T>, _ perRow: Int, into dataset: HDF5Dataset) throws {
-            try dataset.writeRows(target, from: UnsafeBufferPointer(rebasing: values[part.lowerBound * perRow..<part.upperBound * perRow]))
+        let p = source.pixelsPerImage
+        try images.writeRows(target, from: UnsafeBufferPointer(rebasing: rowImages[part.lowerBound * p..<part.upperBound * p]))
+        for c in columns where c.name != ShardSchema.images {
+            let dataset = datasets[c.name]!
+            try source.withBytes(of: c, rows: part) { buffer in
+                switch buffer {
+                case let .float32(b): try dataset.writeRows(target, from: b)
+                case let .float64(b): try dataset.writeRows(target, from: b)
+                case let .int64(b): try dataset.writeRows(target, from: b)
+                }
+            }
         }
-        func put<T: HDF5Scalar>(_ values: [T], into name: String) throws {
-            try values.withUnsafeBufferPointer { try put($0, 1, into: columns[name]!) }
-        }
-        try put(rowImages, source.pixelsPerImage, into: images)
-        try put(source.objectID, into: ShardSchema.objectID)
-        try put(source.ra, into: ShardSchema.ra)
-        try put(source.dec, into: ShardSchema.dec)
-        try put(source.zSpec, into: ShardSchema.zSpec)
-        try put(source.zSpecErr, into: ShardSchema.zSpecErr)
-        try put(source.ebv, into: ShardSchema.ebv)
-        if let delta, let perturbation { try put(delta, source.pixelsPerImage, into: perturbation) }
         rows += n
     }
 
     /// Grows or shrinks every dataset to `newExtent` rows.
     private func setExtent(_ newExtent: Int) throws {
-        try images.resize(rows: newExtent)
-        for dataset in columns.values { try dataset.resize(rows: newExtent) }
-        try perturbation?.resize(rows: newExtent)
+        for dataset in datasets.values { try dataset.resize(rows: newExtent) }
         extent = newExtent
     }
 

@@ -61,7 +61,7 @@ func describe(_ d: DataSetInspection) -> String {
         let s = d.bands[band.rawValue]!
         lines.append("  \(band.rawValue)  " + [s.mean, s.std, s.min, s.median, s.max].map { f($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
-    for (name, s) in [("z_spec", d.zSpec), ("z_spec_err", d.zSpecErr), ("ebv", d.ebv)] {
+    for (name, s) in ShardSchema.columns.compactMap({ c in d.columns[c.name].map { (c.name, $0) } }) {
         lines.append("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) min \(f(s.min))  p16 \(f(s.p16))  median \(f(s.median))  p84 \(f(s.p84))  max \(f(s.max))  (N \(s.count))")
     }
     for key in ["extinction_coefficients", "tool_version", "created"] { if let v = d.attributes[key] { lines.append("\(key): \(v)") } }
