@@ -162,3 +162,14 @@ private func goodColumns(ids: [Int64] = [11, 12]) -> [(name: String, form: Strin
         #expect("\(error)".contains(dir.file("c.fits")))
     }
 }
+
+@Suite struct CSVEdgeTests {
+    /// A byte-order mark (spreadsheets write one) once became part of the first column's name.
+    @Test func aByteOrderMarkIsIgnored() throws {
+        let dir = TemporaryDirectory()
+        try "\u{FEFF}objID,ra,dec,z,zErr,ebv\r\n5,150,2,0.1,0.001,0.03\r\n".write(toFile: dir.file("c.csv"), atomically: true, encoding: .utf8)
+        let catalog = try Catalog.read(dir.file("c.csv"))
+        #expect(catalog.entries.map(\.objectID) == [5])
+        #expect(catalog.columnsUsed["object_id"] == "objID")
+    }
+}

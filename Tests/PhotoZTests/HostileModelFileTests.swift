@@ -8,11 +8,15 @@ import Testing
 /// `ModelFileError` naming the file and what is wrong, before allocating from the file's sizes
 /// (a non-multiple-of-8 image size once hit a precondition; a huge one built a huge network).
 @Suite("Hostile model files")
-struct HostileModelFileTests {
+final class HostileModelFileTests {
+    private var folders: [URL] = []
+    deinit { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+
     /// A small valid model file (simple CNN, 16-pixel images) in a fresh folder.
     private func savedModel() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoz-hostile-model-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        folders.append(dir)
         let path = dir.appendingPathComponent("model.h5").path
         try PhotoZNetwork(architecture: .simple, head: .classification, imageSize: 16, seed: 1).save(to: path)
         return path

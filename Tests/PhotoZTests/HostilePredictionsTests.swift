@@ -7,10 +7,14 @@ import Testing
 /// `evaluate` on whatever a predictions file can hold: values that are NaN, ±Inf, huge or
 /// negative are evaluated or counted, never a crash; files whose columns disagree, whose bins
 /// are not increasing or whose datasets declare more than the file holds are refused on read.
-@Suite struct HostilePredictionsTests {
+@Suite final class HostilePredictionsTests {
+    private var folders: [String] = []
+    deinit { for folder in folders { try? FileManager.default.removeItem(atPath: folder) } }
+
     private func folder() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoz-hostile-pred-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        folders.append(dir)
         return dir
     }
 

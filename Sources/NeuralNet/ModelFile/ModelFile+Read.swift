@@ -63,8 +63,11 @@ extension ModelFile {
                 for param in try bg.memberNames() {
                     // An optimizer buffer has its parameter's shape; anything else is refused unread.
                     let shape = try bg.dataset(param).shape
-                    guard let expected = parameters[param]?.shape, shape == expected else {
-                        throw ModelFileError(path: path, message: "shape mismatch for optimizer buffer \(buffer) of \(param): expected \(parameters[param].map { "\($0.shape)" } ?? "no such parameter"), found \(shape)")
+                    guard let expected = parameters[param]?.shape else {
+                        throw ModelFileError(path: path, message: "optimizer buffer \(buffer) of \(param) has no parameter \(param) in /parameters")
+                    }
+                    guard shape == expected else {
+                        throw ModelFileError(path: path, message: "shape mismatch for optimizer buffer \(buffer) of \(param): expected \(expected), found \(shape)")
                     }
                     let values = try bg.dataset(param).read(as: Float.self)
                     try requireFinite(values, "optimizer buffer \(buffer) of \(param)", path: path)

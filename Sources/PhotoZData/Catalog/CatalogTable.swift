@@ -98,10 +98,16 @@ struct CatalogTable {
 
     private static func readFITS(_ path: String) throws -> CatalogTable {
         try FITSFile.withFile(path) { file in
-            let count = try file.hduCount()
-            for hdu in 0..<count {
-                let type = try file.moveTo(hdu: hdu)
-                guard type == .binaryTable || type == .asciiTable else { continue }
+            // HDU by HDU: a broken header then fails with cfitsio's reason (counting the HDUs
+            // first stops silently before it, and the table would seem missing).
+            var count = 0
+            var next: FITSHDUType? = try file.currentHDUType()
+            while let type = next {
+                count += 1
+                guard type == .binaryTable || type == .asciiTable else {
+                    next = try file.moveToNextHDU()
+                    continue
+                }
                 let names = try file.tableColumnNames()
                 var columns: [String: Column] = [:]
                 for (index, name) in names.enumerated() where columns[name] == nil {
@@ -136,10 +142,12 @@ struct CatalogTable {
     }
 
     private static func readCSV(_ path: String) throws -> CatalogTable {
-        let text: String
+        var text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PhotoZDataError.catalog(path: path, message: "cannot read as UTF-8 text: \(error.localizedDescription)")
         }
+        // Spreadsheets save UTF-8 CSV with a byte-order mark, which would become part of the first column's name.
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let separator: Character = path.lowercased().hasSuffix(".tsv") ? "\t" : ","
         var header: [String]?
         var cells: [[String]] = []
