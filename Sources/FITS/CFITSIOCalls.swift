@@ -191,35 +191,68 @@ extension FITSFile {
         return Int(type)
     }
 
-    /// For a file read whole into memory: throws, as a read from disk would, when the current
-    /// HDU's data (|BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn) bytes from its start,
-    /// as its header cards declare) runs past the end of the file. cfitsio's memory driver
-    /// would read past the end of the buffer instead.
-    func checkDataInMemory(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) {
-        guard let image else { return }
-        var status: Int32 = 0
-        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
-        func card(_ name: String, default value: Int64? = nil) -> Int64? {
+    /// The size in bytes of the current HDU's data as its header cards declare it:
+    /// |BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn), computed without trusting cfitsio's
+    /// own sums (its C arithmetic wraps around for hostile headers). Throws when a card is
+    /// negative or the product does not fit 64 bits: such a header describes no real file.
+    func cDeclaredDataBytes(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) -> Int64 {
+        func card(_ name: String, default value: Int64) -> Int64 {
             var result: Int64 = 0
             var local: Int32 = 0
-            CFITSIO.marked(&local) { ffgkyjj(openHandle, name, &result, nil, &$0) }
-            if local == 0 { return result }
-            if local == KEY_NO_EXIST { ffcmrk() }
-            return value
+            ffpmrk()
+            ffgkyjj(openHandle, name, &result, nil, &local)
+            ffcmrk()  // an absent or non-integer card: the default (cfitsio reports a bad one when it parses the header)
+            return local == 0 ? result : value
         }
+        func fail(_ message: String) -> FITSError {
+            FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation())
+        }
+        let bitpix = card("BITPIX", default: 8), naxis = card("NAXIS", default: 0)
+        guard (0...999).contains(naxis) else { throw fail("NAXIS = \(naxis) is outside 0...999") }
+        var elements: Int64 = naxis > 0 ? 1 : 0
+        var factors: [String] = []
+        for axis in 0..<naxis {
+            let length = card("NAXIS\(axis + 1)", default: 0)
+            factors.append("NAXIS\(axis + 1) = \(length)")
+            guard length >= 0 else { throw fail("NAXIS\(axis + 1) = \(length) is negative") }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: length)
+            guard !overflow else {
+                throw fail("the header declares more data than 64-bit sizes hold (\(factors.joined(separator: " × ")) × …): the header is corrupt")
+            }
+            elements = product
+        }
+        let groups = card("GCOUNT", default: 1), extra = card("PCOUNT", default: 0)
+        guard groups >= 0, extra >= 0 else { throw fail("GCOUNT = \(groups), PCOUNT = \(extra): neither may be negative") }
+        let bytesPerElement = abs(bitpix) / 8
+        let (perGroup, o1) = extra.addingReportingOverflow(elements)
+        let (values, o2) = perGroup.multipliedReportingOverflow(by: groups)
+        let (bytes, o3) = values.multipliedReportingOverflow(by: bytesPerElement)
+        guard !o1, !o2, !o3 else {
+            throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(factors.joined(separator: ", ")) declare more data than 64-bit sizes hold: the header is corrupt")
+        }
+        return bytes
+    }
+
+    /// Throws, as a read past the end of a file on disk would, when the current HDU's data as
+    /// its header declares it (`cDeclaredDataBytes`) runs past the end of the file. Every read of
+    /// data checks this before allocating: cfitsio's memory driver (files read whole, and
+    /// `.gz`/`.bz2` files decompressed by cfitsio) would read past the end of its buffer, and a
+    /// header may declare sizes whose products overflow or dwarf the file.
+    func checkDataInFile(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) {
+        var status: Int32 = 0
+        var head: Int64 = 0, start: Int64 = 0, end: Int64 = 0
         CFITSIO.marked(&status) { ffghadll(openHandle, &head, &start, &end, &$0) }
-        let size = Int64(image.size.pointee)
-        if status == 0 && end <= size { return }  // the data and its padding are all there
-        var declared: Int64?
-        if status == 0, let bitpix = card("BITPIX"), let naxis = card("NAXIS") {
-            var elements: Int64 = naxis > 0 ? 1 : 0
-            for axis in 0..<max(naxis, 0) { elements = elements.multipliedReportingOverflow(by: max(card("NAXIS\(axis + 1)") ?? 0, 0)).partialValue }
-            let groups = card("GCOUNT", default: 1) ?? 1, extra = card("PCOUNT", default: 0) ?? 0
-            declared = abs(bitpix) / 8 * groups * (extra + elements)
-        }
-        guard let declared, start + declared > size else { return }
+        try CFITSIO.check(status, "ffghadll", operation(), path: path, hdu: cCurrentHDU())
+        let declared = try cDeclaredDataBytes(function, operation())
+        // cfitsio's `filesize` is the size of what it reads: the file on disk, the image read
+        // into memory, or the decompressed bytes of a .gz file.
+        let fptr = openHandle.pointee.Fptr!
+        let size = image.map { Int64($0.size.pointee) } ?? max(fptr.pointee.filesize, fptr.pointee.logfilesize)
+        let (dataEnd, overflow) = start.addingReportingOverflow(declared)
+        // A file open for writing may hold data not yet flushed: only the sizes are checked.
+        guard mode == .readOnly, overflow || dataEnd > size else { return }
         throw FITSError(status: END_OF_FILE, function: function, path: path, hdu: cCurrentHDU(),
-                        message: "the file ends at byte \(size), before the end of this HDU's data (byte \(start + declared)): it is truncated",
+                        message: "the file ends at byte \(size), before the end of this HDU's data (byte \(overflow ? "beyond 2^63" : String(dataEnd)), as its header declares it): it is truncated or its header is corrupt",
                         operation: operation())
     }
 
@@ -230,7 +263,7 @@ extension FITSFile {
     /// per-pixel null check (a scalar loop that turns NaN into NaN) is skipped there; integer
     /// images (BLANK) and tile-compressed ones (ZBLANK) keep it.
     func cReadPixels(into buffer: UnsafeMutablePointer<Float>, count: Int) throws(FITSError) {
-        try checkDataInMemory("ffgpv", "cannot read image")
+        try checkDataInFile("ffgpv", "cannot read image")
         var null = Float.nan
         var anyNull: Int32 = 0
         var stored: Int32 = 0
@@ -248,7 +281,7 @@ extension FITSFile {
     /// Reads the section between 1-based inclusive corners as Float, scaled, NaN for BLANK.
     /// The corresponding C function is `ffgsv`.
     func cReadSection(first: [Int], last: [Int], into buffer: UnsafeMutablePointer<Float>) throws(FITSError) {
-        try checkDataInMemory("ffgsv", "cannot read image section")
+        try checkDataInFile("ffgsv", "cannot read image section")
         var blc = first
         var trc = last
         var inc = [Int](repeating: 1, count: first.count)
@@ -439,7 +472,7 @@ extension FITSFile {
     /// The corresponding C function is `ffgcv`.
     func cReadColumn(_ column: Int, name: String, type: Int32, count: Int, null: UnsafeMutableRawPointer?,
                      into buffer: UnsafeMutableRawPointer) throws(FITSError) {
-        try checkDataInMemory("ffgcv", "cannot read column \(name)")
+        try checkDataInFile("ffgcv", "cannot read column \(name)")
         var anyNull: Int32 = 0
         try call("ffgcv", "cannot read column \(name)") { ffgcv($0, type, Int32(column), 1, 1, Int64(count), null, buffer, &anyNull, &$1) }
     }
@@ -447,7 +480,7 @@ extension FITSFile {
     /// Reads `rows` strings of at most `width` bytes from a 1-based column, trailing blanks removed.
     /// The corresponding C function is `ffgcv` with TSTRING.
     func cReadStringColumn(_ column: Int, name: String, rows: Int, width: Int) throws(FITSError) -> [String] {
-        try checkDataInMemory("ffgcv", "cannot read column \(name)")
+        try checkDataInFile("ffgcv", "cannot read column \(name)")
         let stride = width + 1
         let storage = UnsafeMutablePointer<CChar>.allocate(capacity: rows * stride)
         defer { storage.deallocate() }

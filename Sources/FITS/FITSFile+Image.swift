@@ -24,8 +24,16 @@ extension FITSFile {
     /// undefined integer pixels (BLANK) become NaN. Empty for NAXIS = 0.
     ///
     /// The corresponding C function is `ffgpv`.
+    /// Throws before allocating anything when the header declares more data than the file
+    /// holds, or a tile-compressed image of more than `maximumPixelsOfCompressedImage` pixels.
     public func readImage() throws -> [Float] {
-        let count = pixelCount(try cImageShape())
+        let shape = try cImageShape()
+        let count = try pixelCount(shape, "readImage", "cannot read image")
+        try checkDataInFile("readImage", "cannot read image")
+        if count > Self.maximumPixelsOfCompressedImage, try cIsCompressedImage() {
+            throw ownError("readImage", "cannot read image",
+                           "the tile-compressed image \(shape) has \(count) pixels, more than the \(Self.maximumPixelsOfCompressedImage) photoz reads whole; read sections of it")
+        }
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 { try cReadPixels(into: buffer.baseAddress!, count: count) }
             initialized = count
@@ -39,7 +47,7 @@ extension FITSFile {
     /// The corresponding C function is `ffgpv`.
     public func readImage(into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let shape = try cImageShape()
-        let count = pixelCount(shape)
+        let count = try pixelCount(shape, "readImage(into:)", "cannot read image")
         guard buffer.count == count else {
             throw ownError("readImage(into:)", "cannot read image",
                            "the buffer holds \(buffer.count) pixels but the image \(shape) has \(count)")
@@ -62,8 +70,8 @@ extension FITSFile {
             throw ownError("readImageSection", "cannot read image section",
                            "range \(range) of axis \(axis + 1) (NAXIS\(axis + 1)) lies outside 0..<\(size)")
         }
-        let count = ranges.reduce(1) { $0 * $1.count }
-        guard !ranges.isEmpty, count > 0 else { return [] }
+        let count = try pixelCount(ranges.map(\.count), "readImageSection", "cannot read image section")
+        guard count > 0 else { return [] }
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             try cReadSection(first: ranges.map { $0.lowerBound + 1 }, last: ranges.map { $0.upperBound }, into: buffer.baseAddress!)
             initialized = count
@@ -93,7 +101,7 @@ extension FITSFile {
     public func writeImage(_ pixels: [Float]) throws {
         try requireWritable("cannot write image")
         let shape = try cImageShape()
-        let count = pixelCount(shape)
+        let count = try pixelCount(shape, "writeImage", "cannot write image")
         guard pixels.count == count else {
             throw ownError("writeImage", "cannot write image",
                            "\(pixels.count) pixels given for an image \(shape) of \(count) pixels")
@@ -128,8 +136,22 @@ extension FITSFile {
         try stored.withUnsafeBytes { try cWritePixels($0.baseAddress!, type: type, count: stored.count, scaled: false) }
     }
 
-    /// The number of pixels of an image of this shape (0 for NAXIS = 0).
-    private func pixelCount(_ shape: [Int]) -> Int {
-        shape.isEmpty ? 0 : shape.reduce(1, *)
+    /// A tile-compressed image's pixels are not bounded by the file's size (a few bytes of
+    /// tiles may declare any shape), so reading one whole is capped: 2^28 pixels, 1 GiB of Float.
+    public static let maximumPixelsOfCompressedImage = 1 << 28
+
+    /// The number of pixels of an image of this shape (0 for NAXIS = 0); throws when the
+    /// product of the axes overflows (a corrupt header).
+    private func pixelCount(_ shape: [Int], _ function: String, _ operation: String) throws -> Int {
+        guard !shape.isEmpty else { return 0 }
+        var count = 1
+        for length in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: length)
+            guard !overflow, length >= 0 else {
+                throw ownError(function, operation, "the axes \(shape) multiply to more pixels than 64-bit sizes hold: the header is corrupt")
+            }
+            count = product
+        }
+        return count
     }
 }

@@ -76,7 +76,22 @@ extension FITSFile {
         let (number, found) = try columnNumber(name)
         let (type, repeatCount, width) = try cColumnType(number, name: found)
         let rows = try cRowCount()
-        let count = rows * repeatCount
+        guard [TBYTE, TSBYTE, TSHORT, TUSHORT, TINT, TUINT, TLONG, TULONG, TLONGLONG, TULONGLONG,
+               TLOGICAL, TFLOAT, TDOUBLE, TSTRING].contains(type) else {
+            let form = try string("TFORM\(number)") ?? "?"
+            throw ownError("readColumn", "cannot read column \(found)",
+                           "its type TFORM\(number) = '\(form)' (bit, complex or variable-length) is not supported")
+        }
+        // Nothing is allocated before the rows × repeat values are known to lie in the file:
+        // each value takes at least one byte of the table's data (bit columns are refused below).
+        try checkDataInFile("readColumn", "cannot read column \(found)")
+        let (count, overflow) = rows.multipliedReportingOverflow(by: repeatCount)
+        let (bytes, overflowOfStrings) = rows.multipliedReportingOverflow(by: max(repeatCount, width, 1))
+        let dataBytes = try cDeclaredDataBytes("readColumn", "cannot read column \(found)")
+        guard !overflow, !overflowOfStrings, rows >= 0, repeatCount >= 0, width >= 0, Int64(bytes) <= dataBytes else {
+            throw ownError("readColumn", "cannot read column \(found)",
+                           "the header declares \(rows) rows of \(repeatCount) values, more than the table's \(dataBytes) bytes of data hold: the header is corrupt")
+        }
         switch type {
         case TBYTE, TSBYTE, TSHORT, TUSHORT, TINT, TUINT, TLONG, TULONG, TLONGLONG, TULONGLONG:
             return .int64(try read(Int64.self, number, found, TLONGLONG, count, null: nil))
@@ -89,9 +104,7 @@ extension FITSFile {
         case TSTRING:
             return .string(rows == 0 ? [] : try cReadStringColumn(number, name: found, rows: rows, width: max(repeatCount, width)))
         default:
-            let form = try string("TFORM\(number)") ?? "?"
-            throw ownError("readColumn", "cannot read column \(found)",
-                           "its type TFORM\(number) = '\(form)' (bit, complex or variable-length) is not supported")
+            preconditionFailure("column type \(type) passed the check above")
         }
     }
 

@@ -204,7 +204,12 @@ final class MemoryImage {
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0, info.st_size <= limit else { return nil }
         let count = Int(info.st_size)
-        guard let bytes = malloc(count) else { return nil }
+        // cfitsio reads whole 2880-byte records: a file whose size is not a multiple of 2880
+        // (cut off, or hostile) would make its memory driver copy past the end of a buffer of
+        // exactly `count` bytes (found by fuzzing). The buffer is rounded up and zero-padded;
+        // cfitsio is still told the true size, so reads of data beyond it fail as from disk.
+        let capacity = (count + 2879) / 2880 * 2880
+        guard let bytes = calloc(capacity, 1) else { return nil }
         var done = 0
         while done < count {
             let n = read(descriptor, bytes + done, count - done)

@@ -21,10 +21,24 @@ extension ModelFile {
         }
         guard root.contains("parameters") else { throw ModelFileError(path: path, message: "no /parameters group") }
         let group = try root.group("parameters")
-        var parameters: [String: (shape: [Int], values: [Float])] = [:]
+        // Every shape is read and bounded before any value is: a dataset may declare any
+        // extent in a file of a few kilobytes (HDF5 fills unwritten chunks).
+        var shapes: [String: [Int]] = [:]
+        var total = 0
         for name in try group.memberNames() {
-            let d = try group.dataset(name)
-            parameters[name] = (shape: try d.shape, values: try d.read(as: Float.self))
+            let shape = try group.dataset(name).shape
+            let count = try valueCount(shape, of: "parameter \(name)", path: path)
+            total += count
+            guard total <= maximumParameterValues else {
+                throw ModelFileError(path: path, message: "the parameters declare more than \(maximumParameterValues) values (\(name) has shape \(shape)), more than any photoz network: the file is corrupt")
+            }
+            shapes[name] = shape
+        }
+        var parameters: [String: (shape: [Int], values: [Float])] = [:]
+        for (name, shape) in shapes {
+            let values = try group.dataset(name).read(as: Float.self)
+            try requireFinite(values, "parameter \(name)", path: path)
+            parameters[name] = (shape: shape, values: values)
         }
         var optimizer: OptimizerState?
         if root.contains("optimizer") {
@@ -47,13 +61,51 @@ extension ModelFile {
             for buffer in try g.memberNames() {
                 let bg = try g.group(buffer)
                 for param in try bg.memberNames() {
-                    buffers["\(param)/\(buffer)"] = try bg.dataset(param).read(as: Float.self)
+                    // An optimizer buffer has its parameter's shape; anything else is refused unread.
+                    let shape = try bg.dataset(param).shape
+                    guard let expected = parameters[param]?.shape else {
+                        throw ModelFileError(path: path, message: "optimizer buffer \(buffer) of \(param) has no parameter \(param) in /parameters")
+                    }
+                    guard shape == expected else {
+                        throw ModelFileError(path: path, message: "shape mismatch for optimizer buffer \(buffer) of \(param): expected \(expected), found \(shape)")
+                    }
+                    let values = try bg.dataset(param).read(as: Float.self)
+                    try requireFinite(values, "optimizer buffer \(buffer) of \(param)", path: path)
+                    buffers["\(param)/\(buffer)"] = values
                 }
             }
             optimizer = OptimizerState(kind: kind, step: step, hyperparameters: hyper, schedule: schedule, buffers: buffers)
         }
         var history: String?
-        if root.contains("history") { history = try root.dataset("history").readStrings().first }
+        if root.contains("history") {
+            let d = try root.dataset("history")
+            let count = try valueCount(try d.shape, of: "/history", path: path)
+            guard count <= 1 else { throw ModelFileError(path: path, message: "/history holds \(count) strings; photoz writes one (JSON)") }
+            history = try d.readStrings().first
+        }
         return ModelFile(attributes: attributes, parameterValues: parameters, optimizer: optimizer, history: history)
+    }
+
+    /// The most values the parameters of a model file may declare: 2^28 (1 GiB of float32),
+    /// ten times the Inception network's 27 million.
+    public static let maximumParameterValues = 1 << 28
+
+    /// The number of values of a dataset of `shape`; throws when the product overflows.
+    private static func valueCount(_ shape: [Int], of what: String, path: String) throws -> Int {
+        var count = 1
+        for length in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: length)
+            guard !overflow, length >= 0 else {
+                throw ModelFileError(path: path, message: "\(what) declares shape \(shape), more values than 64-bit sizes hold: the file is corrupt")
+            }
+            count = product
+        }
+        return count
+    }
+
+    /// Throws, naming the value, when `values` holds NaN or ±Inf.
+    private static func requireFinite(_ values: [Float], _ what: String, path: String) throws {
+        guard let index = values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw ModelFileError(path: path, message: "\(what) holds \(values[index]) at index \(index): a model with non-finite weights predicts nothing; the training diverged or the file is corrupt — use an earlier model file")
     }
 }

@@ -15,6 +15,9 @@ public struct EvaluationReport: Codable, Sendable {
     public var byEBV: [BinnedMetrics]
     /// Objects without a spectroscopic redshift, left out of every metric.
     public var withoutZSpec: Int
+    /// Objects with a z_spec whose prediction is not a finite number (or whose z_spec is at
+    /// or below −1, where Δz divides by zero or less), left out of every metric.
+    public var unusablePredictions: Int = 0
 }
 
 /// Default bin edges of the per-bin tables.
@@ -25,7 +28,10 @@ public enum EvaluationBins {
 
 /// Computes the metrics of predictions, overall and per bin of z_spec and of E(B−V) (empty bins left out).
 public func evaluatePredictions(_ p: Predictions, zBins: [Double] = EvaluationBins.zSpec, ebvBins: [Double] = EvaluationBins.ebv) -> EvaluationReport {
-    let known = p.zSpec.indices.filter { p.zSpec[$0].isFinite }
+    precondition(p.zSpec.count == p.count && p.zPhot.count == p.count && (p.ebv.isEmpty || p.ebv.count == p.count),
+                 "predictions' columns must have one value per object (PredictionFile.read checks files)")
+    let labelled = p.zSpec.indices.filter { p.zSpec[$0].isFinite }
+    let known = labelled.filter { p.zSpec[$0] > -1 && p.zPhot[$0].isFinite }
     func metrics(_ rows: [Int]) -> PhotoZMetrics { PhotoZMetrics(zPhot: rows.map { p.zPhot[$0] }, zSpec: rows.map { p.zSpec[$0] }) }
     func binned(_ values: [Float], _ edges: [Double]) -> [BinnedMetrics] {
         zip(edges, edges.dropFirst()).compactMap { lo, hi in
@@ -34,12 +40,14 @@ public func evaluatePredictions(_ p: Predictions, zBins: [Double] = EvaluationBi
         }
     }
     var pdf: PDFMetrics?
-    if let pdfs = p.pdf, let edges = p.binEdges {
+    if let pdfs = p.pdf, let edges = p.binEdges, edges.count >= 2, pdfs.count == p.count * (edges.count - 1),
+       zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }), edges.allSatisfy(\.isFinite) {
         let k = edges.count - 1
         pdf = PDFMetrics(pdfs: known.flatMap { pdfs[$0 * k..<($0 + 1) * k] }, edges: edges, zSpec: known.map { p.zSpec[$0] })
     }
     return EvaluationReport(overall: metrics(known), pdf: pdf, byZSpec: binned(p.zSpec, zBins),
-                            byEBV: p.ebv.isEmpty ? [] : binned(p.ebv, ebvBins), withoutZSpec: p.count - known.count)
+                            byEBV: p.ebv.isEmpty ? [] : binned(p.ebv, ebvBins), withoutZSpec: p.count - labelled.count,
+                            unusablePredictions: labelled.count - known.count)
 }
 
 extension EvaluationReport {
@@ -57,6 +65,8 @@ extension EvaluationReport {
             }
         }
         if withoutZSpec > 0 { lines.append("\(withoutZSpec) objects without z_spec left out") }
+        if unusablePredictions > 0 { lines.append("\(unusablePredictions) objects with a non-finite z_phot (or z_spec <= -1) left out") }
+        if let pdf, pdf.rowsLeftOut > 0 { lines.append("\(pdf.rowsLeftOut) PDFs that are no distribution (negative, non-finite or all zero) left out of PIT and CRPS") }
         return lines.joined(separator: "\n")
     }
 }

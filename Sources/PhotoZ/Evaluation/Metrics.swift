@@ -53,31 +53,49 @@ public struct PDFMetrics: Codable, Sendable, Equatable {
     /// Mean CRPS over objects (redshift units).
     public var meanCRPS: Double
     public var medianCRPS: Double
+    /// Objects left out because their PDF is no distribution (a negative or non-finite
+    /// value, or all zeros) or their z_spec is not finite.
+    public var rowsLeftOut: Int = 0
 
     /// `pdfs` is (N, bins) row-major over `edges` (bins + 1 values).
     public init(pdfs: [Float], edges: [Double], zSpec: [Float], pitBins: Int = 20) {
         let nb = edges.count - 1
         let n = zSpec.count
         precondition(pdfs.count == n * nb, "pdfs must be (N, bins)")
+        precondition(nb >= 1 && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 } && edges.allSatisfy(\.isFinite),
+                     "edges must be finite and increasing")
         var histogram = [Int](repeating: 0, count: pitBins)
         var outliers = 0
-        var crps = [Double](repeating: 0, count: n)
+        var crps: [Double] = []
+        crps.reserveCapacity(n)
+        var leftOut = 0
         for i in 0..<n {
             let row = pdfs[i * nb..<(i + 1) * nb].map(Double.init)
-            let total = max(row.reduce(0, +), .leastNonzeroMagnitude)
+            let total = row.reduce(0, +)
             let z = Double(zSpec[i])
+            // Whatever a file holds must not reach Int() below as NaN: rows that are no
+            // distribution are counted, not evaluated.
+            guard z.isFinite, total > 0, total.isFinite, row.allSatisfy({ $0 >= 0 }) else {
+                leftOut += 1
+                continue
+            }
             // CDF at the bin edges; linear inside a bin (uniform density per bin).
             var cdf = [Double](repeating: 0, count: nb + 1)
             for b in 0..<nb { cdf[b + 1] = cdf[b] + row[b] / total }
             let pit = Self.cdf(at: z, edges: edges, cdfAtEdges: cdf)
+            guard pit.isFinite else {  // edges so far apart that their difference overflows
+                leftOut += 1
+                continue
+            }
             histogram[min(pitBins - 1, max(0, Int(pit * Double(pitBins))))] += 1
             if pit < 1e-4 || pit > 1 - 1e-4 { outliers += 1 }
-            crps[i] = Self.crps(z: z, edges: edges, cdfAtEdges: cdf)
+            crps.append(Self.crps(z: z, edges: edges, cdfAtEdges: cdf))
         }
         pitHistogram = histogram
-        pitOutlierFraction = n > 0 ? Double(outliers) / Double(n) : .nan
-        meanCRPS = n > 0 ? crps.reduce(0, +) / Double(n) : .nan
+        pitOutlierFraction = crps.isEmpty ? .nan : Double(outliers) / Double(crps.count)
+        meanCRPS = crps.isEmpty ? .nan : crps.reduce(0, +) / Double(crps.count)
         medianCRPS = median(crps)
+        rowsLeftOut = leftOut
     }
 
     static func cdf(at z: Double, edges: [Double], cdfAtEdges: [Double]) -> Double {

@@ -68,9 +68,12 @@ struct Figure {
     mutating func density(_ xs: [Double], _ ys: [Double], bins: Int) {
         var counts = [Int](repeating: 0, count: bins * bins)
         for (a, b) in zip(xs, ys) {
-            let i = Int((a - x.lowerBound) / (x.upperBound - x.lowerBound) * Double(bins))
-            let j = Int((b - y.lowerBound) / (y.upperBound - y.lowerBound) * Double(bins))
-            guard (0..<bins).contains(i), (0..<bins).contains(j) else { continue }
+            // Cells are checked as doubles first: Int() of NaN or ±Inf (a NaN prediction, or
+            // z_spec = −1 in Δz) traps.
+            let u = (a - x.lowerBound) / (x.upperBound - x.lowerBound) * Double(bins)
+            let v = (b - y.lowerBound) / (y.upperBound - y.lowerBound) * Double(bins)
+            guard u >= 0, u < Double(bins), v >= 0, v < Double(bins) else { continue }
+            let i = Int(u), j = Int(v)
             counts[j * bins + i] += 1
         }
         let peak = Double(max(counts.max() ?? 1, 1))

@@ -87,6 +87,10 @@ public enum PredictionFile {
     }
 
     /// Reads a predictions file; a file of another schema or version is refused with its path.
+    ///
+    /// Every column is checked before it is used: one value per object, bin edges finite and
+    /// increasing, PDFs of shape (N, bins). No dataset is read whose declared size is beyond
+    /// what the file's bytes can hold (deflate expands at most 1032-fold).
     public static func read(_ path: String) throws -> Predictions {
         let file = try HDF5File.open(path, readOnly: true)
         let root = file.root
@@ -96,14 +100,55 @@ public enum PredictionFile {
         guard case .int64(version)? = try root.attribute("schema_version") else {
             throw PhotoZDataError.schema(path: path, message: "predictions schema version is not \(version); re-run predict with this photoz")
         }
+        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+        let budget = fileBytes.multipliedReportingOverflow(by: 1032).partialValue &+ (1 << 20)
+        func fail(_ message: String) -> PhotoZDataError {
+            PhotoZDataError.schema(path: path, message: message + "; the file is corrupt or was not written by photoz predict")
+        }
+        /// The values of `group/name`, after checking its shape: `count` values in all (nil: any), bounded by the file size.
+        func values<T: HDF5Scalar>(_ group: HDF5Group, _ name: String, _ where_: String, as type: T.Type, count: Int?) throws -> [T] {
+            let dataset = try group.dataset(name)
+            let shape = try dataset.shape
+            var total = 1
+            for length in shape {
+                let (product, overflow) = total.multipliedReportingOverflow(by: length)
+                guard !overflow else { throw fail("\(where_)/\(name) declares shape \(shape), more values than 64-bit sizes hold") }
+                total = product
+            }
+            let (bytes, overflow) = total.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+            guard !overflow, bytes <= budget else {
+                throw fail("\(where_)/\(name) declares shape \(shape), more data than a file of \(fileBytes) bytes can hold")
+            }
+            if let count, total != count {
+                throw fail("\(where_)/\(name) has \(total) values (shape \(shape)) but there are \(count) objects")
+            }
+            return try dataset.read(as: T.self)
+        }
+        guard root.contains("ancil") else { throw fail("no ancil group") }
         let ancil = try root.group("ancil")
-        func floats(_ name: String) throws -> [Float]? { ancil.contains(name) ? try ancil.dataset(name).read(as: Float.self) : nil }
+        for required in ["object_id", "z_spec", "z_phot"] where !ancil.contains(required) {
+            throw fail("ancil/\(required) is missing")
+        }
+        let ids = try values(ancil, "object_id", "ancil", as: Int64.self, count: nil)
+        let n = ids.count
+        func floats(_ name: String) throws -> [Float]? { ancil.contains(name) ? try values(ancil, name, "ancil", as: Float.self, count: n) : nil }
         var p = Predictions(
-            objectID: try ancil.dataset("object_id").read(as: Int64.self), zSpec: try floats("z_spec") ?? [],
-            ebv: try floats("ebv") ?? [], zPhot: try floats("z_phot") ?? [], zPhotMode: try floats("z_phot_mode"), zPhotStd: try floats("z_phot_std"))
+            objectID: ids, zSpec: try floats("z_spec") ?? [], ebv: try floats("ebv") ?? [], zPhot: try floats("z_phot") ?? [],
+            zPhotMode: try floats("z_phot_mode"), zPhotStd: try floats("z_phot_std"))
         if root.contains("data") {
-            p.pdf = try root.group("data").dataset("pdfs").read(as: Float.self)
-            p.binEdges = try root.group("meta").dataset("bins").read(as: Double.self)
+            guard root.contains("meta"), try root.group("meta").contains("bins") else { throw fail("data/pdfs without meta/bins") }
+            let edges = try values(try root.group("meta"), "bins", "meta", as: Double.self, count: nil)
+            guard edges.count >= 2, edges.allSatisfy({ $0.isFinite && abs($0) <= 1e6 }), zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw fail("meta/bins holds \(edges.count) edges that are not finite and increasing (\(edges.prefix(4).map { String($0) }.joined(separator: ", "))\(edges.count > 4 ? ", …" : ""))")
+            }
+            let data = try root.group("data")
+            guard data.contains("pdfs") else { throw fail("data/pdfs is missing") }
+            let shape = try data.dataset("pdfs").shape
+            guard shape == [n, edges.count - 1] else {
+                throw fail("data/pdfs has shape \(shape) but there are \(n) objects and \(edges.count - 1) bins")
+            }
+            p.pdf = try values(data, "pdfs", "data", as: Float.self, count: nil)  // shape checked above
+            p.binEdges = edges
         }
         for name in try root.attributeNames() { p.attributes[name] = try root.attribute(name) }
         return p

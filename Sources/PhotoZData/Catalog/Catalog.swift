@@ -68,6 +68,9 @@ public struct SkippedObject: Sendable, Equatable, Codable {
 /// Why an object was skipped; the summary counts objects by these.
 public enum SkipReason: String, Codable, Sendable, CaseIterable {
     case badCatalogValue = "bad-catalog-value"
+    /// A spectroscopic redshift no object can have (z ≤ −1, where 1 + z ≤ 0, or not finite):
+    /// never written as a label.
+    case impossibleRedshift = "impossible-redshift"
     case duplicateID = "duplicate-object-id"
     case missingCutout = "missing-cutout"
     case unreadableCutout = "unreadable-cutout"
@@ -96,22 +99,28 @@ public struct Catalog: Sendable {
         let table = try CatalogTable.read(path)
         var used: [String: String] = [:]
 
-        func column(_ key: String, _ explicit: String?, required: Bool = true) throws -> String? {
-            let candidates = explicit.map { [$0] } ?? CatalogColumns.defaults[key]!
-            for candidate in candidates {
-                if let name = table.resolve(candidate) { used[key] = name; return name }
+        func column(_ role: CatalogColumnRole, _ explicit: String?) throws -> String {
+            let candidates = explicit.map { [$0] } ?? CatalogColumns.defaults[role.rawValue]!
+            guard let name = candidates.lazy.compactMap({ table.resolve($0) }).first else {
+                let how = explicit == nil ? "none of \(candidates.joined(separator: ", ")) found" : "column '\(explicit!)' not found"
+                throw CatalogColumnError(path: path, role: role, column: nil,
+                                         message: "no \(role.rawValue) column (\(role.meaning)): \(how); columns found: \(table.columnNames.joined(separator: ", ")). Name the column that holds it")
             }
-            guard required else { return nil }
-            let how = explicit == nil ? "none of \(candidates.joined(separator: ", ")) found" : "column '\(explicit!)' not found"
-            throw PhotoZDataError.catalog(path: path, message: "no \(key) column: \(how); columns found: \(table.columnNames.joined(separator: ", ")). Name it with --\(key.replacingOccurrences(of: "_", with: "-"))-column")
+            try requireNumbers(table, name, role)
+            used[role.rawValue] = name
+            return name
         }
 
-        let idName = try column("object_id", columns.objectID)!
-        let raName = try column("ra", columns.ra)!
-        let decName = try column("dec", columns.dec)!
-        let zName = try column("z", columns.z)!
-        let zErrName = try column("z_err", columns.zErr)!
+        let idName = try column(.objectID, columns.objectID)
+        let raName = try column(.ra, columns.ra)
+        let decName = try column(.dec, columns.dec)
+        let zName = try column(.z, columns.z)
+        let zErrName = try column(.zErr, columns.zErr)
         let ebvValues = try readEBV(table, columns: columns, extinction: extinction, used: &used)
+        if let (largest, limit) = table.inexactIntegers(idName) {
+            throw CatalogColumnError(path: path, role: .objectID, column: idName,
+                                     message: "object id column '\(idName)' holds floating-point values up to \(largest), beyond \(limit) (2^\(limit.exponent)), the largest integer its type holds exactly: the 64-bit ids were rounded when the catalog was written. Write the ids as 64-bit integers (FITS TFORM 'K', or plain digits in CSV)")
+        }
 
         let ids = table.int64Values(idName)
         let numeric = [("ra", raName), ("dec", decName), ("z", zName), ("z_err", zErrName)].map { ($0.0, $0.1, table.doubleValues($0.1)) }
@@ -127,14 +136,22 @@ public struct Catalog: Sendable {
             }
             var values: [Double] = []
             for (key, name, column) in numeric {
-                guard let v = column[row], v.isFinite else {
-                    skipped.append(SkippedObject(objectID: id, row: row + 1, file: nil, reason: .badCatalogValue,
+                // Shards store these as float32: a value beyond its range would become infinite there.
+                guard let v = column[row], v.isFinite, abs(v) <= Double(Float.greatestFiniteMagnitude) else {
+                    let reason: SkipReason = key == "z" && column[row] != nil ? .impossibleRedshift : .badCatalogValue
+                    skipped.append(SkippedObject(objectID: id, row: row + 1, file: nil, reason: reason,
                                                  detail: "\(key) column '\(name)' value '\(table.text(name, row: row))' is not a finite number"))
                     continue rows
                 }
                 values.append(v)
             }
-            guard let ebv = ebvValues.values[row], ebv.isFinite else {
+            // 1 + z ≤ 0 has no meaning (Δz divides by it); such a row is never a label.
+            guard values[2] > -1 else {
+                skipped.append(SkippedObject(objectID: id, row: row + 1, file: nil, reason: .impossibleRedshift,
+                                             detail: "z column '\(zName)' value \(values[2]) is at or below -1, which no redshift can be"))
+                continue
+            }
+            guard let ebv = ebvValues.values[row], ebv.isFinite, abs(ebv) <= Double(Float.greatestFiniteMagnitude) else {
                 skipped.append(SkippedObject(objectID: id, row: row + 1, file: nil, reason: .badCatalogValue,
                                              detail: "E(B-V) from \(ebvValues.source) is not a finite number"))
                 continue
@@ -151,6 +168,13 @@ public struct Catalog: Sendable {
         return Catalog(path: path, entries: entries, skipped: skipped, columnsUsed: used, extinction: extinction)
     }
 
+    /// Throws when a FITS column holds no single number per row (vector, logical, text), naming it.
+    private static func requireNumbers(_ table: CatalogTable, _ name: String, _ role: CatalogColumnRole) throws {
+        guard let problem = table.numberProblem(name) else { return }
+        throw CatalogColumnError(path: table.path, role: role, column: name,
+                                 message: "\(role.rawValue) column '\(name)' holds \(problem), not one number per row as \(role.meaning) needs; choose a column of one number per row")
+    }
+
     /// E(B−V) from an `ebv` column, or fitted to per-band extinction columns `A_b = R_b · E(B−V)`
     /// by least squares over the bands present.
     private static func readEBV(_ table: CatalogTable, columns: CatalogColumns, extinction: ExtinctionCoefficients,
@@ -158,18 +182,22 @@ public struct Catalog: Sendable {
         if columns.extinctionPrefix == nil {
             let candidates = columns.ebv.map { [$0] } ?? CatalogColumns.defaults["ebv"]!
             if let name = candidates.lazy.compactMap({ table.resolve($0) }).first {
+                try requireNumbers(table, name, .ebv)
                 used["ebv"] = name
                 return (table.doubleValues(name), "column '\(name)'")
             }
             if columns.ebv != nil {
-                throw PhotoZDataError.catalog(path: table.path, message: "no ebv column: column '\(columns.ebv!)' not found; columns found: \(table.columnNames.joined(separator: ", "))")
+                throw CatalogColumnError(path: table.path, role: .ebv, column: nil,
+                                         message: "no ebv column: column '\(columns.ebv!)' not found; columns found: \(table.columnNames.joined(separator: ", "))")
             }
         }
         let prefix = columns.extinctionPrefix ?? "extinction_"
         let names = Band.allCases.compactMap { band in table.resolve(prefix + band.rawValue).map { (band, $0) } }
         guard !names.isEmpty else {
-            throw PhotoZDataError.catalog(path: table.path, message: "no E(B-V): none of ebv, EBV, e_bv, E_BV nor \(prefix)u…\(prefix)z found; columns found: \(table.columnNames.joined(separator: ", ")). Name one with --ebv-column or --extinction-prefix")
+            throw CatalogColumnError(path: table.path, role: columns.extinctionPrefix == nil ? .ebv : .extinctionPrefix, column: nil,
+                                     message: "no E(B-V): none of ebv, EBV, e_bv, E_BV nor \(prefix)u…\(prefix)z found; columns found: \(table.columnNames.joined(separator: ", ")). Name the E(B-V) column or the prefix of the per-band extinction columns")
         }
+        for (_, name) in names { try requireNumbers(table, name, .extinctionPrefix) }
         let bandColumns = names.map { ($0.0, table.doubleValues($0.1)) }
         let norm = bandColumns.reduce(0.0) { $0 + extinction.coefficient($1.0) * extinction.coefficient($1.0) }
         let values: [Double?] = (0..<table.rowCount).map { row in

@@ -8,8 +8,14 @@ import Foundation
 struct CatalogTable {
     enum Column {
         case int64([Int64])
-        case double([Double])
+        /// Floating-point values and the largest integer magnitude their type holds exactly
+        /// (2^53 for 64-bit, 2^24 for 32-bit floats).
+        case double([Double], exactIntegersUpTo: Double)
+        /// CSV text, parsed on demand row by row.
         case text([String])
+        /// A FITS column that holds no single number per row (a vector, logical, text or an
+        /// unsupported type), not read; the text says what it holds, e.g. "a vector of 5 values per row (TFORM5 = '5E')".
+        case unusable(String)
     }
 
     let path: String
@@ -23,21 +29,38 @@ struct CatalogTable {
         return columnNames.first { $0.lowercased() == name.lowercased() }
     }
 
-    /// Reads a column as 64-bit integers; `nil` marks a value that is not an integer.
+    /// Why a column cannot give one number per row, or nil when it can (or may, row by row, for CSV).
+    func numberProblem(_ name: String) -> String? {
+        if case let .unusable(why) = columns[name]! { return why }
+        return nil
+    }
+
+    /// For a floating-point column: the largest magnitude of its values when some exceed what
+    /// its type holds exactly as an integer (an id column written as floats), else nil.
+    func inexactIntegers(_ name: String) -> (largest: Double, limit: Double)? {
+        guard case let .double(values, limit) = columns[name]! else { return nil }
+        let largest = values.lazy.filter(\.isFinite).map(abs).max() ?? 0
+        return largest > limit ? (largest, limit) : nil
+    }
+
+    /// Reads a column as 64-bit integers; `nil` marks a value that is not an integer. Callers
+    /// first check `numberProblem` and `inexactIntegers`.
     func int64Values(_ name: String) -> [Int64?] {
         switch columns[name]! {
         case let .int64(values): return values
-        case let .double(values): return values.map { $0.isFinite && $0 == $0.rounded() && abs($0) < 9.2e18 ? Int64($0) : nil }
+        case let .double(values, limit): return values.map { $0.isFinite && $0 == $0.rounded() && abs($0) <= limit ? Int64($0) : nil }
         case let .text(values): return values.map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        case .unusable: return [Int64?](repeating: nil, count: rowCount)
         }
     }
 
-    /// Reads a column as doubles; `nil` marks a value that is not a number.
+    /// Reads a column as doubles; `nil` marks a value that is not a number. Callers first check `numberProblem`.
     func doubleValues(_ name: String) -> [Double?] {
         switch columns[name]! {
         case let .int64(values): return values.map { Double($0) }
-        case let .double(values): return values
+        case let .double(values, _): return values
         case let .text(values): return values.map { Self.parseDouble($0) }
+        case .unusable: return [Double?](repeating: nil, count: rowCount)
         }
     }
 
@@ -45,8 +68,9 @@ struct CatalogTable {
     func text(_ name: String, row: Int) -> String {
         switch columns[name]! {
         case let .int64(values): return String(values[row])
-        case let .double(values): return String(values[row])
+        case let .double(values, _): return String(values[row])
         case let .text(values): return values[row]
+        case .unusable: return ""
         }
     }
 
@@ -74,19 +98,41 @@ struct CatalogTable {
 
     private static func readFITS(_ path: String) throws -> CatalogTable {
         try FITSFile.withFile(path) { file in
-            let count = try file.hduCount()
-            for hdu in 0..<count {
-                let type = try file.moveTo(hdu: hdu)
-                guard type == .binaryTable || type == .asciiTable else { continue }
+            // HDU by HDU: a broken header then fails with cfitsio's reason (counting the HDUs
+            // first stops silently before it, and the table would seem missing).
+            var count = 0
+            var next: FITSHDUType? = try file.currentHDUType()
+            while let type = next {
+                count += 1
+                guard type == .binaryTable || type == .asciiTable else {
+                    next = try file.moveToNextHDU()
+                    continue
+                }
                 let names = try file.tableColumnNames()
                 var columns: [String: Column] = [:]
-                for name in names {
+                for (index, name) in names.enumerated() where columns[name] == nil {
+                    // Only columns of one number per row are read: FITSFile.readColumn flattens
+                    // vectors row by row, which once gave rows other rows' values.
+                    let form = (try file.string("TFORM\(index + 1)") ?? "").uppercased()
+                    let code = form.first(where: { !$0.isNumber }) ?? "?"
+                    let described = "TFORM\(index + 1) = '\(form)'"
+                    switch code {
+                    case "L": columns[name] = .unusable("logical values (\(described))"); continue
+                    case "A": columns[name] = .unusable("text (\(described))"); continue
+                    case "B", "I", "J", "K", "E", "D", "F", "G": break
+                    default: columns[name] = .unusable("values of a type photoz does not read as numbers (\(described): bit, complex or variable-length)"); continue
+                    }
+                    let count = try file.columnRepeat(name)
+                    guard count == 1 else {
+                        columns[name] = .unusable(count == 0 ? "no value (\(described))" : "a vector of \(count) values per row (\(described))")
+                        continue
+                    }
                     switch try file.readColumn(name) {
                     case let .int64(v): columns[name] = .int64(v)
                     case let .int32(v): columns[name] = .int64(v.map(Int64.init))
-                    case let .float32(v): columns[name] = .double(v.map(Double.init))
-                    case let .float64(v): columns[name] = .double(v)
-                    case let .string(v): columns[name] = .text(v)
+                    case let .float32(v): columns[name] = .double(v.map(Double.init), exactIntegersUpTo: 0x1p24)
+                    case let .float64(v): columns[name] = .double(v, exactIntegersUpTo: 0x1p53)
+                    case .string: columns[name] = .unusable("text (\(described))")
                     }
                 }
                 return CatalogTable(path: path, columnNames: names, rowCount: try file.tableRowCount(), columns: columns)
@@ -96,10 +142,12 @@ struct CatalogTable {
     }
 
     private static func readCSV(_ path: String) throws -> CatalogTable {
-        let text: String
+        var text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PhotoZDataError.catalog(path: path, message: "cannot read as UTF-8 text: \(error.localizedDescription)")
         }
+        // Spreadsheets save UTF-8 CSV with a byte-order mark, which would become part of the first column's name.
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let separator: Character = path.lowercased().hasSuffix(".tsv") ? "\t" : ","
         var header: [String]?
         var cells: [[String]] = []

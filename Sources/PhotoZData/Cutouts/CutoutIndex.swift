@@ -13,6 +13,9 @@ public struct CutoutIndex: Sendable {
     public var files: [Int64: [Band: String]]
     /// Files whose name matches the template but whose id is not in the catalog, filled by the caller.
     public var unmatchedFiles: [String] = []
+    /// Files that could not be read while detecting the layout (path → why); empty when the
+    /// layout was given. Each is also skipped, with its reason, when its object is read.
+    public var unreadableWhileDetecting: [String: String] = [:]
 
     static let extensions = [".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fits.fz", ".fz", ".fit.gz"]
     /// The extensions longest first, so that `.fits.gz` wins over `.gz`-less matches.
@@ -28,7 +31,8 @@ public struct CutoutIndex: Sendable {
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
             throw PhotoZDataError.io(path: directory, message: "cannot list the cutout directory: \(error.localizedDescription)")
         }
-        let chosen = try layout ?? detectLayout(directory, names: names, template: template)
+        let detected = try layout.map { ($0, [String: String]()) } ?? detectLayoutReporting(directory, names: names, template: template)
+        let chosen = detected.0
         let pattern = try TemplatePattern(template ?? chosen.defaultTemplate, layout: chosen)
         var files: [Int64: [Band: String]] = [:]
         files.reserveCapacity(names.count)
@@ -37,35 +41,79 @@ public struct CutoutIndex: Sendable {
             guard let (id, band) = pattern.match(name) else { continue }
             files[id, default: [:]][band ?? .r] = folder + name
         }
-        return CutoutIndex(directory: directory, layout: chosen, template: pattern.template, files: files)
+        var index = CutoutIndex(directory: directory, layout: chosen, template: pattern.template, files: files)
+        index.unreadableWhileDetecting = detected.1
+        return index
     }
 
-    /// Guesses the layout: per-band names first, then the structure of one `{id}.fits` file.
+    /// Files examined to detect the layout: enough that one broken or odd file cannot decide
+    /// for the whole folder, few enough that detection stays a fraction of a second.
+    static let detectionSampleSize = 7
+
+    /// Guesses the layout: per-band names first, then the structure of a few `{id}.fits` files.
     static func detectLayout(_ directory: String, names: [String], template: String?) throws -> CutoutLayout {
-        if let template { return template.contains("{band}") ? .perBand : try structureOf(directory, names: names) }
+        try detectLayoutReporting(directory, names: names, template: template).layout
+    }
+
+    /// The detected layout and the files that could not be read while detecting it (path → why).
+    static func detectLayoutReporting(_ directory: String, names: [String], template: String?) throws
+        -> (layout: CutoutLayout, unreadable: [String: String]) {
+        if let template {
+            return template.contains("{band}") ? (.perBand, [:]) : try structureOf(directory, names: names, template: template)
+        }
         let perBand = try TemplatePattern(CutoutLayout.perBand.defaultTemplate, layout: .perBand)
         let single = try TemplatePattern(CutoutLayout.mef.defaultTemplate, layout: .mef)
         let perBandCount = names.lazy.filter { perBand.match($0) != nil }.count
         let singleCount = names.lazy.filter { single.match($0) != nil }.count
-        if perBandCount > singleCount { return .perBand }
+        if perBandCount > singleCount { return (.perBand, [:]) }
         guard singleCount > 0 else {
             throw PhotoZDataError.io(path: directory, message: "no cutout files found: expected {id}.fits (multi-extension or cube) or {id}-{band}.fits, optionally .gz/.bz2/.fz; pass --layout and --template for other names")
         }
-        return try structureOf(directory, names: names)
+        return try structureOf(directory, names: names, template: nil)
     }
 
-    /// Opens the first `{id}.fits` file: a 3-D primary image means `cube`, otherwise `mef`.
-    private static func structureOf(_ directory: String, names: [String]) throws -> CutoutLayout {
-        let single = try TemplatePattern(CutoutLayout.mef.defaultTemplate, layout: .mef)
-        guard let first = names.first(where: { single.match($0) != nil }) else { return .mef }
-        let path = (directory as NSString).appendingPathComponent(first)
-        return try FITSFile.withFile(path) { file in
-            let count = try file.hduCount()
-            for hdu in 0..<min(count, 2) {
-                guard try file.moveTo(hdu: hdu) == .image else { continue }
-                let shape = try file.imageShape()
-                if shape.count == 3 { return .cube }
-                if shape.count == 2 { return .mef }
+    /// Decides between `cube` and `mef` by the structure of up to `detectionSampleSize` files
+    /// spread over the folder (a 3-D image in one of the first two HDUs means `cube`): the
+    /// majority of the files that can be read decides, unreadable files are skipped and
+    /// returned. Throws when none of them can be read.
+    private static func structureOf(_ directory: String, names: [String], template: String?) throws
+        -> (layout: CutoutLayout, unreadable: [String: String]) {
+        let single = try TemplatePattern(template ?? CutoutLayout.mef.defaultTemplate, layout: .mef)
+        let candidates = names.filter { single.match($0) != nil }
+        guard !candidates.isEmpty else { return (.mef, [:]) }
+        // Evenly spaced picks, the first file included: a run of broken files at the start of
+        // the sort order (e.g. "0000.fits" left by another tool) cannot fill the sample.
+        let picks = Set((0..<min(detectionSampleSize, candidates.count)).map { $0 * candidates.count / min(detectionSampleSize, candidates.count) })
+        var votes: [CutoutLayout: Int] = [:]
+        var unreadable: [String: String] = [:]
+        for index in picks.sorted() {
+            let path = (directory as NSString).appendingPathComponent(candidates[index])
+            do {
+                votes[try structure(of: path), default: 0] += 1
+            } catch {
+                unreadable[path] = "\(error)"
+            }
+        }
+        guard let layout = votes.max(by: { ($0.value, $0.key == .mef ? 1 : 0) < ($1.value, $1.key == .mef ? 1 : 0) })?.key else {
+            let list = unreadable.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; ")
+            throw PhotoZDataError.io(path: directory, message: "cannot detect the cutout layout: none of the \(unreadable.count) files examined can be read: \(list); pass --layout, or remove the broken files")
+        }
+        return (layout, unreadable)
+    }
+
+    /// The layout one `{id}.fits` file follows: a 3-D image in one of its first two HDUs is a cube.
+    private static func structure(of path: String) throws -> CutoutLayout {
+        try FITSFile.withFile(path) { file in
+            var hdu = 0
+            var type: FITSHDUType? = try file.currentHDUType()
+            while let current = type, hdu < 2 {
+                if current == .image {
+                    let shape = try file.imageShape()
+                    if shape.count == 3 { return .cube }
+                    if shape.count == 2 { return .mef }
+                }
+                type = try file.moveToNextHDU()
+                hdu += 1
             }
             return .mef
         }
