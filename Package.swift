@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "FITS", targets: ["FITS"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "SafeOutput", targets: ["SafeOutput"]),
+        .library(name: "WCS", targets: ["WCS"]),
     ],
     dependencies: [
         // Declarative command-line parsing; the only Swift dependency of the tool.
@@ -24,17 +25,22 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CWCS", pkgConfig: "wcslib", providers: [.apt(["wcslib-dev"])]),
+        .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Safe Swift layers over the C libraries.
         .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
+        // World coordinates of any celestial FITS WCS (frames for cutouts, dust maps) via wcslib.
+        .target(name: "WCS", dependencies: ["CWCS"], exclude: ["README.md"]),
 
         // The one owner of output files: atomic files, staged folders, locks, the --out rules,
         // leftovers of killed runs and provenance (Foundation and Glibc only, so every target can use it).
         .target(name: "SafeOutput", exclude: ["README.md"]),
 
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
-        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput"]),
+        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput", "WCS", "CBZip2", "CZlib"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS", "SafeOutput"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
@@ -49,6 +55,7 @@ let package = Package(
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "WCSTests", dependencies: ["WCS"]),
         .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5"]),
         .testTarget(name: "SkySimTests", dependencies: ["SkySim", "PhotoZData", "FITS"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),

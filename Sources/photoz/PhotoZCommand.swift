@@ -11,6 +11,7 @@ struct PhotoZCommand: ParsableCommand {
             BenchCommand.self,
             DemoCommand.self,
             IngestCommand.self,
+            CutoutCommand.self,
             SimulateCommand.self,
             InspectCommand.self,
             ValidateCommand.self,

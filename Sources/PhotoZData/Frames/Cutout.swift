@@ -1,0 +1,333 @@
+import Dispatch
+import FITS
+import Foundation
+import WCS
+
+/// One catalog object to cut.
+struct CutoutTarget: Sendable {
+    var objectID: Int64
+    var ra: Double
+    var dec: Double
+    /// 1-based catalog row.
+    var row: Int
+}
+
+/// Where an object is cut from: its field and its FITS 1-based position in each band's frame.
+struct Placement: Sendable {
+    var target: CutoutTarget
+    var field: FieldID
+    var positions: [Band: (x: Double, y: Double)]
+    var margin: Double
+}
+
+/// Cuts aligned five-band stamps from survey frames for every catalog object (see
+/// `CutoutConfiguration`): writes `{id}.fits` per object, `frames.csv` (the frame each band
+/// came from), `skipped.csv` (objects not cut, with reasons) and `cutout.json` into the output.
+///
+/// Each object takes the field where it lies farthest from the frame edges (SDSS fields
+/// overlap by 128 rows), all five bands of that field. Fields are processed in batches; each
+/// frame is decompressed once, on one of `threads` threads, and every object of its field is
+/// resampled from it. The run fails only when nothing at all could be cut.
+public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = nil) throws -> CutoutSummary {
+    try config.validate()
+    let start = Date()
+    let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    let (targets, catalogSkips) = try readCutoutTargets(config.catalog, columns: config.columns)
+    let index = try FrameIndex.scan(config.frames, threads: threads)
+    var skipped = catalogSkips
+    var placements: [FieldID: [Placement]] = [:]
+    for target in targets {
+        switch try place(target, in: index) {
+        case .success(let placement): placements[placement.field, default: []].append(placement)
+        case .failure(let skip): skipped.append(skip)
+        }
+    }
+    guard !placements.isEmpty else {
+        let reasons = Dictionary(grouping: skipped, by: \.reason.rawValue).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+        throw PhotoZDataError.catalog(path: config.catalog, message: "no object lies inside the frames of \(config.frames) (\(targets.count) usable rows; skipped: \(reasons.isEmpty ? "none" : reasons)). First: \(skipped.first?.detail ?? "-")")
+    }
+    try prepareOutput(config)
+
+    let fieldOrder = placements.keys.sorted()
+    let total = placements.values.reduce(0) { $0 + $1.count }
+    var done = 0
+    var written = 0
+    var framesRead = 0
+    var frameRows: [String] = []
+    let timing = Timing()
+    // Enough fields per batch to keep every thread busy with a frame (five per field).
+    let fieldsPerBatch = max(1, (threads + 4) / 5)
+    for batchStart in stride(from: 0, to: fieldOrder.count, by: fieldsPerBatch) {
+        let batch = Array(fieldOrder[batchStart..<min(batchStart + fieldsPerBatch, fieldOrder.count)])
+        let objects = batch.flatMap { placements[$0]! }
+        let outcome = try cutBatch(batch, objects: objects, index: index, config: config, threads: threads, timing: timing)
+        framesRead += outcome.framesRead
+        skipped += outcome.skipped
+        written += outcome.written
+        frameRows += outcome.frameRows
+        done += objects.count
+        progress?(done, total)
+    }
+    guard written > 0 else {
+        throw PhotoZDataError.catalog(path: config.catalog, message: "no stamp could be cut: \(skipped.count) objects skipped, first: \(skipped.first?.detail ?? "-")")
+    }
+    let out = URL(fileURLWithPath: config.output)
+    let framesReport = out.appendingPathComponent("frames.csv").path
+    try writeAtomically(Data(("object_id,catalog_row,field,band,frame,x,y,margin,masked_pixels\n" + frameRows.joined()).utf8), to: framesReport)
+    let skippedReport = out.appendingPathComponent("skipped.csv").path
+    try writeCutoutSkips(skipped.sorted { $0.row < $1.row }, to: skippedReport)
+    let seconds = Date().timeIntervalSince(start)
+    let summary = CutoutSummary(
+        written: written, skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
+        fieldsUsed: fieldOrder.count, framesRead: framesRead, seconds: seconds,
+        objectsPerSecond: seconds > 0 ? Double(written) / seconds : 0,
+        frameReadSeconds: timing.read, resampleSeconds: timing.resample,
+        output: config.output, skippedReport: skippedReport, framesReport: framesReport)
+    struct Record: Codable { var tool = "photoz cutout"; var toolVersion = PhotoZVersion.current; var configuration: CutoutConfiguration; var summary: CutoutSummary }
+    try writeAtomically(Data(jsonText(Record(configuration: config, summary: summary)).utf8), to: out.appendingPathComponent("cutout.json").path)
+    return summary
+}
+
+/// Reads the id, RA and Dec of every catalog row with the same column detection as `ingest`
+/// (SDSS-style default names, explicit names first); redshift columns are not needed.
+func readCutoutTargets(_ path: String, columns: CatalogColumns) throws -> ([CutoutTarget], [CutoutSkip]) {
+    let table = try CatalogTable.read(path)
+    func column(_ key: String, _ explicit: String?) throws -> String {
+        let candidates = explicit.map { [$0] } ?? CatalogColumns.defaults[key]!
+        if let name = candidates.lazy.compactMap({ table.resolve($0) }).first { return name }
+        let how = explicit == nil ? "none of \(candidates.joined(separator: ", ")) found" : "column '\(explicit!)' not found"
+        throw PhotoZDataError.catalog(path: path, message: "no \(key) column: \(how); columns found: \(table.columnNames.joined(separator: ", ")). Name it with --\(key.replacingOccurrences(of: "_", with: "-"))-column")
+    }
+    let idName = try column("object_id", columns.objectID), raName = try column("ra", columns.ra), decName = try column("dec", columns.dec)
+    let ids = table.int64Values(idName), ras = table.doubleValues(raName), decs = table.doubleValues(decName)
+    var targets: [CutoutTarget] = [], skipped: [CutoutSkip] = []
+    var firstRow: [Int64: Int] = [:]
+    for row in 0..<table.rowCount {
+        guard let id = ids[row] else {
+            skipped.append(CutoutSkip(objectID: nil, row: row + 1, reason: .badCatalogValue, file: nil, detail: "\(idName) value '\(table.text(idName, row: row))' is not an integer"))
+            continue
+        }
+        guard let ra = ras[row], ra.isFinite, let dec = decs[row], dec.isFinite, (-90...90).contains(dec) else {
+            skipped.append(CutoutSkip(objectID: id, row: row + 1, reason: .badCatalogValue, file: nil,
+                                      detail: "\(raName), \(decName) = '\(table.text(raName, row: row))', '\(table.text(decName, row: row))' is not a sky position in degrees"))
+            continue
+        }
+        if let first = firstRow[id] {
+            skipped.append(CutoutSkip(objectID: id, row: row + 1, reason: .duplicateID, file: nil, detail: "object id \(id) already used at catalog row \(first); the first row is kept"))
+            continue
+        }
+        firstRow[id] = row + 1
+        let wrapped = ra.truncatingRemainder(dividingBy: 360)
+        targets.append(CutoutTarget(objectID: id, ra: wrapped < 0 ? wrapped + 360 : wrapped, dec: dec, row: row + 1))
+    }
+    return (targets, skipped)
+}
+
+/// Chooses the field for one object: of the fields with all five bands whose frames all
+/// contain its centre, the one where it lies farthest from the nearest edge of any band.
+func place(_ target: CutoutTarget, in index: FrameIndex) throws -> Result<Placement, CutoutSkip> {
+    var best: Placement?
+    var incomplete: (FieldID, [Band])?
+    var partial: (FieldID, Band)?
+    for id in index.candidates(ra: target.ra, dec: target.dec) {
+        let frames = index.fields[id]!
+        var positions: [Band: (x: Double, y: Double)] = [:]
+        var margin = Double.infinity
+        var inside = false
+        var outsideBand: Band?
+        for band in Band.allCases {
+            guard let frame = frames[band] else { continue }
+            let p = try frame.wcs.pixel(longitude: target.ra, latitude: target.dec)
+            let m = p.x.isFinite && p.y.isFinite ? frame.margin(x: p.x, y: p.y) : -.infinity
+            positions[band] = p
+            margin = min(margin, m)
+            if m > 0 { inside = true } else if outsideBand == nil { outsideBand = band }
+        }
+        guard inside else { continue }
+        if positions.count < 5 {
+            incomplete = (id, Band.allCases.filter { frames[$0] == nil })
+            continue
+        }
+        guard margin > 0 else { partial = (id, outsideBand!); continue }
+        if best == nil || margin > best!.margin {
+            best = Placement(target: target, field: id, positions: positions, margin: margin)
+        }
+    }
+    if let best { return .success(best) }
+    if let (id, missing) = incomplete {
+        return .failure(CutoutSkip(objectID: target.objectID, row: target.row, reason: .missingBand, file: nil,
+                                   detail: "(\(target.ra), \(target.dec)) lies in field \(id), which has no frame for band \(missing.map(\.rawValue).joined(separator: ","))"))
+    }
+    if let (id, band) = partial {
+        return .failure(CutoutSkip(objectID: target.objectID, row: target.row, reason: .outsideFrames, file: index.fields[id]![band]!.path,
+                                   detail: "(\(target.ra), \(target.dec)) lies in field \(id) but outside its \(band.rawValue) frame (the bands are offset by a few pixels)"))
+    }
+    return .failure(CutoutSkip(objectID: target.objectID, row: target.row, reason: .outsideFrames, file: nil,
+                               detail: "(\(target.ra), \(target.dec)) lies outside every frame found"))
+}
+
+/// Thread-summed timings.
+final class Timing: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var read = 0.0
+    private(set) var resample = 0.0
+    func add(read r: Double, resample s: Double) { lock.lock(); read += r; resample += s; lock.unlock() }
+}
+
+/// The outcome of one batch of fields.
+struct BatchOutcome {
+    var written = 0
+    var framesRead = 0
+    var skipped: [CutoutSkip] = []
+    var frameRows: [String] = []
+}
+
+/// Decompresses the frames of `fields` (one per unit of work), resamples every object of
+/// each field from them, and writes the stamps.
+func cutBatch(_ fields: [FieldID], objects: [Placement], index: FrameIndex, config: CutoutConfiguration,
+              threads: Int, timing: Timing) throws -> BatchOutcome {
+    let n = config.size, plane = n * n
+    let stamps = UnsafeMutableBufferPointer<Float>.allocate(capacity: objects.count * 5 * plane)
+    defer { stamps.deallocate() }
+    let base = SendablePointer(stamps.baseAddress!)
+    let masked = MaskedCounts(objects: objects.count)
+    let failures = FrameFailures()
+    var objectsOfField: [FieldID: [Int]] = [:]
+    for (k, object) in objects.enumerated() { objectsOfField[object.field, default: []].append(k) }
+    let units = fields.flatMap { field in Band.allCases.map { (field, $0) } }
+    let fieldObjects = objectsOfField
+    let resampler = LanczosResampler()
+    DispatchQueue.concurrentPerform(iterations: min(threads, units.count)) { worker in
+        for u in stride(from: worker, to: units.count, by: threads) {
+            let (field, band) = units[u]
+            let frame = index.fields[field]![band]!
+            do {
+                let t0 = Date()
+                let pixels = try readFrameImage(frame)
+                let t1 = Date()
+                try pixels.withUnsafeBufferPointer { image in
+                    for k in fieldObjects[field]! {
+                        let object = objects[k]
+                        let grid = StampGrid(ra: object.target.ra, dec: object.target.dec, size: n, pixelScale: config.pixelScale)
+                        let target = UnsafeMutableBufferPointer(start: base.pointer + (k * 5 + band.index) * plane, count: plane)
+                        masked.set(k, band, try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: target))
+                    }
+                }
+                timing.add(read: t1.timeIntervalSince(t0), resample: Date().timeIntervalSince(t1))
+            } catch {
+                failures.add(field, frame.path, "\(error)")
+            }
+        }
+    }
+    var outcome = BatchOutcome()
+    outcome.framesRead = units.count
+    var toWrite: [Int] = []
+    for (k, object) in objects.enumerated() {
+        if let (path, message) = failures.get(object.field) {
+            outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .unreadableFrame, file: path, detail: message))
+            continue
+        }
+        let counts = masked.get(k)
+        if config.edge == .skip && counts.contains(where: { $0 > 0 }) {
+            outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
+                                              detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
+            continue
+        }
+        toWrite.append(k)
+    }
+    let writeErrors = FrameFailures()
+    let writeList = toWrite
+    let folder = URL(fileURLWithPath: config.output)
+    DispatchQueue.concurrentPerform(iterations: min(threads, max(1, toWrite.count))) { worker in
+        for w in stride(from: worker, to: writeList.count, by: threads) {
+            let k = writeList[w]
+            let object = objects[k]
+            let pixels = UnsafeBufferPointer(start: base.pointer + k * 5 * plane, count: 5 * plane)
+            do {
+                try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: masked.get(k), config: config,
+                               to: folder.appendingPathComponent("\(object.target.objectID).fits").path)
+            } catch {
+                writeErrors.add(FieldID(run: w, camcol: 0, field: 0), "", "\(error)")
+            }
+        }
+    }
+    if let (_, message) = writeErrors.first() {
+        throw PhotoZDataError.io(path: config.output, message: "cannot write a stamp: \(message)")
+    }
+    for k in toWrite {
+        let object = objects[k]
+        let counts = masked.get(k)
+        for band in Band.allCases {
+            let frame = index.fields[object.field]![band]!, p = object.positions[band]!
+            let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
+                          frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
+                          String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
+            outcome.frameRows.append(fields.map(csvQuote).joined(separator: ",") + "\n")
+        }
+    }
+    outcome.written = toWrite.count
+    return outcome
+}
+
+/// The frame's primary image in nanomaggies, read with cfitsio (which decompresses `.bz2` and
+/// `.gz` in memory); checked against the size its header promised when indexed.
+func readFrameImage(_ frame: Frame) throws -> [Float] {
+    try FITSFile.withFile(frame.path) { file in
+        try file.moveTo(hdu: 0)
+        let shape = try file.imageShape()
+        guard shape == [frame.width, frame.height] else {
+            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
+        }
+        if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
+            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
+        }
+        return try file.readImage()
+    }
+}
+
+/// Masked-pixel counts per object and band, written by worker threads.
+final class MaskedCounts: @unchecked Sendable {
+    private var counts: [Int]
+    private let lock = NSLock()
+    init(objects: Int) { counts = Array(repeating: 0, count: objects * 5) }
+    func set(_ k: Int, _ band: Band, _ value: Int) { lock.lock(); counts[k * 5 + band.index] = value; lock.unlock() }
+    func get(_ k: Int) -> [Int] { lock.lock(); defer { lock.unlock() }; return Array(counts[k * 5..<k * 5 + 5]) }
+}
+
+/// The first failure of each field, written by worker threads.
+final class FrameFailures: @unchecked Sendable {
+    private var failures: [FieldID: (String, String)] = [:]
+    private let lock = NSLock()
+    func add(_ field: FieldID, _ path: String, _ message: String) {
+        lock.lock()
+        if failures[field] == nil { failures[field] = (path, message) }
+        lock.unlock()
+    }
+    func get(_ field: FieldID) -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures[field] }
+    func first() -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures.sorted { $0.key < $1.key }.first?.value }
+}
+
+/// Creates the output folder; a non-empty one is refused unless `overwrite` is set.
+func prepareOutput(_ config: CutoutConfiguration) throws {
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: config.output, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw PhotoZDataError.io(path: config.output, message: "exists and is not a folder; choose another --out") }
+        let contents = (try? fm.contentsOfDirectory(atPath: config.output)) ?? []
+        if !contents.isEmpty && !config.overwrite { throw PhotoZDataError.outputExists(path: config.output) }
+    } else {
+        do { try fm.createDirectory(atPath: config.output, withIntermediateDirectories: true) } catch {
+            throw PhotoZDataError.io(path: config.output, message: "cannot create the output folder: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Writes the skipped objects as CSV, in the columns of ingest's skipped.csv.
+func writeCutoutSkips(_ skipped: [CutoutSkip], to path: String) throws {
+    var text = "object_id,catalog_row,reason,file,detail\n"
+    for s in skipped {
+        let fields = [s.objectID.map(String.init) ?? "", String(s.row), s.reason.rawValue, s.file ?? "", s.detail]
+        text += fields.map(csvQuote).joined(separator: ",") + "\n"
+    }
+    try writeAtomically(Data(text.utf8), to: path)
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import WCS
+@testable import PhotoZData
+
+/// Lanczos-3 resampling onto stamp grids, on synthetic frames whose answer is known.
+@Suite struct ResamplingTests {
+    /// A TAN frame WCS centred on (ra, dec): `scale` arcsec pixels rotated by `rotation` degrees,
+    /// north up and east left when the rotation is 0.
+    static func frameWCS(ra: Double = 150, dec: Double = 2, crpix: (Double, Double), scale: Double = 0.396, rotation: Double = 0) throws -> WCS {
+        let s = scale / 3600, c = cos(rotation * .pi / 180), r = sin(rotation * .pi / 180)
+        return try WCS(keywords: [
+            ("NAXIS", "2"), ("CTYPE1", "'RA---TAN'"), ("CTYPE2", "'DEC--TAN'"),
+            ("CRPIX1", "\(crpix.0)"), ("CRPIX2", "\(crpix.1)"), ("CRVAL1", "\(ra)"), ("CRVAL2", "\(dec)"),
+            ("CD1_1", "\(-s * c)"), ("CD1_2", "\(s * r)"), ("CD2_1", "\(s * r)"), ("CD2_2", "\(s * c)"),
+        ], source: "synthetic frame")
+    }
+
+    /// Resamples a (width × height) image onto a stamp grid centred on (150, 2).
+    static func stamp(_ image: [Float], width: Int, height: Int, wcs: WCS, size: Int, scale: Double = 0.396) throws -> ([Float], Int) {
+        var out = [Float](repeating: 0, count: size * size)
+        let grid = StampGrid(ra: 150, dec: 2, size: size, pixelScale: scale)
+        let masked = try image.withUnsafeBufferPointer { image in
+            try out.withUnsafeMutableBufferPointer { out in
+                try LanczosResampler().resample(image: image, width: width, height: height, wcs: wcs, grid: grid, into: out)
+            }
+        }
+        return (out, masked)
+    }
+
+    @Test func gridEqualToTheFramesReproducesItsPixelsExactly() throws {
+        let width = 90, height = 80, size = 32
+        var rng = SplitMix(seed: 7)
+        let image = (0..<width * height).map { _ in Float(rng.next(in: -1...20)) }
+        // Stamp reference pixel 16.5 sits on frame pixel 40.5: stamp pixel i is frame pixel i + 24.
+        let wcs = try Self.frameWCS(crpix: (40.5, 40.5))
+        let (out, masked) = try Self.stamp(image, width: width, height: height, wcs: wcs, size: size)
+        #expect(masked == 0)
+        var differing = 0
+        for j in 0..<size { for i in 0..<size where out[j * size + i] != image[(j + 24) * width + i + 24] { differing += 1 } }
+        #expect(differing == 0, "\(differing) of \(size * size) pixels differ from the frame's")
+    }
+
+    @Test func quarterPixelShiftMatchesTheAnalyticShift() throws {
+        let width = 90, height = 90, size = 32
+        // A smooth image: a σ = 3 px Gaussian on a gentle slope, sampled at pixel centres.
+        func f(_ x: Double, _ y: Double) -> Double {
+            100 * exp(-((x - 44) * (x - 44) + (y - 46) * (y - 46)) / (2 * 9)) + 0.05 * x - 0.03 * y
+        }
+        let image = (0..<width * height).map { Float(f(Double($0 % width), Double($0 / width))) }
+        // CRPIX1 40.75: stamp pixel i lies at frame x = i + 24.25, a quarter pixel off the grid.
+        let wcs = try Self.frameWCS(crpix: (40.75, 40.5))
+        let (out, _) = try Self.stamp(image, width: width, height: height, wcs: wcs, size: size)
+        var worst = 0.0
+        for j in 0..<size { for i in 0..<size {
+            worst = max(worst, abs(Double(out[j * size + i]) - f(Double(i) + 24.25, Double(j + 24))))
+        } }
+        // Lanczos-3 on a σ = 3 px Gaussian: interpolation error well under 0.5 % of the peak.
+        #expect(worst < 0.5, "worst error \(worst) for a peak of 100")
+        // Nearest-pixel cutting (what Cutout2D does) would be off by the quarter pixel: much worse.
+        var nearest = 0.0
+        for j in 0..<size { for i in 0..<size {
+            nearest = max(nearest, abs(f(Double(i + 24), Double(j + 24)) - f(Double(i) + 24.25, Double(j + 24))))
+        } }
+        #expect(worst < nearest / 10, "Lanczos \(worst) vs nearest pixel \(nearest)")
+    }
+
+    @Test(arguments: [(30.0, 0.6), (-75.0, 0.3), (0.0, 0.396), (145.0, 0.5)])
+    func fluxIsConservedUnderRotationAndScale(rotation: Double, scale: Double) throws {
+        let width = 160, height = 160
+        // Two Gaussian sources (σ 2.5 and 3.5 frame pixels) with a known total flux.
+        let sources: [(x: Double, y: Double, sigma: Double, flux: Double)] = [(79.3, 80.1, 2.5, 1000), (83.7, 74.2, 3.5, 400)]
+        var image = [Float](repeating: 0, count: width * height)
+        for y in 0..<height { for x in 0..<width {
+            var v = 0.0
+            for s in sources {
+                let d2 = (Double(x) - s.x) * (Double(x) - s.x) + (Double(y) - s.y) * (Double(y) - s.y)
+                v += s.flux / (2 * .pi * s.sigma * s.sigma) * exp(-d2 / (2 * s.sigma * s.sigma))
+            }
+            image[y * width + x] = Float(v)
+        } }
+        let frameTotal = image.reduce(0.0) { $0 + Double($1) }
+        let wcs = try Self.frameWCS(crpix: (80.5, 80.5), rotation: rotation)
+        let (out, masked) = try Self.stamp(image, width: width, height: height, wcs: wcs, size: 64, scale: scale)
+        #expect(masked == 0)
+        let stampTotal = out.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(stampTotal / frameTotal - 1) < 2e-3, "rotation \(rotation)°, scale \(scale)″: stamp \(stampTotal) vs frame \(frameTotal)")
+    }
+
+    @Test func pixelsWhoseKernelLeavesTheFrameAreMaskedAndOnlyThose() throws {
+        let width = 60, height = 60, size = 32
+        let image = [Float](repeating: 1, count: width * height)
+        // Stamp pixel i is frame pixel i − 10 (CRPIX 6.5 vs 16.5): columns and rows 0…11 need
+        // frame pixels below 0 (the kernel reaches 2 pixels left), the rest are inside.
+        let wcs = try Self.frameWCS(crpix: (6.5, 6.5))
+        let (out, masked) = try Self.stamp(image, width: width, height: height, wcs: wcs, size: size)
+        var expected = 0
+        for j in 0..<size { for i in 0..<size {
+            let outside = i - 10 - 2 < 0 || j - 10 - 2 < 0
+            if outside { expected += 1 }
+            #expect(out[j * size + i].isNaN == outside, "pixel (\(i), \(j))")
+            if !outside { #expect(abs(out[j * size + i] - 1) < 1e-6) }
+        } }
+        #expect(masked == expected && expected == 32 * 32 - 20 * 20)
+    }
+
+    @Test func nodeInterpolationFollowsTheExactWCS() throws {
+        // The real SDSS r-frame WCS of run 2583 (columns along Dec), an object far from CRVAL.
+        let wcs = try WCS(keywords: [
+            ("NAXIS", "2"), ("CTYPE1", "'RA---TAN'"), ("CTYPE2", "'DEC--TAN'"),
+            ("CRPIX1", "1025.0"), ("CRPIX2", "745.0"), ("CRVAL1", "323.342792226"), ("CRVAL2", "-0.733974791856"),
+            ("CD1_1", "2.71016927104E-09"), ("CD1_2", "0.000109989662575"),
+            ("CD2_1", "0.000110016837791"), ("CD2_2", "1.18442059558E-09"),
+        ], source: "SDSS r frame")
+        let grid = StampGrid(ra: 323.28, dec: -0.80, size: 64, pixelScale: 0.396)
+        let (positions, area) = try LanczosResampler().framePositions(grid: grid, wcs: wcs)
+        var worst = 0.0
+        for j in 0..<64 { for i in 0..<64 {
+            let sky = grid.sky(x: Double(i), y: Double(j))
+            let p = try wcs.pixel(longitude: sky.ra, latitude: sky.dec)
+            worst = max(worst, abs(p.x - 1 - positions[2 * (j * 64 + i)]), abs(p.y - 1 - positions[2 * (j * 64 + i) + 1]))
+        } }
+        #expect(worst < 1e-4, "bilinear node interpolation is off by \(worst) px")
+        // SDSS frame pixels are 0.396″ up to 0.1 %: the area ratio is 1 within that.
+        #expect(area.allSatisfy { abs($0 - 1) < 2e-3 })
+    }
+
+    @Test func stampGridAgreesWithWcslib() throws {
+        for (ra, dec) in [(150.0, 2.0), (0.001, -30.0), (359.99, 60.0), (10.0, 89.9)] {
+            let grid = StampGrid(ra: ra, dec: dec, size: 64, pixelScale: 0.396)
+            let wcs = try WCS(keywords: [("NAXIS", "2"), ("CTYPE1", "'RA---TAN'"), ("CTYPE2", "'DEC--TAN'")]
+                + grid.headerKeywords.map { ($0.0, String(format: "%.17G", $0.1)) }, source: "stamp header")
+            for (x, y) in [(0.0, 0.0), (63.0, 0.0), (31.5, 31.5), (10.25, 50.0)] {
+                let ours = grid.sky(x: x, y: y)
+                let theirs = try wcs.sky(x: x + 1, y: y + 1)
+                var dra = abs(ours.ra - theirs.longitude)
+                dra = min(dra, 360 - dra)
+                #expect(dra * cos(dec * .pi / 180) < 1e-10 && abs(ours.dec - theirs.latitude) < 1e-10, "(\(ra), \(dec)) pixel (\(x), \(y))")
+            }
+            // The centre convention: the object sits at CRPIX (size + 1) / 2, 0-based 31.5.
+            let centre = grid.sky(x: 31.5, y: 31.5)
+            #expect(abs(centre.ra - ra) < 1e-12 && abs(centre.dec - dec) < 1e-12)
+            // North up, east left.
+            #expect(grid.sky(x: 31.5, y: 40).dec > dec)
+            let east = grid.sky(x: 20, y: 31.5).ra - ra
+            #expect((east + 540).truncatingRemainder(dividingBy: 360) - 180 > 0)
+        }
+    }
+
+    @Test func lanczosWeightsAreNormalisedAndSymmetric() {
+        let w0 = LanczosResampler.weights(0)
+        #expect(w0 == (0, 0, 1, 0, 0, 0))
+        for f in stride(from: 0.05, to: 1, by: 0.1) {
+            let w = LanczosResampler.weights(f)
+            #expect(abs(w.0 + w.1 + w.2 + w.3 + w.4 + w.5 - 1) < 1e-12)
+            let mirror = LanczosResampler.weights(1 - f)   // taps mirrored around the midpoint
+            #expect(abs(w.0 - mirror.5) < 1e-12 && abs(w.1 - mirror.4) < 1e-12 && abs(w.2 - mirror.3) < 1e-12)
+        }
+        // At f = 0.5 the raw Lanczos-3 weights are known: L(0.5) = 0.6079271, L(1.5) = −0.1350949, L(2.5) = 0.0243170.
+        let half = LanczosResampler.weights(0.5)
+        let raw = [0.0243170, -0.1350949, 0.6079271]
+        let sum = 2 * raw.reduce(0, +)
+        #expect(abs(half.2 - raw[2] / sum) < 1e-6 && abs(half.1 - raw[1] / sum) < 1e-6 && abs(half.0 - raw[0] / sum) < 1e-6)
+    }
+}
+
+/// A small deterministic generator for test images.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func next(in range: ClosedRange<Double>) -> Double {
+        range.lowerBound + Double(next() >> 11) / Double(1 << 53) * (range.upperBound - range.lowerBound)
+    }
+}
