@@ -23,10 +23,12 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // Safe Swift layers over the C libraries.
         .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
+        .target(name: "MPI", dependencies: ["CMPI"], exclude: ["README.md"]),
 
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
         .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto"]),
@@ -35,12 +37,15 @@ let package = Package(
         // Tensors, layers, losses, optimizers and model files over oneDNN.
         .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
-        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim"]),
+        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "MPI"]),
 
         .executableTarget(
             name: "photoz",
             dependencies: ["PhotoZ", "PhotoZData", "SkySim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+
+        // The MPI tests that need several processes: run alone, it launches itself under mpirun (scripts/test).
+        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet"], path: "Tests/photoz-mpi-tests"),
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
