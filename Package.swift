@@ -49,10 +49,11 @@ let package = Package(
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5"]),
         .testTarget(name: "SkySimTests", dependencies: ["SkySim", "PhotoZData", "FITS"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ"]),
+        .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ", "MPI"]),
         .testTarget(name: "photozTests", dependencies: ["photoz"]),
     ]
 )

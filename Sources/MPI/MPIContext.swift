@@ -72,19 +72,15 @@ public final class MPIContext: @unchecked Sendable {
     /// initialise, or when it cannot give `MPI_THREAD_SERIALIZED`.
     /// The corresponding C functions are `MPI_Init_thread`, `MPI_Comm_rank`, `MPI_Comm_size`.
     public static func start(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MPIContext {
-        try startLock.withLock {
+        let kind = LaunchKind(environment: environment)
+        if case let .slurmWithoutMPI(tasks) = kind {
+            throw MPIError(function: "MPIContext.start", rank: 0, size: 1, summary: "cannot join the other tasks",
+                           message: "this is one of \(tasks) Slurm tasks, but no MPI plugin started it (no PMIx/PMI "
+                               + "variables); launch with `srun --mpi=pmix …` or `mpirun …`, or run one task")
+        }
+        return try startLock.withLock {
             if let shared { return shared }
-            let context: MPIContext
-            switch LaunchKind(environment: environment) {
-            case .alone:
-                context = MPIContext(rank: 0, size: 1, world: nil)
-            case let .slurmWithoutMPI(tasks):
-                throw MPIError(function: "MPIContext.start", rank: 0, size: 1, summary: "cannot join the other tasks",
-                               message: "this is one of \(tasks) Slurm tasks, but no MPI plugin started it (no PMIx/PMI "
-                                   + "variables); launch with `srun --mpi=pmix …` or `mpirun …`, or run one task")
-            case .launcher:
-                context = try initialiseMPI()
-            }
+            let context = kind == .launcher ? try initialiseMPI() : MPIContext(rank: 0, size: 1, world: nil)
             shared = context
             return context
         }

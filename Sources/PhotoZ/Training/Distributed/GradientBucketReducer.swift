@@ -8,8 +8,8 @@ import NeuralNet
 ///
 /// The gradients are grouped, in reverse parameter order (the order in which backward produces
 /// them: last layers first), into buckets of about `bucketBytes` (25 MB, PyTorch DDP's default:
-/// large enough that each reduction runs at link bandwidth rather than latency; a parameter
-/// larger than that gets a bucket of its own). Each step:
+/// large enough that each reduction runs at link bandwidth rather than latency; a bucket closes
+/// as soon as it reaches that size, so one with a large parameter is larger). Each step:
 ///
 ///     reducer.beginStep(weight: partition.weight(of: rank))
 ///     … backward; as each parameter's gradient is final: try reducer.markReady(index)
@@ -90,8 +90,8 @@ public final class GradientBucketReducer {
         for buffer in buffers { buffer.deallocate() }
     }
 
-    /// Groups parameters, last first, into buckets of at least `bucketFloats` floats (the last
-    /// bucket may be smaller; a parameter larger than that is a bucket alone).
+    /// Groups parameters, last first, into buckets closed as soon as they hold `bucketFloats`
+    /// floats or more (the last bucket may hold fewer).
     public static func layout(counts: [Int], bucketFloats: Int) -> [Bucket] {
         var result: [Bucket] = []
         var current = Bucket(members: [], count: 0)
