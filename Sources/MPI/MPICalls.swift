@@ -30,14 +30,29 @@ extension MPIContext {
     }
 }
 
-extension MPIReduction {
-    var op: MPI_Op {
-        switch self {
-        case .sum: photoz_MPI_SUM()
-        case .max: photoz_MPI_MAX()
-        case .min: photoz_MPI_MIN()
+extension MPIContext {
+    /// The MPI operation of `reduction` on elements of `kind`. Call with `lock` held.
+    func operation(_ reduction: MPIReduction, _ kind: MPIScalarKind) throws -> MPI_Op {
+        if kind == .bfloat16 {
+            precondition(reduction == .sum, "MPI: bfloat16 values can only be summed")
+            return try bfloat16Sum()
+        }
+        switch reduction {
+        case .sum: return photoz_MPI_SUM()
+        case .max: return photoz_MPI_MAX()
+        case .min: return photoz_MPI_MIN()
         }
     }
+}
+
+/// The user-defined MPI operation summing bfloat16 vectors: each pair added in float32, rounded.
+let bfloat16SumFunction: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
+                                         UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<MPI_Datatype?>?) -> Void = {
+    input, inout_, length, _ in
+    guard let input, let inout_, let length else { return }
+    let a = input.assumingMemoryBound(to: MPIBFloat16.self)
+    let b = inout_.assumingMemoryBound(to: MPIBFloat16.self)
+    for i in 0..<Int(length.pointee) { b[i] = MPIBFloat16(a[i].float + b[i].float) }
 }
 
 extension MPIScalarKind {
@@ -47,7 +62,7 @@ extension MPIScalarKind {
         case .float64: photoz_MPI_DOUBLE()
         case .int32: photoz_MPI_INT32_T()
         case .int64: photoz_MPI_INT64_T()
-        case .uint16: photoz_MPI_UINT16_T()
+        case .uint16, .bfloat16: photoz_MPI_UINT16_T()
         case .byte: photoz_MPI_BYTE()
         }
     }

@@ -71,8 +71,9 @@ extension MPIContext {
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, _ reduction: MPIReduction) throws {
         guard let world, let base = buffer.baseAddress else { return }
         for piece in pieces(buffer.count) {
+            let op = try lock.withLock { try operation(reduction, T.mpiScalarKind) }
             try call("MPI_Allreduce", "cannot reduce \(buffer.count) values across the ranks") {
-                MPI_Allreduce(photoz_MPI_IN_PLACE(), base + piece.offset, piece.count, T.mpiScalarKind.datatype, reduction.op, world)
+                MPI_Allreduce(photoz_MPI_IN_PLACE(), base + piece.offset, piece.count, T.mpiScalarKind.datatype, op, world)
             }
         }
     }
@@ -101,9 +102,10 @@ extension MPIContext {
         guard let world, let base = buffer.baseAddress else { return request }
         for piece in pieces(buffer.count) {
             var handle: MPI_Request? = photoz_MPI_REQUEST_NULL()
+            let op = try lock.withLock { try operation(reduction, T.mpiScalarKind) }
             try call("MPI_Iallreduce", "cannot start reducing \(buffer.count) values across the ranks") {
                 MPI_Iallreduce(photoz_MPI_IN_PLACE(), base + piece.offset, piece.count, T.mpiScalarKind.datatype,
-                               reduction.op, world, &handle)
+                               op, world, &handle)
             }
             request.handles.append(handle)
         }

@@ -39,6 +39,8 @@ public final class MPIContext: @unchecked Sendable {
     let lock = NSRecursiveLock()
     /// Set by `finish()`; atomic because the `atexit` handler reads it without the lock.
     private let finished = Atomic<Bool>(false)
+    /// The bfloat16 sum operation, created on first use; guarded by `lock`.
+    private var bfloat16SumOperation: MPI_Op?
     /// The largest element count of one libmpi call: counts are `int` in MPI's C API, so larger
     /// buffers go in several calls. Tests lower it to exercise the split; guarded by `lock`.
     private var _elementsPerCall = 1 << 30
@@ -129,6 +131,20 @@ public final class MPIContext: @unchecked Sendable {
     public func barrier() throws {
         guard let world else { return }
         try call("MPI_Barrier", "cannot wait for the other ranks") { MPI_Barrier(world) }
+    }
+
+    /// The user-defined bfloat16 sum (created once). Call with `lock` held.
+    /// The corresponding C function is `MPI_Op_create`.
+    func bfloat16Sum() throws -> MPI_Op {
+        if let bfloat16SumOperation { return bfloat16SumOperation }
+        var op: MPI_Op?
+        let code = MPI_Op_create(bfloat16SumFunction, 1, &op)
+        guard code == photoz_MPI_SUCCESS(), let op else {
+            throw MPIError(function: "MPI_Op_create", rank: rank, size: size, summary: "cannot create the bfloat16 sum",
+                           code: code, message: MPIContext.errorString(code))
+        }
+        bfloat16SumOperation = op
+        return op
     }
 
     // MARK: Initialisation

@@ -57,4 +57,18 @@ struct MPIContextTests {
                              code: 15, message: "MPI_ERR_TRUNCATE: message truncated")
         #expect(error.description == "MPI rank 1 of 4: cannot reduce 10 values across the ranks (MPI_Allreduce): MPI_ERR_TRUNCATE: message truncated")
     }
+
+    @Test("bfloat16: nearest value, ties to even, infinities and NaN kept")
+    func bfloat16() {
+        #expect(MPIBFloat16(1).bits == 0x3F80 && MPIBFloat16(-2).bits == 0xC000)
+        #expect(MPIBFloat16(Float(bitPattern: 0x3F80_8000)).bits == 0x3F80)  // tie: to the even 0x3F80
+        #expect(MPIBFloat16(Float(bitPattern: 0x3F81_8000)).bits == 0x3F82)  // tie: to the even 0x3F82
+        #expect(MPIBFloat16(Float(bitPattern: 0x3F80_8001)).bits == 0x3F81)  // above the tie: up
+        #expect(MPIBFloat16(.infinity).float == .infinity && MPIBFloat16(-.infinity).float == -.infinity)
+        #expect(MPIBFloat16(.nan).float.isNaN && MPIBFloat16(Float(bitPattern: 0x7F80_0001)).float.isNaN)
+        #expect(MPIBFloat16(.greatestFiniteMagnitude).float == .infinity)  // rounds past the largest bfloat16
+        for x: Float in [0.1, -3.14159, 1e-20, 6.5e4, 1e30] {
+            #expect(abs(MPIBFloat16(x).float - x) <= abs(x) * 0x1p-9)
+        }
+    }
 }

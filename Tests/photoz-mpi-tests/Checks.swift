@@ -95,14 +95,17 @@ func checkReducer(_ context: MPIContext, _ e: Expectations) throws {
     let (rank, size) = (context.rank, context.size)
     // Sizes like a small network's: a large parameter alone in a bucket, small ones grouped.
     let counts = [864, 32, 32, 9216, 32, 30_000, 180, 5, 1]
-    for (label, bucketBytes) in [("one bucket per 4 KB", 4096), ("one bucket", 1 << 30), ("25 MB", 25 << 20)] {
+    let layouts: [(String, Int, GradientBucketReducer.WireFormat)] = [
+        ("one bucket per 4 KB", 4096, .float32), ("one bucket", 1 << 30, .float32), ("25 MB", 25 << 20, .float32),
+        ("bfloat16, 4 KB", 4096, .bfloat16), ("bfloat16, 25 MB", 25 << 20, .bfloat16)]
+    for (label, bucketBytes, wire) in layouts {
         for batchRows in [2 * size, 2 * size + 1, 1] {  // even, uneven, fewer rows than ranks
             let partition = RankPartition(count: batchRows, ranks: size)
             let weight = partition.weight(of: rank)
             var storage = counts.enumerated().map { i, c in values(rank: rank, count: c, salt: UInt64(i)) }
             if weight == 0 { for i in storage.indices { storage[i] = [Float](repeating: .nan, count: counts[i]) } }
             try withBuffers(&storage) { gradients in
-                let reducer = GradientBucketReducer(gradients: gradients, context: context, bucketBytes: bucketBytes)
+                let reducer = GradientBucketReducer(gradients: gradients, context: context, bucketBytes: bucketBytes, wire: wire)
                 for step in 0..<2 {
                     reducer.beginStep(weight: weight)
                     if weight == 0 {
@@ -115,14 +118,23 @@ func checkReducer(_ context: MPIContext, _ e: Expectations) throws {
                     try reducer.waitAll()
                     for i in counts.indices {
                         var expected = [Float](repeating: 0, count: counts[i])
+                        var magnitude = [Float](repeating: 0, count: counts[i])  // Σ |weight · gradient|
+                        let compressed = wire == .bfloat16 && context.isDistributed
                         for r in 0..<size {
                             let w = partition.weight(of: r)
-                            guard w > 0 else { continue }
-                            let v = values(rank: r, count: counts[i], salt: UInt64(i))
-                            for j in expected.indices { expected[j] += v[j] * w }
+                            let v = w == 0 ? [Float](repeating: 0, count: counts[i]) : values(rank: r, count: counts[i], salt: UInt64(i))
+                            for j in expected.indices {
+                                magnitude[j] += abs(v[j] * w)
+                                if !compressed { if w > 0 { expected[j] += v[j] * w } }
+                                else if r == 0 { expected[j] = MPIBFloat16(v[j] * w).float }
+                                else { expected[j] = MPIBFloat16(expected[j] + MPIBFloat16(v[j] * w).float).float }
+                            }
                         }
                         let got = Array(gradients[i])
-                        if size <= 2 {
+                        if compressed && size > 2 {  // several roundings to 8 bits, in MPI's order
+                            let worst = zip(zip(got, expected), magnitude).map { abs($0.0 - $0.1) / max($1, 1e-30) }.max()!
+                            e.expect(worst <= 4 * 0x1p-9, "reducer (\(label), \(batchRows) rows): parameter \(i) off by \(worst) relative")
+                        } else if size <= 2 {
                             e.expect(got == expected, "reducer (\(label), \(batchRows) rows, step \(step)): parameter \(i) "
                                      + "differs from Σ weight·gradient, first \(got.first!) vs \(expected.first!)")
                         } else {  // more than two addends: MPI's order of summation may differ from ours

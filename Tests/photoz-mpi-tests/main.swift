@@ -6,6 +6,7 @@
 //
 //   photoz-mpi-tests                 all scenarios (scripts/test runs this)
 //   photoz-mpi-tests bench [MB] [N]  allreduce throughput of an MB-megabyte float32 buffer
+//   photoz-mpi-tests bench-reducer [N]  the bucket reducer on the Inception's gradients
 import Foundation
 import MPI
 
@@ -66,6 +67,11 @@ case "bench":
         let megabytes = arguments.count > 1 ? Double(arguments[1]) ?? 110 : 110
         let repeats = arguments.count > 2 ? Int(arguments[2]) ?? 10 : 10
         try benchAllreduce(context, megabytes: megabytes, repeats: repeats)
+        return 0
+    }
+case "bench-reducer":
+    onEveryRank { context in
+        try benchReducer(context, repeats: arguments.count > 1 ? Int(arguments[1]) ?? 10 : 10)
         return 0
     }
 case nil:
