@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CWCS", pkgConfig: "wcslib", providers: [.apt(["wcslib-dev"])]),
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // Safe Swift layers over the C libraries.
         .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
@@ -38,6 +39,7 @@ let package = Package(
         // The one owner of output files: atomic files, staged folders, locks, the --out rules,
         // leftovers of killed runs and provenance (Foundation and Glibc only, so every target can use it).
         .target(name: "SafeOutput", exclude: ["README.md"]),
+        .target(name: "MPI", dependencies: ["CMPI"], exclude: ["README.md"]),
 
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
         .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput", "WCS", "CBZip2", "CZlib"]),
@@ -46,20 +48,24 @@ let package = Package(
         // Tensors, layers, losses, optimizers and model files over oneDNN.
         .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5", "SafeOutput"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
-        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "SafeOutput"]),
+        .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "SafeOutput", "MPI"]),
 
         .executableTarget(
             name: "photoz",
             dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // The MPI tests that need several processes: run alone, it launches itself under mpirun (scripts/test).
+        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet"], path: "Tests/photoz-mpi-tests"),
+
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "WCSTests", dependencies: ["WCS"]),
+        .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5"]),
         .testTarget(name: "SkySimTests", dependencies: ["SkySim", "PhotoZData", "FITS"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ"]),
+        .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ", "MPI"]),
         .testTarget(name: "photozTests", dependencies: ["photoz"]),
         .testTarget(name: "SafeOutputTests", dependencies: ["SafeOutput"]),
     ]
