@@ -68,6 +68,22 @@ struct Failure: Error {}
         #expect(dir.entries == ["b"])
     }
 
+    @Test func preparedFilesAreRenamedOnlyOnCommit() throws {
+        let dir = Scratch()
+        dir.write("a.csv", "old a")
+        dir.write("b.csv", "old b")
+        let a = try AtomicFile.prepare(Data("new a".utf8), to: dir.file("a.csv"))
+        do {
+            let b = try AtomicFile.prepare(Data("new b".utf8), to: dir.file("b.csv"))
+            #expect(dir.read("a.csv") == "old a" && dir.read("b.csv") == "old b", "nothing renamed before commit")
+            _ = b   // released without commit, as when a later step of the writer fails
+        }
+        #expect(dir.read("b.csv") == "old b")
+        try a.commit()
+        #expect(dir.read("a.csv") == "new a")
+        #expect(dir.entries == ["a.csv", "b.csv"], "the uncommitted temporary file is removed")
+    }
+
     @Test func errorsNameTheFileAndTheSystemReason() throws {
         let dir = Scratch()
         let path = dir.file("missing-folder/x.json")
