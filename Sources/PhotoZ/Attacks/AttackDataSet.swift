@@ -3,7 +3,7 @@ import HDF5
 import PhotoZData
 
 /// Attacks the rows of a split and writes them as an adversarial data set: shards of the shard
-/// schema (flux units, the pixel transform inverted), with the source shards' names and splits,
+/// schema (flux units, the pixel transform inverted), one per source shard with its split and row order,
 /// an optional `perturbation` dataset, attack attributes and `manifest.json`
 /// (`schemas/adversarial-shard.md`), so `train`, `predict`, `inspect`, `validate` and h5py read
 /// them as they read clean shards.

@@ -22,7 +22,6 @@ public final class Shard: @unchecked Sendable {
     public let expectedSHA256: String?
     private var verified: FileIdentity
     private let lock = NSLock()
-    private var datasets: [String: HDF5Dataset] = [:]
 
     /// Opens the shard at `path`; `expectedSHA256` (the manifest's) lets a file rewritten with
     /// the same bytes be told from one replaced by other data.
@@ -55,12 +54,10 @@ public final class Shard: @unchecked Sendable {
     /// Every column this shard holds.
     public var columns: [ShardColumn] { ShardSchema.requiredColumns + optionalColumns }
 
-    private func dataset(_ column: ShardColumn) throws -> HDF5Dataset {
-        if let d = datasets[column.name] { return d }
-        let d = try file.root.dataset(column.name)
-        datasets[column.name] = d
-        return d
-    }
+    /// The column's dataset, opened for one read: an open dataset keeps up to 1 MiB of chunks
+    /// in HDF5's cache, which for every column of every shard of a data set held open by a
+    /// reader would add up; opening one costs microseconds.
+    private func dataset(_ column: ShardColumn) throws -> HDF5Dataset { try file.root.dataset(column.name) }
 
     /// Throws when the file at `path` is no longer the one opened (replaced, rewritten or
     /// truncated): its device, inode, size or modification time changed, and — when the
