@@ -196,14 +196,7 @@ extension FITSFile {
     /// own sums (its C arithmetic wraps around for hostile headers). Throws when a card is
     /// negative or the product does not fit 64 bits: such a header describes no real file.
     func cDeclaredDataBytes(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) -> Int64 {
-        func card(_ name: String, default value: Int64) -> Int64 {
-            var result: Int64 = 0
-            var local: Int32 = 0
-            ffpmrk()
-            ffgkyjj(openHandle, name, &result, nil, &local)
-            ffcmrk()  // an absent or non-integer card: the default (cfitsio reports a bad one when it parses the header)
-            return local == 0 ? result : value
-        }
+        func card(_ name: String, default value: Int64) -> Int64 { integerCard(name, default: value) }
         func fail(_ message: String) -> FITSError {
             FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation())
         }
@@ -231,6 +224,39 @@ extension FITSFile {
             throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(factors.joined(separator: ", ")) declare more data than 64-bit sizes hold: the header is corrupt")
         }
         return bytes
+    }
+
+    /// An integer card of the current header, or `value` when it is absent or not an integer
+    /// (cfitsio reports a bad mandatory card when it parses the header).
+    func integerCard(_ name: String, default value: Int64) -> Int64 {
+        var result: Int64 = 0
+        var local: Int32 = 0
+        ffpmrk()
+        ffgkyjj(openHandle, name, &result, nil, &local)
+        ffcmrk()
+        return local == 0 ? result : value
+    }
+
+    /// For a tile-compressed image: throws when one tile (ZTILE1 × ZTILE2 × …, which cfitsio
+    /// allocates whole to decompress it) has more than `FITSFile.maximumPixelsOfCompressedImage`
+    /// pixels: a few bytes of header could otherwise make cfitsio allocate gigabytes.
+    func checkCompressedTiles(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) {
+        var status: Int32 = 0
+        var compressed: Int32 = 0
+        CFITSIO.marked(&status) { compressed = fits_is_compressed_image(openHandle, &$0) }
+        guard status == 0, compressed != 0 else { return }
+        let axes = integerCard("ZNAXIS", default: 0)
+        guard (0...999).contains(axes) else { return }  // cfitsio refuses such a header itself
+        var pixels: Int64 = 1
+        for axis in 0..<axes {
+            let length = integerCard("ZTILE\(axis + 1)", default: axis == 0 ? integerCard("ZNAXIS1", default: 1) : 1)
+            let (product, overflow) = pixels.multipliedReportingOverflow(by: max(length, 1))
+            pixels = overflow ? .max : product
+        }
+        guard pixels > Int64(FITSFile.maximumPixelsOfCompressedImage) else { return }
+        throw FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(),
+                        message: "a tile of this compressed image has \(pixels) pixels (ZTILEn), more than the \(FITSFile.maximumPixelsOfCompressedImage) photoz lets cfitsio decompress at once: the header is corrupt",
+                        operation: operation())
     }
 
     /// Throws, as a read past the end of a file on disk would, when the current HDU's data as
@@ -264,6 +290,7 @@ extension FITSFile {
     /// images (BLANK) and tile-compressed ones (ZBLANK) keep it.
     func cReadPixels(into buffer: UnsafeMutablePointer<Float>, count: Int) throws(FITSError) {
         try checkDataInFile("ffgpv", "cannot read image")
+        try checkCompressedTiles("ffgpv", "cannot read image")
         var null = Float.nan
         var anyNull: Int32 = 0
         var stored: Int32 = 0
@@ -282,6 +309,7 @@ extension FITSFile {
     /// The corresponding C function is `ffgsv`.
     func cReadSection(first: [Int], last: [Int], into buffer: UnsafeMutablePointer<Float>) throws(FITSError) {
         try checkDataInFile("ffgsv", "cannot read image section")
+        try checkCompressedTiles("ffgsv", "cannot read image section")
         var blc = first
         var trc = last
         var inc = [Int](repeating: 1, count: first.count)

@@ -28,10 +28,11 @@ extension FITSFile {
     /// holds, or a tile-compressed image of more than `maximumPixelsOfCompressedImage` pixels.
     public func readImage() throws -> [Float] {
         let shape = try cImageShape()
-        let count = try pixelCount(shape, "readImage", "cannot read image")
-        try checkDataInFile("readImage", "cannot read image")
+        // Checked as the read itself (ffgpv) would fail, but before the buffer is allocated.
+        let count = try pixelCount(shape, "ffgpv", "cannot read image")
+        try checkDataInFile("ffgpv", "cannot read image")
         if count > Self.maximumPixelsOfCompressedImage, try cIsCompressedImage() {
-            throw ownError("readImage", "cannot read image",
+            throw ownError("ffgpv", "cannot read image",
                            "the tile-compressed image \(shape) has \(count) pixels, more than the \(Self.maximumPixelsOfCompressedImage) photoz reads whole; read sections of it")
         }
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in

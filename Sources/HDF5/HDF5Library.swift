@@ -392,7 +392,16 @@ enum H5 {
             let rank = Int(try checked(H5Sget_simple_extent_ndims(space.id), "H5Sget_simple_extent_ndims", "cannot read the shape", site))
             var dims = [hsize_t](repeating: 0, count: rank), maxDims = dims
             try check(H5Sget_simple_extent_dims(space.id, &dims, &maxDims), "H5Sget_simple_extent_dims", "cannot read the shape", site)
-            return (dims.map { Int($0) }, maxDims.map { $0 == photoz_H5S_UNLIMITED() ? nil : Int($0) })
+            // A corrupt file may declare extents beyond Int.max (found by fuzzing: Int() trapped).
+            var sizes: [Int] = [], limits: [Int?] = []
+            for (size, limit) in zip(dims, maxDims) {
+                guard let size = Int(exactly: size), limit == photoz_H5S_UNLIMITED() || Int(exactly: limit) != nil else {
+                    throw site.error("shape", "cannot read the shape", "the file declares an extent \(dims) (at most \(maxDims)) beyond 2^63: it is corrupt")
+                }
+                sizes.append(size)
+                limits.append(limit == photoz_H5S_UNLIMITED() ? nil : Int(limit))
+            }
+            return (sizes, limits)
         }
     }
 

@@ -100,3 +100,37 @@ import Testing
         #expect(try FITSFile.open(path, wholeInMemory: 1 << 20).readImage() == pixels)
     }
 }
+
+@Suite struct HostileCompressedTileTests {
+    /// A tile-compressed image whose header claims one 2^15 × 2^15-pixel tile: cfitsio would
+    /// allocate 4 GB to decompress it for a 4 × 4 section; photoz refuses it first.
+    @Test func tilesLargerThanTheLimitAreRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("tiles.fits.fz")
+        let file = try FITSFile.create(path)
+        try file.createImage(bitpix: 16, shape: [16, 16], compression: .rice)
+        try file.writeImage((0..<256).map { Float($0) })
+        try file.close()
+        #expect(try FITSFile.open(path).apply { try $0.moveTo(hdu: 1); return try $0.readImage().count } == 256)
+        // Rewrite the two cards in place (cfitsio itself refuses to close such a file).
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        // One tile of 2^15 × 2^15 pixels: the image and the tile grow together, and the table
+        // has one row, so cfitsio's own consistency checks pass.
+        for (key, value) in [("ZNAXIS1", 32768), ("ZNAXIS2", 32768), ("ZTILE1", 32768), ("ZTILE2", 32768), ("NAXIS2", 1)] {
+            let card = Data((key.padding(toLength: 8, withPad: " ", startingAt: 0) + "= ").utf8)
+            let at = try #require(bytes.range(of: card)).upperBound
+            let text = String(value)
+            bytes.replaceSubrange(at..<at + 20, with: Data((String(repeating: " ", count: 20 - text.count) + text).utf8))
+        }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reopened = try FITSFile.open(path)
+        try reopened.moveTo(hdu: 1)
+        let error = try #require(throws: FITSError.self) { _ = try reopened.readImageSection([0..<4, 0..<4]) }
+        #expect(error.description.contains("ZTILE"))
+    }
+}
+
+private extension FITSFile {
+    func apply<R>(_ body: (FITSFile) throws -> R) rethrows -> R { try body(self) }
+}

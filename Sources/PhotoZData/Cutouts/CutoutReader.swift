@@ -172,6 +172,13 @@ public struct CutoutReader: Sendable {
     }
 
     private func checkUnit(_ file: FITSFile, path: String, hdu: Int) throws {
+        // cfitsio takes a BSCALE or BZERO it cannot use (NAN, INF) as absent and reads the
+        // stored values unscaled: silently wrong pixels. Such a header is refused.
+        for keyword in ["BSCALE", "BZERO"] {
+            if let value = try file.double(keyword), !value.isFinite || (keyword == "BSCALE" && value == 0) {
+                throw CutoutProblem(reason: .unreadableCutout, file: path, detail: "HDU \(hdu) has \(keyword) = \(value), which no image can have: the header is corrupt")
+            }
+        }
         guard let unit = try file.string("BUNIT") else { return }
         let u = unit.lowercased().trimmingCharacters(in: .whitespaces)
         if !["nanomaggy", "nanomaggies", "nmgy", "nanomaggie"].contains(u) {
