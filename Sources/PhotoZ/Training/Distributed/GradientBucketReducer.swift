@@ -8,8 +8,8 @@ import NeuralNet
 ///
 /// The gradients are grouped, in reverse parameter order (the order in which backward produces
 /// them: last layers first), into buckets of about `bucketBytes` (25 MB, PyTorch DDP's default:
-/// large enough that each reduction runs at link bandwidth rather than latency; a bucket closes
-/// as soon as it reaches that size, so one with a large parameter is larger). Each step:
+/// large enough that each reduction runs at link bandwidth rather than latency). A bucket closes
+/// as soon as it reaches that size; a parameter of that size or more is a bucket alone. Each step:
 ///
 ///     reducer.beginStep(weight: partition.weight(of: rank))
 ///     … backward; as each parameter's gradient is final: try reducer.markReady(index)
@@ -17,7 +17,10 @@ import NeuralNet
 ///
 /// When every parameter of a bucket is ready, its gradients (scaled by the weight) are copied
 /// into the bucket's own contiguous buffer and `MPI_Iallreduce` starts on it; `waitAll()` waits
-/// for the reductions and copies the sums back. Buckets start strictly in bucket order, on every
+/// for the reductions and copies the sums back. A bucket of one parameter (in float32) is scaled
+/// and reduced in place in the gradient itself, without copies or a buffer: the Inception's
+/// first dense layer is 93.5 % of its gradient bytes, and copying it in and out cost 60 ms of
+/// CPU per step here. Buckets start strictly in bucket order, on every
 /// rank, whatever order `markReady` sees: MPI requires every rank to start its non-blocking
 /// collectives in the same order, and a rank without rows (weight 0, which calls
 /// `markAllReady()` instead of running backward) would otherwise differ. OpenMPI advances a
@@ -29,8 +32,8 @@ import NeuralNet
 /// 2⁻⁹ per rounding, as Horovod's and PyTorch DDP's 16-bit compression do), for links where
 /// communication dominates the step.
 ///
-/// The bucket buffers (as many values as parameters: 110 MB for the Inception network in
-/// float32) are allocated once, here, not inside a step. Without MPI (one process) nothing is
+/// The bucket buffers (7 MB for the Inception network in float32, 55 MB in bfloat16) are
+/// allocated once, here, not inside a step. Without MPI (one process) nothing is
 /// copied: `waitAll()` only applies the weight when it is not 1.
 public final class GradientBucketReducer {
     /// The parameters of one bucket, and where each one's gradient sits in the bucket's buffer.
@@ -64,8 +67,8 @@ public final class GradientBucketReducer {
     private let bucketOfParameter: [Int]
     /// The wire format of the buckets.
     public let wire: WireFormat
-    /// One contiguous buffer per bucket (float32 wire; empty without MPI).
-    private let buffers: [UnsafeMutableBufferPointer<Float>]
+    /// One contiguous buffer per bucket (float32 wire; nil for a bucket reduced in place; empty without MPI).
+    private let buffers: [UnsafeMutableBufferPointer<Float>?]
     /// One contiguous buffer per bucket (bfloat16 wire; empty without MPI).
     private let compressedBuffers: [UnsafeMutableBufferPointer<MPIBFloat16>]
 
@@ -93,7 +96,7 @@ public final class GradientBucketReducer {
         for (b, bucket) in buckets.enumerated() { for m in bucket.members { bucketOf[m.parameter] = b } }
         bucketOfParameter = bucketOf
         let distributed = context.isDistributed
-        buffers = distributed && wire == .float32 ? buckets.map { .allocate(capacity: $0.count) } : []
+        buffers = distributed && wire == .float32 ? buckets.map { $0.members.count == 1 ? nil : .allocate(capacity: $0.count) } : []
         compressedBuffers = distributed && wire == .bfloat16 ? buckets.map { .allocate(capacity: $0.count) } : []
         ready = [Bool](repeating: false, count: gradients.count)
         missing = buckets.map(\.members.count)
@@ -108,16 +111,21 @@ public final class GradientBucketReducer {
 
     deinit {
         for request in requests { try? request.wait() }  // MPI may still write into the buffers
-        for buffer in buffers { buffer.deallocate() }
+        for buffer in buffers { buffer?.deallocate() }
         for buffer in compressedBuffers { buffer.deallocate() }
     }
 
     /// Groups parameters, last first, into buckets closed as soon as they hold `bucketFloats`
-    /// values or more (the last bucket may hold fewer).
+    /// values or more; a parameter of `bucketFloats` values or more is a bucket alone (the bucket
+    /// before it and the last one may hold fewer).
     public static func layout(counts: [Int], bucketFloats: Int) -> [Bucket] {
         var result: [Bucket] = []
         var current = Bucket(members: [], count: 0)
         for index in counts.indices.reversed() {
+            if counts[index] >= bucketFloats && !current.members.isEmpty {
+                result.append(current)
+                current = Bucket(members: [], count: 0)
+            }
             current.members.append(Member(parameter: index, offset: current.count, count: counts[index]))
             current.count += counts[index]
             if current.count >= bucketFloats {
@@ -183,7 +191,8 @@ public final class GradientBucketReducer {
                 let gradient = gradients[m.parameter]
                 switch wire {
                 case .float32:
-                    gradient.baseAddress!.update(from: buffers[b].baseAddress! + m.offset, count: m.count)
+                    guard let buffer = buffers[b] else { continue }  // reduced in place
+                    gradient.baseAddress!.update(from: buffer.baseAddress! + m.offset, count: m.count)
                 case .bfloat16:
                     let source = compressedBuffers[b].baseAddress! + m.offset
                     for j in 0..<m.count { gradient[j] = source[j].float }
@@ -195,7 +204,12 @@ public final class GradientBucketReducer {
     private func start(_ b: Int) throws {
         switch wire {
         case .float32:
-            let buffer = buffers[b]
+            guard let buffer = buffers[b] else {
+                let gradient = gradients[buckets[b].members[0].parameter]
+                if weight != 1 { fill(gradient, from: gradient) { $0 } }  // in place
+                requests.append(try context.startAllreduce(gradient, .sum))
+                return
+            }
             for m in buckets[b].members {
                 fill(UnsafeMutableBufferPointer(rebasing: buffer[m.offset..<(m.offset + m.count)]), from: gradients[m.parameter]) { $0 }
             }
