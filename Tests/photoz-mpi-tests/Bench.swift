@@ -73,6 +73,12 @@ func benchReducer(_ context: MPIContext, repeats: Int) throws {
         try reducer.waitAll()
     }
     let compressed = GradientBucketReducer(parameters: parameters, context: context, wire: .bfloat16)
+    let blocking = GradientBucketReducer(parameters: parameters, context: context, overlap: false)
+    let bucketedBlocking = try median {
+        blocking.beginStep(weight: partition.weight(of: context.rank))
+        try blocking.markAllReady()
+        try blocking.waitAll()
+    }
     let bucketedBF16 = try median {
         compressed.beginStep(weight: partition.weight(of: context.rank))
         try compressed.markAllReady()
@@ -80,15 +86,16 @@ func benchReducer(_ context: MPIContext, repeats: Int) throws {
     }
     var flat = [Float](repeating: 1, count: count)
     let single = try median { try context.allreduce(&flat, .sum) }
+    let nonBlocking = try median { try flat.withUnsafeMutableBufferPointer { try context.startAllreduce($0, .sum).wait() } }
     let broadcast = try median { try flat.withUnsafeMutableBufferPointer { try context.broadcast($0) } }
     guard context.isRoot else { return }
     let sizes = reducer.buckets.map { String(format: "%.1f", Double($0.count * 4) / 1e6) }.joined(separator: " + ")
     print(String(format: "Inception: %d parameters (%.1f MB float32) in buckets of ", count, Double(count * 4) / 1e6)
           + sizes + String(format: " MB (25 MB cap, a parameter is never split); on %d ranks, median of %d, wall / CPU ms: "
-                           + "bucket reducer %.1f / %.1f (bfloat16 wire %.1f / %.1f), one MPI_Allreduce %.1f / %.1f, "
+                           + "bucket reducer %.1f / %.1f (bfloat16 wire %.1f / %.1f; blocking %.1f / %.1f), one MPI_Allreduce %.1f / %.1f, one MPI_Iallreduce + wait %.1f / %.1f, "
                            + "broadcast %.1f / %.1f",
                            context.size, repeats, bucketed.wall * 1e3, bucketed.cpu * 1e3, bucketedBF16.wall * 1e3,
-                           bucketedBF16.cpu * 1e3, single.wall * 1e3, single.cpu * 1e3, broadcast.wall * 1e3, broadcast.cpu * 1e3))
+                           bucketedBF16.cpu * 1e3, bucketedBlocking.wall * 1e3, bucketedBlocking.cpu * 1e3, single.wall * 1e3, single.cpu * 1e3, nonBlocking.wall * 1e3, nonBlocking.cpu * 1e3, broadcast.wall * 1e3, broadcast.cpu * 1e3))
 }
 
 /// The CPU time of the calling thread: on a loaded machine, closer to what a quiet one would take than the wall time.

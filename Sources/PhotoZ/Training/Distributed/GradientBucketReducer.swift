@@ -27,9 +27,16 @@ import NeuralNet
 /// non-blocking collective only inside MPI calls, so each `markReady` also tests the oldest
 /// reduction in flight.
 ///
+/// With `overlap: false` (the same on every rank: blocking and non-blocking collectives do not
+/// match) `markReady` only records and `waitAll()` reduces every bucket with the blocking
+/// `MPI_Allreduce`: OpenMPI 4.1's non-blocking allreduce (libnbc) took 1.6× the time of its
+/// blocking one for the Inception's 110 MB here (921 against 577 ms), so without a backward
+/// pass to overlap with — until the network calls `markReady` from inside backward — blocking
+/// is faster.
+///
 /// With `wire: .bfloat16` the buckets travel as bfloat16 (half the bytes; each rank's weighted
-/// gradient is rounded to 8 mantissa bits and each partial sum too, a relative error of about
-/// 2⁻⁹ per rounding, as Horovod's and PyTorch DDP's 16-bit compression do), for links where
+/// gradient is rounded to 8 significant bits and each partial sum too, a relative error of about
+/// 2⁻⁸ per rounding, as Horovod's and PyTorch DDP's 16-bit compression do), for links where
 /// communication dominates the step.
 ///
 /// The bucket buffers (7 MB for the Inception network in float32, 55 MB in bfloat16) are
@@ -47,7 +54,7 @@ public final class GradientBucketReducer {
     /// How the buckets travel between ranks.
     public enum WireFormat: Sendable {
         case float32
-        /// Half the bytes, about 3 significant digits (see the type's documentation).
+        /// Half the bytes, 8 significant bits (2 to 3 decimal digits) (see the type's documentation).
         case bfloat16
     }
 
@@ -67,6 +74,8 @@ public final class GradientBucketReducer {
     private let bucketOfParameter: [Int]
     /// The wire format of the buckets.
     public let wire: WireFormat
+    /// Whether buckets start (non-blocking) as soon as they are ready, or are all reduced (blocking) in `waitAll()`.
+    public let overlap: Bool
     /// One contiguous buffer per bucket (float32 wire; nil for a bucket reduced in place; empty without MPI).
     private let buffers: [UnsafeMutableBufferPointer<Float>?]
     /// One contiguous buffer per bucket (bfloat16 wire; empty without MPI).
@@ -84,12 +93,13 @@ public final class GradientBucketReducer {
     ///
     /// Every rank builds it from the same network, so the buckets are the same everywhere.
     public init(gradients: [UnsafeMutableBufferPointer<Float>], context: MPIContext, bucketBytes: Int = 25 << 20,
-                wire: WireFormat = .float32, keepingAlive owners: [AnyObject] = []) {
+                wire: WireFormat = .float32, overlap: Bool = true, keepingAlive owners: [AnyObject] = []) {
         precondition(bucketBytes > 0, "GradientBucketReducer: bucketBytes must be positive")
         self.context = context
         self.gradients = gradients
         self.owners = owners
         self.wire = wire
+        self.overlap = overlap
         let valueBytes = wire == .float32 ? MemoryLayout<Float>.stride : MemoryLayout<MPIBFloat16>.stride
         buckets = Self.layout(counts: gradients.map(\.count), bucketFloats: max(1, bucketBytes / valueBytes))
         var bucketOf = [Int](repeating: 0, count: gradients.count)
@@ -104,9 +114,9 @@ public final class GradientBucketReducer {
 
     /// A reducer over the gradients of `parameters` (a network's parameter list, forward order).
     public convenience init(parameters: [Parameter], context: MPIContext, bucketBytes: Int = 25 << 20,
-                            wire: WireFormat = .float32) {
+                            wire: WireFormat = .float32, overlap: Bool = true) {
         self.init(gradients: parameters.map { UnsafeMutableBufferPointer(start: $0.gradient.pointer, count: $0.count) },
-                  context: context, bucketBytes: bucketBytes, wire: wire, keepingAlive: parameters)
+                  context: context, bucketBytes: bucketBytes, wire: wire, overlap: overlap, keepingAlive: parameters)
     }
 
     deinit {
@@ -157,9 +167,9 @@ public final class GradientBucketReducer {
         precondition(!ready[index], "GradientBucketReducer: parameter \(index) marked ready twice in one step")
         ready[index] = true
         missing[bucketOfParameter[index]] -= 1
-        guard context.isDistributed else { return }
+        guard context.isDistributed, overlap else { return }
         while nextBucket < buckets.count && missing[nextBucket] == 0 {
-            try start(nextBucket)
+            try reduce(nextBucket)
             nextBucket += 1
         }
         // OpenMPI progresses non-blocking collectives only inside MPI calls.
@@ -184,8 +194,12 @@ public final class GradientBucketReducer {
             if weight != 1 { for g in gradients { scale(g, by: weight) } }
             return
         }
-        for request in requests { try request.wait() }
-        requests.removeAll()
+        if overlap {
+            for request in requests { try request.wait() }
+            requests.removeAll()
+        } else {
+            for b in buckets.indices { try reduce(b) }
+        }
         for (b, bucket) in buckets.enumerated() {
             for m in bucket.members {
                 let gradient = gradients[m.parameter]
@@ -201,26 +215,30 @@ public final class GradientBucketReducer {
         }
     }
 
-    private func start(_ b: Int) throws {
+    /// Fills bucket `b` and reduces it: started (`MPI_Iallreduce`) when overlapping, else at once (`MPI_Allreduce`).
+    private func reduce(_ b: Int) throws {
+        func send<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>) throws {
+            if overlap { requests.append(try context.startAllreduce(buffer, .sum)) }
+            else { try context.allreduce(buffer, .sum) }
+        }
         switch wire {
         case .float32:
             guard let buffer = buffers[b] else {
                 let gradient = gradients[buckets[b].members[0].parameter]
                 if weight != 1 { fill(gradient, from: gradient) { $0 } }  // in place
-                requests.append(try context.startAllreduce(gradient, .sum))
-                return
+                return try send(gradient)
             }
             for m in buckets[b].members {
                 fill(UnsafeMutableBufferPointer(rebasing: buffer[m.offset..<(m.offset + m.count)]), from: gradients[m.parameter]) { $0 }
             }
-            requests.append(try context.startAllreduce(buffer, .sum))
+            try send(buffer)
         case .bfloat16:
             let buffer = compressedBuffers[b]
             for m in buckets[b].members {
                 fill(UnsafeMutableBufferPointer(rebasing: buffer[m.offset..<(m.offset + m.count)]), from: gradients[m.parameter],
                      MPIBFloat16.init)
             }
-            requests.append(try context.startAllreduce(buffer, .sum))
+            try send(buffer)
         }
     }
 
