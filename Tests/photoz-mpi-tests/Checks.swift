@@ -85,6 +85,23 @@ func runChecks(_ context: MPIContext) throws -> Expectations {
     if rank == size - 1 { e.expect(none == (1..<size).map(Float.init), "gather with an empty rank 0 gave \(String(describing: none))") }
 
     try checkReducer(context, e)
+
+    // Parameters: different on every rank (seeded by rank), rank 0's everywhere after the broadcast.
+    let network = try PhotoZNetwork(architecture: .simple, head: .classification, seed: UInt64(10 + rank))
+    let differing = try ParameterSync.differing(network.parameters, context: context)
+    e.expect(size == 1 ? differing.isEmpty : !differing.isEmpty,  // the weights differ (constant-initialised biases may not)
+             "before the broadcast, \(differing.count) of \(network.parameters.count) parameters differ between ranks")
+    try ParameterSync.broadcast(network.parameters, context: context)
+    e.expect(try ParameterSync.differing(network.parameters, context: context).isEmpty, "parameters differ after the broadcast")
+    let reference = try PhotoZNetwork(architecture: .simple, head: .classification, seed: 10)
+    e.expect(zip(network.parameters, reference.parameters).allSatisfy { $0.parameter.value.read() == $1.parameter.value.read() },
+             "after the broadcast, the parameters are not rank 0's")
+    if rank == size - 1 && size > 1 {  // one value on one rank
+        network.parameters[3].parameter.value.pointer[7] += 1
+    }
+    let changed = try ParameterSync.differing(network.parameters, context: context)
+    e.expect(size == 1 ? changed.isEmpty : changed == [network.parameters[3].path],
+             "one changed value on the last rank: differing gave \(changed)")
     try context.barrier()
     return e
 }

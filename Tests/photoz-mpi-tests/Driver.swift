@@ -78,7 +78,7 @@ func runDriver() -> Int32 {
     // 2. The checks under mpirun: 2 ranks (exact averages), 3 ranks (uneven shares, empty ranks).
     for ranks in [2, 3] {
         do {
-            let outcome = try launch("checks", ranks: ranks, timeout: 120)
+            let outcome = try launch("checks", ranks: ranks, timeout: 300)  // a hang, not a slow machine
             let passed = outcome.status == 0 && !outcome.timedOut && outcome.output.contains("all passed")
             report("checks under mpirun -np \(ranks) (\(String(format: "%.1f", outcome.seconds)) s)", passed,
                    passed ? outcome.output.split(separator: "\n").last.map(String.init) ?? "" : outcome.output)
