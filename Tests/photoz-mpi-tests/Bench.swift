@@ -48,7 +48,7 @@ func benchReducer(_ context: MPIContext, repeats: Int) throws {
     let network = try PhotoZNetwork(architecture: .inception, head: .classification, seed: 1)
     let parameters = network.parameters.map(\.parameter)
     let count = parameters.reduce(0) { $0 + $1.count }
-    let reducer = GradientBucketReducer(parameters: parameters, context: context)
+    let reducer = GradientBucketReducer(parameters: parameters, context: context, overlap: true)
     for p in parameters { p.gradient.pointer.update(repeating: Float(context.rank + 1), count: p.count) }
     let partition = RankPartition(count: 32, ranks: context.size)
 
@@ -72,7 +72,7 @@ func benchReducer(_ context: MPIContext, repeats: Int) throws {
         try reducer.markAllReady()
         try reducer.waitAll()
     }
-    let compressed = GradientBucketReducer(parameters: parameters, context: context, wire: .bfloat16)
+    let compressed = GradientBucketReducer(parameters: parameters, context: context, wire: .bfloat16, overlap: true)
     let blocking = GradientBucketReducer(parameters: parameters, context: context, overlap: false)
     let bucketedBlocking = try median {
         blocking.beginStep(weight: partition.weight(of: context.rank))

@@ -3,8 +3,8 @@
 import MPI
 import NeuralNet
 
-/// Averages the parameter gradients of every rank, bucket by bucket, overlapping the reduction
-/// with the backward pass.
+/// Averages the parameter gradients of every rank, bucket by bucket, optionally overlapping the
+/// reduction with the backward pass.
 ///
 /// The gradients are grouped, in reverse parameter order (the order in which backward produces
 /// them: last layers first), into buckets of about `bucketBytes` (25 MB, PyTorch DDP's default:
@@ -15,33 +15,33 @@ import NeuralNet
 ///     … backward; as each parameter's gradient is final: try reducer.markReady(index)
 ///     try reducer.waitAll()      // every gradient now holds Σ_r weight_r · gradient_r
 ///
-/// When every parameter of a bucket is ready, its gradients (scaled by the weight) are copied
-/// into the bucket's own contiguous buffer and `MPI_Iallreduce` starts on it; `waitAll()` waits
-/// for the reductions and copies the sums back. A bucket of one parameter (in float32) is scaled
+/// A bucket's gradients, scaled by the weight, are copied into the bucket's own contiguous
+/// buffer and reduced there, then copied back. A bucket of one parameter (in float32) is scaled
 /// and reduced in place in the gradient itself, without copies or a buffer: the Inception's
-/// first dense layer is 93.5 % of its gradient bytes, and copying it in and out cost 60 ms of
-/// CPU per step here. Buckets start strictly in bucket order, on every
-/// rank, whatever order `markReady` sees: MPI requires every rank to start its non-blocking
+/// first dense layer is 93.5 % of its gradient bytes, and copying it in and out would double
+/// the memory traffic of the reduction.
+///
+/// With `overlap: true`, a bucket starts (`MPI_Iallreduce`) as soon as all its parameters are
+/// ready and `waitAll()` waits for them. Buckets start strictly in bucket order, on every rank,
+/// whatever order `markReady` sees: MPI requires every rank to start its non-blocking
 /// collectives in the same order, and a rank without rows (weight 0, which calls
 /// `markAllReady()` instead of running backward) would otherwise differ. OpenMPI advances a
 /// non-blocking collective only inside MPI calls, so each `markReady` also tests the oldest
-/// reduction in flight.
-///
-/// With `overlap: false` (the same on every rank: blocking and non-blocking collectives do not
-/// match) `markReady` only records and `waitAll()` reduces every bucket with the blocking
-/// `MPI_Allreduce`: OpenMPI 4.1's non-blocking allreduce (libnbc) took 1.6× the time of its
-/// blocking one for the Inception's 110 MB here (921 against 577 ms), so without a backward
-/// pass to overlap with — until the network calls `markReady` from inside backward — blocking
-/// is faster.
+/// reduction in flight. With `overlap: false`, the default, `markReady` only records and
+/// `waitAll()` reduces every bucket with the blocking `MPI_Allreduce`: OpenMPI 4.1's
+/// non-blocking allreduce (libnbc) took 1.6–2× the time of its blocking one for the
+/// Inception's 110 MB here, so without a backward pass to overlap with — until the network
+/// calls `markReady` from inside backward — blocking is faster. Every rank passes the same
+/// `overlap` (blocking and non-blocking collectives do not match each other).
 ///
 /// With `wire: .bfloat16` the buckets travel as bfloat16 (half the bytes; each rank's weighted
-/// gradient is rounded to 8 significant bits and each partial sum too, a relative error of about
-/// 2⁻⁸ per rounding, as Horovod's and PyTorch DDP's 16-bit compression do), for links where
+/// gradient is rounded to 8 significant bits and each partial sum too, a relative error of at
+/// most 2⁻⁸ per rounding, as Horovod's and PyTorch DDP's 16-bit compression do), for links where
 /// communication dominates the step.
 ///
-/// The bucket buffers (7 MB for the Inception network in float32, 55 MB in bfloat16) are
-/// allocated once, here, not inside a step. Without MPI (one process) nothing is
-/// copied: `waitAll()` only applies the weight when it is not 1.
+/// The bucket buffers (13 MB for the Inception network in float32, 55 MB in bfloat16) are
+/// allocated once, here, not inside a step. Without MPI (one process) nothing is copied:
+/// `waitAll()` only applies the weight when it is not 1.
 public final class GradientBucketReducer {
     /// The parameters of one bucket, and where each one's gradient sits in the bucket's buffer.
     public struct Bucket: Sendable, Equatable {
@@ -93,7 +93,7 @@ public final class GradientBucketReducer {
     ///
     /// Every rank builds it from the same network, so the buckets are the same everywhere.
     public init(gradients: [UnsafeMutableBufferPointer<Float>], context: MPIContext, bucketBytes: Int = 25 << 20,
-                wire: WireFormat = .float32, overlap: Bool = true, keepingAlive owners: [AnyObject] = []) {
+                wire: WireFormat = .float32, overlap: Bool = false, keepingAlive owners: [AnyObject] = []) {
         precondition(bucketBytes > 0, "GradientBucketReducer: bucketBytes must be positive")
         self.context = context
         self.gradients = gradients
@@ -114,7 +114,7 @@ public final class GradientBucketReducer {
 
     /// A reducer over the gradients of `parameters` (a network's parameter list, forward order).
     public convenience init(parameters: [Parameter], context: MPIContext, bucketBytes: Int = 25 << 20,
-                            wire: WireFormat = .float32, overlap: Bool = true) {
+                            wire: WireFormat = .float32, overlap: Bool = false) {
         self.init(gradients: parameters.map { UnsafeMutableBufferPointer(start: $0.gradient.pointer, count: $0.count) },
                   context: context, bucketBytes: bucketBytes, wire: wire, overlap: overlap, keepingAlive: parameters)
     }
