@@ -64,6 +64,12 @@ func runChecks(_ context: MPIContext) throws -> Expectations {
     var bytes = rank == 0 ? (0..<50).map { UInt8($0) } : []
     try context.broadcast(&bytes)
     e.expect(bytes == (0..<50).map { UInt8($0) }, "broadcast in pieces of 7 gave \(bytes)")
+    let long = (0..<(10 * (rank + 1))).map { Float(rank * 1000 + $0) }
+    let gatheredLong = try context.gather(long)
+    if rank == 0 {
+        let expected = (0..<size).flatMap { r in (0..<(10 * (r + 1))).map { Float(r * 1000 + $0) } }
+        e.expect(gatheredLong == expected, "gather in pieces of 7 gave \(gatheredLong?.count ?? -1) values")
+    }
     context.elementsPerCall = saved
 
     // Non-blocking allreduce.
