@@ -5,6 +5,7 @@ import CMPI
 extension MPIContext {
     /// Runs one libmpi call holding `lock` and throws an `MPIError` naming `function` when it fails.
     func call(_ function: String, _ summary: @autoclosure () -> String, _ body: () -> Int32) throws {
+        precondition(!isFinished, "MPI: \(function) after MPIContext.finish()")
         let failure: (Int32, String)? = lock.withLock {
             let code = body()
             return code == photoz_MPI_SUCCESS() ? nil : (code, MPIContext.errorString(code))

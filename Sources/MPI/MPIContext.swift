@@ -59,6 +59,9 @@ public final class MPIContext: @unchecked Sendable {
               lock.withLock { _elementsPerCall = newValue } }
     }
 
+    /// Whether `finish()` was called (no collective may follow).
+    public var isFinished: Bool { finished.load(ordering: .sequentiallyConsistent) }
+
     /// Whether this rank is rank 0, the one that writes files and prints progress.
     public var isRoot: Bool { rank == 0 }
 

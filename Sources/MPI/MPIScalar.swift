@@ -33,7 +33,7 @@ extension Int: MPIScalar {
 /// A bfloat16 number (the top 16 bits of a float32): the compressed wire format for gradients.
 ///
 /// Half the bytes of float32 with float32's range (8 exponent bits), and 8 bits of mantissa:
-/// a relative rounding error of at most 2⁻⁹ per conversion or addition. Summed across ranks by
+/// a relative rounding error of at most 2⁻⁸ per conversion or addition (8 significant bits). Summed across ranks by
 /// a user-defined MPI operation (each partial sum computed in float32, then rounded).
 public struct MPIBFloat16: MPIScalar, Equatable, Sendable {
     public static var mpiScalarKind: MPIScalarKind { .bfloat16 }

@@ -78,7 +78,7 @@ func runDriver() -> Int32 {
     // 2. The checks under mpirun: 2 ranks (exact averages), 3 ranks (uneven shares, empty ranks).
     for ranks in [2, 3] {
         do {
-            let outcome = try launch("checks", ranks: ranks, timeout: 120)
+            let outcome = try launch("checks", ranks: ranks, timeout: 300)  // a hang, not a slow machine
             let passed = outcome.status == 0 && !outcome.timedOut && outcome.output.contains("all passed")
             report("checks under mpirun -np \(ranks) (\(String(format: "%.1f", outcome.seconds)) s)", passed,
                    passed ? outcome.output.split(separator: "\n").last.map(String.init) ?? "" : outcome.output)
@@ -90,7 +90,9 @@ func runDriver() -> Int32 {
     // 3. A failing rank ends the run (not a hang), with a message naming it.
     let failures_ = [("fail-throw", "a rank that throws", "photoz: MPI rank 1 of 2: cannot read shard-00003.h5 (test): injected failure"),
                      ("fail-exit", "a rank that exits without finishing MPI", "MPI rank 1 of 2: the process is exiting before the run finished"),
-                     ("fail-crash", "a rank that traps", "process rank 1")]
+                     ("fail-crash", "a rank that traps", "process rank 1"),
+                     ("fail-mpi", "a rank whose MPI call fails (MPI_ERRORS_RETURN, MPI_Error_string)",
+                      "photoz: MPI rank 1 of 2: cannot broadcast 10 values from rank 0 (MPI_Bcast): MPI_ERR_TRUNCATE: message truncated")]
     for (scenario, what, message) in failures_ {
         do {
             let outcome = try launch(scenario, ranks: 2, timeout: 60)

@@ -62,6 +62,15 @@ case "fail-crash":
         try context.allreduce(&buffer, .sum)
         return 0
     }
+case "fail-mpi":
+    // Rank 1 receives a broadcast into a buffer too small: libmpi returns MPI_ERR_TRUNCATE
+    // (MPI_ERRORS_RETURN), which becomes an MPIError with MPI's message, and the run ends.
+    onEveryRank { context in
+        var buffer = [Float](repeating: 1, count: context.rank == 1 ? 10 : 100)
+        try buffer.withUnsafeMutableBufferPointer { try context.broadcast($0, root: 0) }
+        try context.barrier()
+        return 0
+    }
 case "bench":
     onEveryRank { context in
         let megabytes = arguments.count > 1 ? Double(arguments[1]) ?? 110 : 110
