@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeOutput
 import Testing
 @testable import PhotoZData
 
@@ -128,7 +129,7 @@ import Testing
         let dir = TemporaryDirectory()
         let before = try Self.write(dir.file("data"))
         var options = DataSetWriter.Options(imageSize: Self.size)
-        #expect(throws: PhotoZDataError.self) { try DataSetWriter(target: dir.file("data"), options: options) }
+        #expect(throws: SafeOutputError.self) { try DataSetWriter(target: dir.file("data"), options: options) }
         options.overwrite = true
         do {
             let writer = try DataSetWriter(target: dir.file("data"), options: options)

@@ -250,6 +250,23 @@ func killNow(_ process: Process) {
         #expect(temporaries(of: "sky", in: dir.path).isEmpty)
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: sky)).contains { $0.hasPrefix(".") }, "staging left behind")
     }
+
+    /// Ingest's reader and writer threads stop cleanly when a shard write fails (it once died
+    /// with SIGILL: a semaphore released below its initial value).
+    @Test func ingestOnAFullDiskFailsNamingTheShardAndKeepsThePreviousDataSet() throws {
+        let dir = TemporaryDirectory()
+        #expect(try Photoz.run(["simulate", "--count", "150", "--size", "64", "--out", dir.file("sky")]).status == 0)
+        let ingest = ["ingest", "--catalog", dir.file("sky/catalog.fits"), "--cutouts", dir.file("sky/cutouts"),
+                      "--out", dir.file("shards"), "--compression", "none"]
+        #expect(try Photoz.run(ingest + ["--shard-size", "10"]).status == 0)
+        let before = snapshot(dir.file("shards"))
+        // 100 KiB per file: a shard of 150 images of 5×64×64 float32 (12 MB) cannot be written.
+        let result = try Photoz.run(ingest + ["--overwrite", "--shard-size", "1000"], after: "trap '' XFSZ; ulimit -f 100")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(".h5") && result.stderr.contains("File too large"), "\(result.stderr)")
+        #expect(snapshot(dir.file("shards")) == before, "the previous data set changed")
+        #expect(temporaries(of: "shards", in: dir.path).isEmpty)
+    }
 }
 
 /// Messages anywhere in the sources name only options that exist.
@@ -269,9 +286,10 @@ func killNow(_ process: Process) {
             }
         }
         #expect(named.count > 20, "the scan found too few options: \(named)")
-        var existing: Set<String> = ["--help", "--version", "--no-augment", "--no-perturbation", "--no-plots", "--no-random-start"]
+        var existing: Set<String> = ["--help", "--version", "--no-augment", "--no-perturbation", "--no-plots", "--no-random-start",
+                                        "--mpi"]  // `srun --mpi=pmix` in the MPI layer's advice: an option of Slurm, not photoz
         let commands = ["ingest", "simulate", "train", "predict", "evaluate", "baseline", "attack", "robustness", "export-fits",
-                        "inspect", "validate", "demo", "bench", "bench-attack"]
+                        "inspect", "validate", "demo", "bench", "bench-attack", "cutout"]
         for command in commands {
             let help = try Photoz.run(["help", command]).stdout
             let option = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]+")

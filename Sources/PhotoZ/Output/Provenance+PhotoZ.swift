@@ -56,12 +56,7 @@ public enum PhotoZOutputs {
     }
 
     /// A folder with a photoz manifest (a data set written by ingest or attack).
-    @Sendable public static func isDataSet(_ path: String) -> Bool {
-        let manifest = (path as NSString).appendingPathComponent(Manifest.fileName)
-        guard let data = FileManager.default.contents(atPath: manifest),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return object["schema"] as? String == Manifest.schemaName
-    }
+    @Sendable public static func isDataSet(_ path: String) -> Bool { Manifest.isDataSet(path) }
 
     /// A predictions file (`photoz predict`, `photoz baseline --out`).
     @Sendable public static func isPredictions(_ path: String) -> Bool { isHDF5(path, schema: PredictionFile.schema) }

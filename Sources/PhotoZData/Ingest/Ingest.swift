@@ -89,7 +89,9 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     do {
         for (number, blockStart) in stride(from: 0, to: work.count, by: blockSize).enumerated() {
             free.wait()
-            if sink.failed { break }
+            // Give the buffer back before stopping: libdispatch traps when a semaphore is
+            // released below its initial value (ingest died with SIGILL on a full disk).
+            if sink.failed { free.signal(); break }
             let items = Array(work[blockStart..<min(blockStart + blockSize, work.count)])
             let base = buffers[number % depth], slots = outcomes[number % depth]
             // Each split's objects get one run of the buffer, so that the writers take their

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeOutput
 
 /// Writes a data set: a folder of shards and its `manifest.json`. Producers (ingest, attack…)
 /// only hand it rows: `append(rows, split:)` … `finish() -> Manifest`.
@@ -32,7 +33,7 @@ public final class DataSetWriter {
 
     public let target: String
     public let options: Options
-    private let staging: StagingFolder
+    private let staging: StagedFolder
     private let hasher = ShardHasher()
     private var splits: [Split: SplitShards] = [:]
     private var done = false
@@ -46,20 +47,18 @@ public final class DataSetWriter {
         }
         precondition(options.optionalColumns.allSatisfy { $0.presence == .optional }, "optionalColumns lists a required column")
         let url = URL(fileURLWithPath: target).standardizedFileURL
-        let fm = FileManager.default
-        if fm.fileExists(atPath: url.path), !((try? fm.contentsOfDirectory(atPath: url.path))?.isEmpty ?? true), !options.overwrite {
-            throw PhotoZDataError.outputExists(path: url.path)
-        }
         self.target = url.path
         self.options = options
-        staging = try StagingFolder(target: url)
+        // SafeOutput owns the staging folder, the swap and the rule that `overwrite` replaces only
+        // a data set photoz wrote (a folder with photoz's manifest), never an arbitrary folder.
+        staging = try StagedFolder(target: url.path, replacing: options.overwrite ? .ifRecognised(Manifest.isDataSet) : .never)
     }
 
     deinit { abandon() }
 
     /// Where a file that belongs to the data set besides its shards (a report, a perturbation
     /// file) is written before `finish`; it moves into place with the shards.
-    public func stagedPath(_ name: String) -> String { staging.path.appendingPathComponent(name).path }
+    public func stagedPath(_ name: String) -> String { (staging.path as NSString).appendingPathComponent(name) }
 
     /// The final path of `name` inside the data set once finished.
     public func finalPath(_ name: String) -> String { (target as NSString).appendingPathComponent(name) }
@@ -106,7 +105,7 @@ public final class DataSetWriter {
                 (split.rawValue, entries.filter { $0.split == split }.reduce(0) { $0 + $1.rows })
             })
             manifest.imageSize = options.imageSize
-            try manifest.write(directory: staging.path.path)
+            try manifest.write(directory: staging.path)
             hasher.drain()
             try staging.commit()
             done = true
@@ -130,7 +129,7 @@ public final class DataSetWriter {
         if let s = splits[split] { return s }
         var attributes = options.attributes
         attributes.imageSize = options.imageSize
-        let s = SplitShards(split: split, directory: staging.path.path, options: options, attributes: attributes, hasher: hasher)
+        let s = SplitShards(split: split, directory: staging.path, options: options, attributes: attributes, hasher: hasher)
         splits[split] = s
         return s
     }
@@ -196,50 +195,4 @@ private final class SplitShards {
     }
 
     func abandon() { current?.abandon(); current = nil }
-}
-
-// MARK: - Staging and swap
-// The one place where a data set's staging folder is made, swapped into place and cleaned up.
-// MERGE NOTE: the `outputs` helper adds the project's single owner of staging folders, atomic
-// files and locks; switch this type to it at merge (same three operations).
-
-/// A hidden folder beside the target (`.NAME.partial-PID`) that becomes the target on `commit`.
-private struct StagingFolder {
-    let target: URL
-    let path: URL
-
-    init(target: URL) throws {
-        let fm = FileManager.default
-        let parent = target.deletingLastPathComponent()
-        self.target = target
-        path = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
-        do {
-            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-            try? fm.removeItem(at: path)
-            try fm.createDirectory(at: path, withIntermediateDirectories: false)
-        } catch {
-            throw PhotoZDataError.io(path: target.path, message: "cannot create the output folder: \(error.localizedDescription); choose a writable --out")
-        }
-    }
-
-    /// Moves the staging folder to the target; an existing target is moved aside first and
-    /// removed only after the new folder is in place (restored if the move fails).
-    func commit() throws {
-        let fm = FileManager.default
-        var aside: URL?
-        if fm.fileExists(atPath: target.path) {
-            aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
-            try? fm.removeItem(at: aside!)
-            do { try fm.moveItem(at: target, to: aside!) } catch {
-                throw PhotoZDataError.io(path: target.path, message: "cannot move the previous output aside: \(error.localizedDescription)")
-            }
-        }
-        do { try fm.moveItem(at: path, to: target) } catch {
-            if let aside { try? fm.moveItem(at: aside, to: target) }
-            throw PhotoZDataError.io(path: target.path, message: "cannot move the new output into place: \(error.localizedDescription)")
-        }
-        if let aside { try? fm.removeItem(at: aside) }
-    }
-
-    func discard() { try? FileManager.default.removeItem(at: path) }
 }

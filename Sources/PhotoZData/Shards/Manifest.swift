@@ -9,6 +9,15 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let fileName = "manifest.json"
     public static let schemaName = "photoz.manifest"
 
+    /// Whether `path` is a folder photoz wrote: it holds a manifest of photoz's schema. The one
+    /// recogniser of data sets that `--overwrite` may replace.
+    @Sendable public static func isDataSet(_ path: String) -> Bool {
+        let manifest = (path as NSString).appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: manifest),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object["schema"] as? String == schemaName
+    }
+
     public struct ShardEntry: Codable, Sendable, Equatable {
         public var file: String
         public var split: Split
