@@ -1,4 +1,5 @@
 import ArgumentParser
+import PhotoZData
 import SafeOutput
 
 @main
@@ -35,6 +36,10 @@ struct PhotoZCommand: ParsableCommand {
         } catch let error as SafeOutputError where error.kind == .usage {
             printError("Error: \(error)")
             exit(withError: ExitCode(64))
+        } catch let error as CatalogColumnError {
+            // The data layer says what is wrong with the column; the CLI names its own flag.
+            printError("Error: \(error); choose the column with \(CatalogColumnOptions.flag(for: error.role))")
+            exit(withError: ExitCode(1))
         } catch {
             exit(withError: error)
         }

@@ -29,6 +29,22 @@ import Testing
         #expect(badLayout.stderr.contains("tiles"))
     }
 
+    /// The catalog layer names no flag; the CLI adds the option that picks another column.
+    @Test func aMissingOrUnusableColumnNamesTheOptionThatChoosesIt() throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("cutouts"), withIntermediateDirectories: true)
+        try "objID,ra,dec,ebv\n1,10.0,1.0,0.02\n".write(toFile: dir.file("noz.csv"), atomically: true, encoding: .utf8)
+        let noZ = try Photoz.run(["ingest", "--catalog", dir.file("noz.csv"), "--cutouts", dir.file("cutouts"), "--out", dir.file("out")])
+        #expect(noZ.status == 1)
+        #expect(noZ.stderr.contains("noz.csv") && noZ.stderr.contains("--z-column"), "\(noZ.stderr)")
+        try "objID,ra,dec,z,ebv\n1,10.0,1.0,0.1,0.02\n".write(toFile: dir.file("ok.csv"), atomically: true, encoding: .utf8)
+        let renamed = try Photoz.run(["ingest", "--catalog", dir.file("ok.csv"), "--cutouts", dir.file("cutouts"), "--out", dir.file("out"),
+                                      "--id-column", "ID"])
+        #expect(renamed.status == 1)
+        #expect(renamed.stderr.contains("--id-column"), "\(renamed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+    }
+
     @Test func validateExitCodesFollowTheDocumentation() throws {
         let dir = TemporaryDirectory()
         try "garbage".write(toFile: dir.file("bad.h5"), atomically: true, encoding: .utf8)

@@ -143,6 +143,19 @@ struct CatalogColumnOptions: ParsableArguments {
     @Option(help: "Extinction coefficients A_band/E(B-V): SFD98 or SF11.")
     var extinctionCoefficients: String = "SFD98"
 
+    /// The option that chooses the column of `role`.
+    static func flag(for role: CatalogColumnRole) -> String {
+        switch role {
+        case .objectID: "--id-column"
+        case .ra: "--ra-column"
+        case .dec: "--dec-column"
+        case .z: "--z-column"
+        case .zErr: "--z-err-column"
+        case .ebv: "--ebv-column"
+        case .extinctionPrefix: "--extinction-prefix"
+        }
+    }
+
     var catalogColumns: CatalogColumns {
         CatalogColumns(objectID: idColumn, ra: raColumn, dec: decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
     }
