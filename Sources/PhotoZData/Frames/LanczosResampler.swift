@@ -91,8 +91,8 @@ public struct LanczosResampler: Sendable {
                         masked += 1
                         continue
                     }
-                    let (a0, a1, a2, a3, a4, a5) = Self.weights(fx)
-                    let (b0, b1, b2, b3, b4, b5) = Self.weights(fy)
+                    let (a0, a1, a2, a3, a4, a5) = Self.tabulated(fx)
+                    let (b0, b1, b2, b3, b4, b5) = Self.tabulated(fy)
                     var p = pixels + (iy - 2) * width + ix - 2
                     @inline(__always) func line(_ p: UnsafePointer<Float>) -> Double {
                         a0 * Double(p[0]) + a1 * Double(p[1]) + a2 * Double(p[2]) + a3 * Double(p[3]) + a4 * Double(p[4]) + a5 * Double(p[5])
@@ -108,6 +108,31 @@ public struct LanczosResampler: Sendable {
             }
         }
         return masked
+    }
+
+    /// Steps per pixel of the weight table.
+    static let tableSteps = 2048
+
+    /// Normalised weights at fractions k / tableSteps, k = 0…tableSteps, six per entry.
+    private static let table: [Double] = (0...tableSteps).flatMap { k -> [Double] in
+        if k == tableSteps { return [0, 0, 0, 1, 0, 0] }   // f = 1: on the next tap
+        let w = weights(Double(k) / Double(tableSteps))
+        return [w.0, w.1, w.2, w.3, w.4, w.5]
+    }
+
+    /// The weights for `fraction`, interpolated linearly in the table: off from `weights` by
+    /// about 10⁻⁷ (h²/8 · max|L″| with h = 1/2048), still summing to 1, exact at 0. The
+    /// sines were a fifth of the run time with many objects per frame.
+    @inline(__always)
+    static func tabulated(_ fraction: Double) -> (Double, Double, Double, Double, Double, Double) {
+        let position = fraction * Double(tableSteps)
+        let k = min(Int(position), tableSteps - 1)
+        let t = position - Double(k), u = 1 - t
+        return table.withUnsafeBufferPointer { table in
+            let a = table.baseAddress! + 6 * k, b = a + 6
+            return (u * a[0] + t * b[0], u * a[1] + t * b[1], u * a[2] + t * b[2],
+                    u * a[3] + t * b[3], u * a[4] + t * b[4], u * a[5] + t * b[5])
+        }
     }
 
     /// The six normalised Lanczos-3 weights of taps −2…3 for a sample `fraction` ∈ [0, 1) past
