@@ -12,11 +12,11 @@ import WCS
     /// Writes frame-{band}-000001-1-0001.fits[.gz|.bz2] into `folder`: 300 × 200 pixels, 0.396″,
     /// rotated by 90° like SDSS, each band's CRPIX offset by a few pixels, a σ = 1.5 px star of
     /// 100 nanomaggies at `star`.
-    static func writeField(_ folder: String) throws {
+    static func writeField(_ folder: String, field: Int = 1, rowShift: Double = 0) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for (k, band) in Band.allCases.enumerated() {
             let s = 0.396 / 3600
-            let crpix = (150.5 + Double(k) * 2.3, 100.5 - Double(k) * 1.7)
+            let crpix = (150.5 + Double(k) * 2.3, 100.5 - Double(k) * 1.7 + rowShift)
             let wcs = try WCS(keywords: [("NAXIS", "2"), ("CTYPE1", "'RA---TAN'"), ("CTYPE2", "'DEC--TAN'"),
                                          ("CRPIX1", "\(crpix.0)"), ("CRPIX2", "\(crpix.1)"), ("CRVAL1", "150.0"), ("CRVAL2", "2.0"),
                                          ("CD1_1", "0.0"), ("CD1_2", "\(s)"), ("CD2_1", "\(s)"), ("CD2_2", "0.0")], source: "synthetic")
@@ -28,7 +28,7 @@ import WCS
                 let norm: Double = 100 / (2 * Double.pi * 2.25)
                 image[y * 300 + x] = Float(norm * exp(-(dx * dx + dy * dy) / 4.5))
             } }
-            let path = "\(folder)/frame-\(band.rawValue)-000001-1-0001.fits"
+            let path = "\(folder)/frame-\(band.rawValue)-000001-1-\(String(format: "%04d", field)).fits"
             let file = try FITSFile.create(path)
             try file.createImage(bitpix: -32, shape: [300, 200])
             try file.writeImage(image)
@@ -120,6 +120,21 @@ import WCS
         try FileManager.default.removeItem(atPath: broken)
         try Self.writeField(dir.file("frames/copy"))
         #expect(throws: PhotoZDataError.self) { _ = try FrameIndex.scan(dir.file("frames")) }
+    }
+
+    /// Of two overlapping fields, the one where the object lies farther from the edges is used.
+    @Test func theFieldFarthestFromTheEdgesIsChosen() throws {
+        let dir = TemporaryDirectory()
+        // Field 1: the star 54 rows from the top edge; field 2 (shifted by 60 rows): 86 rows from the bottom.
+        try Self.writeField(dir.file("frames/a"), field: 1)
+        try Self.writeField(dir.file("frames/b"), field: 2, rowShift: -60)
+        try "objID,ra,dec\n7,\(Self.star.ra),\(Self.star.dec)\n".write(toFile: dir.file("cat.csv"), atomically: true, encoding: .utf8)
+        let summary = try cutout(CutoutConfiguration(frames: dir.file("frames"), catalog: dir.file("cat.csv"), output: dir.file("out")))
+        #expect(summary.written == 1 && summary.framesRead == 5)
+        let rows = try String(contentsOfFile: summary.framesReport, encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(rows.count == 5 && rows.allSatisfy { $0.contains(",1-1-2,") && $0.contains("frames/b/frame-") }, "\(rows)")
+        let header = try FITSFile.withFile(dir.file("out/7.fits")) { try $0.int("FIELD") }
+        #expect(header == 2)
     }
 
     @Test func frameNamesAreParsed() {
