@@ -305,19 +305,34 @@ final class FirstError: @unchecked Sendable {
     var first: String? { lock.lock(); defer { lock.unlock() }; return message }
 }
 
-/// The frame's primary image in nanomaggies, read with cfitsio (which decompresses `.bz2` and
-/// `.gz` in memory); checked against the size its header promised when indexed.
+/// The frame's primary image in nanomaggies, read with cfitsio; `.bz2`/`.gz` frames are first
+/// decompressed (primary HDU only) into a temporary file by `FrameHeaderReader`, which lets
+/// frames decompress in parallel. Checked against the size its header promised when indexed.
 func readFrameImage(_ frame: Frame) throws -> [Float] {
-    try FITSFile.withFile(frame.path) { file in
-        try file.moveTo(hdu: 0)
-        let shape = try file.imageShape()
-        guard shape == [frame.width, frame.height] else {
-            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
+    let lower = frame.path.lowercased()
+    var path = frame.path
+    var temporary: String?
+    if lower.hasSuffix(".bz2") || lower.hasSuffix(".gz") {
+        let name = ".photoz-frame-\(getpid())-\(UUID().uuidString).fits"
+        temporary = (NSTemporaryDirectory() as NSString).appendingPathComponent(name)
+        path = temporary!
+    }
+    defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+    if let temporary { try FrameHeaderReader.decompressPrimaryHDU(frame.path, bytes: frame.primaryBytes, to: temporary) }
+    do {
+        return try FITSFile.withFile(path) { file in
+            try file.moveTo(hdu: 0)
+            let shape = try file.imageShape()
+            guard shape == [frame.width, frame.height] else {
+                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
+            }
+            if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
+                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
+            }
+            return try file.readImage()
         }
-        if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
-            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
-        }
-        return try file.readImage()
+    } catch let error as FITSError where temporary != nil {
+        throw PhotoZDataError.io(path: frame.path, message: "HDU 0 (decompressed): \(error.message)")
     }
 }
 
