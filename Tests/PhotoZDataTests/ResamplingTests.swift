@@ -150,6 +150,15 @@ import WCS
     @Test func lanczosWeightsAreNormalisedAndSymmetric() {
         let w0 = LanczosResampler.weights(0)
         #expect(w0 == (0, 0, 1, 0, 0, 0))
+        #expect(LanczosResampler.tabulated(0) == (0, 0, 1, 0, 0, 0))
+        // The table the resampler uses follows the formula to 2·10⁻⁷ (measured 1.05·10⁻⁷).
+        var worst = 0.0
+        for k in 0..<10_000 {
+            let f = Double(k) / 10_000 + 0.0000371
+            let a = LanczosResampler.weights(f), b = LanczosResampler.tabulated(f)
+            worst = max(worst, abs(a.0 - b.0), abs(a.1 - b.1), abs(a.2 - b.2), abs(a.3 - b.3), abs(a.4 - b.4), abs(a.5 - b.5))
+        }
+        #expect(worst < 2e-7, "table off by \(worst)")
         for f in stride(from: 0.05, to: 1, by: 0.1) {
             let w = LanczosResampler.weights(f)
             #expect(abs(w.0 + w.1 + w.2 + w.3 + w.4 + w.5 - 1) < 1e-12)

@@ -182,106 +182,157 @@ struct BatchOutcome {
     var frameRows: [String] = []
 }
 
-/// Decompresses the frames of `fields` (one per unit of work), resamples every object of
-/// each field from them, and writes the stamps.
+/// Decompresses the frames of `fields` in parallel (each once), then resamples the objects of
+/// those fields in chunks — every (object, band) a unit of work — and writes their stamps.
+///
+/// Memory is bounded whatever the catalog: the batch's frames (12 MB each for SDSS) plus one
+/// chunk of stamps of at most `chunkBytes`.
 func cutBatch(_ fields: [FieldID], objects: [Placement], index: FrameIndex, config: CutoutConfiguration,
               threads: Int, timing: Timing) throws -> BatchOutcome {
     let n = config.size, plane = n * n
-    let stamps = UnsafeMutableBufferPointer<Float>.allocate(capacity: objects.count * 5 * plane)
-    defer { stamps.deallocate() }
-    let base = SendablePointer(stamps.baseAddress!)
-    let masked = MaskedCounts(objects: objects.count)
+    let frameList = fields.flatMap { field in Band.allCases.map { index.fields[field]![$0]! } }
+    let images = FrameImages(count: frameList.count)
     let failures = FrameFailures()
-    var objectsOfField: [FieldID: [Int]] = [:]
-    for (k, object) in objects.enumerated() { objectsOfField[object.field, default: []].append(k) }
-    let units = fields.flatMap { field in Band.allCases.map { (field, $0) } }
-    let fieldObjects = objectsOfField
-    let resampler = LanczosResampler()
-    DispatchQueue.concurrentPerform(iterations: min(threads, units.count)) { worker in
-        for u in stride(from: worker, to: units.count, by: threads) {
-            let (field, band) = units[u]
-            let frame = index.fields[field]![band]!
-            do {
-                let t0 = Date()
-                let pixels = try readFrameImage(frame)
-                let t1 = Date()
-                try pixels.withUnsafeBufferPointer { image in
-                    for k in fieldObjects[field]! {
-                        let object = objects[k]
-                        let grid = StampGrid(ra: object.target.ra, dec: object.target.dec, size: n, pixelScale: config.pixelScale)
-                        let target = UnsafeMutableBufferPointer(start: base.pointer + (k * 5 + band.index) * plane, count: plane)
-                        masked.set(k, band, try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: target))
-                    }
-                }
-                timing.add(read: t1.timeIntervalSince(t0), resample: Date().timeIntervalSince(t1))
-            } catch {
-                failures.add(field, frame.path, "\(error)")
-            }
+    DispatchQueue.concurrentPerform(iterations: min(threads, frameList.count)) { worker in
+        for f in stride(from: worker, to: frameList.count, by: threads) {
+            let t0 = Date()
+            do { images.set(f, try readFrameImage(frameList[f])) } catch { failures.add(frameList[f].field, frameList[f].path, "\(error)") }
+            timing.add(read: Date().timeIntervalSince(t0), resample: 0)
         }
     }
+    let frameSlot = Dictionary(uniqueKeysWithValues: frameList.enumerated().map { ($0.element.path, $0.offset) })
+    let pixelsOf = images.all()
+
     var outcome = BatchOutcome()
-    outcome.framesRead = units.count
-    var toWrite: [Int] = []
-    for (k, object) in objects.enumerated() {
+    outcome.framesRead = frameList.count
+    var eligible: [Placement] = []
+    for object in objects {
         if let (path, message) = failures.get(object.field) {
             outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .unreadableFrame, file: path, detail: message))
-            continue
+        } else {
+            eligible.append(object)
         }
-        let counts = masked.get(k)
-        if config.edge == .skip && counts.contains(where: { $0 > 0 }) {
-            outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
-                                              detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
-            continue
-        }
-        toWrite.append(k)
     }
-    let writeErrors = FrameFailures()
-    let writeList = toWrite
+    let chunkSize = max(1, chunkBytes / (5 * plane * MemoryLayout<Float>.size))
+    let resampler = LanczosResampler()
     let folder = URL(fileURLWithPath: config.output)
-    DispatchQueue.concurrentPerform(iterations: min(threads, max(1, toWrite.count))) { worker in
-        for w in stride(from: worker, to: writeList.count, by: threads) {
-            let k = writeList[w]
-            let object = objects[k]
-            let pixels = UnsafeBufferPointer(start: base.pointer + k * 5 * plane, count: 5 * plane)
-            do {
-                try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: masked.get(k), config: config,
-                               to: folder.appendingPathComponent("\(object.target.objectID).fits").path)
-            } catch {
-                writeErrors.add(FieldID(run: w, camcol: 0, field: 0), "", "\(error)")
+    for chunkStart in stride(from: 0, to: eligible.count, by: chunkSize) {
+        let chunk = Array(eligible[chunkStart..<min(chunkStart + chunkSize, eligible.count)])
+        let stamps = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk.count * 5 * plane)
+        defer { stamps.deallocate() }
+        let base = SendablePointer(stamps.baseAddress!)
+        let masked = MaskedCounts(objects: chunk.count)
+        let errors = FirstError()
+        let units = chunk.count * 5
+        DispatchQueue.concurrentPerform(iterations: min(threads, units)) { worker in
+            let t0 = Date()
+            for u in stride(from: worker, to: units, by: threads) {
+                let k = u / 5, band = Band.allCases[u % 5]
+                let object = chunk[k]
+                let frame = index.fields[object.field]![band]!
+                let grid = StampGrid(ra: object.target.ra, dec: object.target.dec, size: n, pixelScale: config.pixelScale)
+                let target = UnsafeMutableBufferPointer(start: base.pointer + (k * 5 + band.index) * plane, count: plane)
+                do {
+                    let count = try pixelsOf[frameSlot[frame.path]!]!.withUnsafeBufferPointer { image in
+                        try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: target)
+                    }
+                    masked.set(k, band, count)
+                } catch {
+                    errors.add("\(frame.path): \(error)")
+                }
+            }
+            timing.add(read: 0, resample: Date().timeIntervalSince(t0))
+        }
+        if let message = errors.first { throw PhotoZDataError.io(path: config.frames, message: "cannot resample: \(message)") }
+        var toWrite: [Int] = []
+        for (k, object) in chunk.enumerated() {
+            let counts = masked.get(k)
+            if config.edge == .skip && counts.contains(where: { $0 > 0 }) {
+                outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
+                                                  detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
+                continue
+            }
+            toWrite.append(k)
+        }
+        let writeList = toWrite
+        DispatchQueue.concurrentPerform(iterations: min(threads, max(1, writeList.count))) { worker in
+            for w in stride(from: worker, to: writeList.count, by: threads) {
+                let k = writeList[w]
+                let object = chunk[k]
+                let pixels = UnsafeBufferPointer(start: base.pointer + k * 5 * plane, count: 5 * plane)
+                do {
+                    try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: masked.get(k), config: config,
+                                   to: folder.appendingPathComponent("\(object.target.objectID).fits").path)
+                } catch {
+                    errors.add("\(error)")
+                }
             }
         }
-    }
-    if let (_, message) = writeErrors.first() {
-        throw PhotoZDataError.io(path: config.output, message: "cannot write a stamp: \(message)")
-    }
-    for k in toWrite {
-        let object = objects[k]
-        let counts = masked.get(k)
-        for band in Band.allCases {
-            let frame = index.fields[object.field]![band]!, p = object.positions[band]!
-            let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
-                          frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
-                          String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
-            outcome.frameRows.append(fields.map(csvQuote).joined(separator: ",") + "\n")
+        if let message = errors.first { throw PhotoZDataError.io(path: config.output, message: "cannot write a stamp: \(message)") }
+        for k in writeList {
+            let object = chunk[k]
+            let counts = masked.get(k)
+            for band in Band.allCases {
+                let frame = index.fields[object.field]![band]!, p = object.positions[band]!
+                let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
+                              frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
+                              String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
+                outcome.frameRows.append(fields.map(csvQuote).joined(separator: ",") + "\n")
+            }
         }
+        outcome.written += writeList.count
     }
-    outcome.written = toWrite.count
     return outcome
 }
 
-/// The frame's primary image in nanomaggies, read with cfitsio (which decompresses `.bz2` and
-/// `.gz` in memory); checked against the size its header promised when indexed.
+/// Stamps held in memory at once: 256 MB (3,200 objects of 64 × 64 × 5).
+private let chunkBytes = 256 << 20
+
+/// Decompressed frame images, written by worker threads, read after they join.
+final class FrameImages: @unchecked Sendable {
+    private var images: [[Float]?]
+    private let lock = NSLock()
+    init(count: Int) { images = Array(repeating: nil, count: count) }
+    func set(_ k: Int, _ pixels: [Float]) { lock.lock(); images[k] = pixels; lock.unlock() }
+    func all() -> [[Float]?] { lock.lock(); defer { lock.unlock() }; return images }
+}
+
+/// The first error message of a parallel loop.
+final class FirstError: @unchecked Sendable {
+    private var message: String?
+    private let lock = NSLock()
+    func add(_ text: String) { lock.lock(); if message == nil { message = text }; lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return message }
+}
+
+/// The frame's primary image in nanomaggies, read with cfitsio; `.bz2`/`.gz` frames are first
+/// decompressed (primary HDU only) into a temporary file by `FrameHeaderReader`, which lets
+/// frames decompress in parallel. Checked against the size its header promised when indexed.
 func readFrameImage(_ frame: Frame) throws -> [Float] {
-    try FITSFile.withFile(frame.path) { file in
-        try file.moveTo(hdu: 0)
-        let shape = try file.imageShape()
-        guard shape == [frame.width, frame.height] else {
-            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
+    let lower = frame.path.lowercased()
+    var path = frame.path
+    var temporary: String?
+    if lower.hasSuffix(".bz2") || lower.hasSuffix(".gz") {
+        let name = ".photoz-frame-\(getpid())-\(UUID().uuidString).fits"
+        temporary = (NSTemporaryDirectory() as NSString).appendingPathComponent(name)
+        path = temporary!
+    }
+    defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+    if let temporary { try FrameHeaderReader.decompressPrimaryHDU(frame.path, bytes: frame.primaryBytes, to: temporary) }
+    do {
+        return try FITSFile.withFile(path) { file in
+            try file.moveTo(hdu: 0)
+            let shape = try file.imageShape()
+            guard shape == [frame.width, frame.height] else {
+                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
+            }
+            if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
+                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
+            }
+            return try file.readImage()
         }
-        if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
-            throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
-        }
-        return try file.readImage()
+    } catch let error as FITSError where temporary != nil {
+        throw PhotoZDataError.io(path: frame.path, message: "HDU 0 (decompressed): \(error.message)")
     }
 }
 
@@ -304,7 +355,6 @@ final class FrameFailures: @unchecked Sendable {
         lock.unlock()
     }
     func get(_ field: FieldID) -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures[field] }
-    func first() -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures.sorted { $0.key < $1.key }.first?.value }
 }
 
 /// Creates the output folder; a non-empty one is refused unless `overwrite` is set.

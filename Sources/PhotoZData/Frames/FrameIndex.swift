@@ -31,6 +31,8 @@ public struct Frame: Sendable {
     public var referenceSystem: String
     /// BUNIT as written in the header, if any.
     public var unit: String?
+    /// Bytes of the primary HDU (header and image, whole 2880-byte blocks).
+    var primaryBytes: Int
 
     /// The distance in pixels from a FITS 1-based position to the nearest frame edge
     /// (negative outside the frame).
@@ -130,8 +132,13 @@ public struct FrameIndex: Sendable {
             throw PhotoZDataError.io(path: path, message: "HDU 0 has no celestial WCS (axes: \(wcs.axisTypes.joined(separator: ", "))); cutouts need RA/Dec")
         }
         let system = header.value("RADESYS") ?? header.value("RADECSYS") ?? "ICRS"
+        guard let bitpix = header.int("BITPIX"), [8, 16, 32, 64, -32, -64].contains(bitpix) else {
+            throw PhotoZDataError.io(path: path, message: "HDU 0 has BITPIX \(header.value("BITPIX") ?? "missing"); expected 8, 16, 32, 64, -32 or -64")
+        }
+        func blocks(_ n: Int) -> Int { (n + 2879) / 2880 * 2880 }
+        let primaryBytes = blocks((header.cardCount + 1) * 80) + blocks(width * height * abs(bitpix) / 8)
         return Frame(path: path, band: band, field: field, width: width, height: height, wcs: wcs,
-                     referenceSystem: system.isEmpty ? "ICRS" : system, unit: header.value("BUNIT"))
+                     referenceSystem: system.isEmpty ? "ICRS" : system, unit: header.value("BUNIT"), primaryBytes: primaryBytes)
     }
 
     /// Records which sky cells each field's footprint (all bands, corners and edge midpoints) touches.
