@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 import Testing
 import WCS
 @testable import PhotoZData
@@ -86,19 +87,25 @@ import WCS
             let config = CutoutConfiguration(frames: dir.file("frames"), catalog: dir.file("cat.csv"), output: out)
             #expect(throws: PhotoZDataError.self, "--out \(out)") { try cutout(config) }
         }
-        // A non-empty output folder needs overwrite.
+        // A non-empty folder photoz did not write is never replaced, with or without overwrite.
         try FileManager.default.createDirectory(atPath: dir.file("out"), withIntermediateDirectories: true)
         try "x".write(toFile: dir.file("out/other.txt"), atomically: true, encoding: .utf8)
         var config = CutoutConfiguration(frames: dir.file("frames"), catalog: dir.file("cat.csv"), output: dir.file("out"))
-        do {
-            _ = try cutout(config)
-            Issue.record("a non-empty --out was accepted")
-        } catch let error as PhotoZDataError {
-            #expect(error.description.contains("--overwrite"))
+        for overwrite in [false, true] {
+            config.overwrite = overwrite
+            let error = try #require(throws: SafeOutputError.self) { try cutout(config) }
+            #expect(error.description.contains(overwrite ? "not a folder photoz wrote" : "--overwrite"), "\(error)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("out")) == ["other.txt"])
         }
+        // A cutout output is replaced whole with overwrite (and refused without).
+        config = CutoutConfiguration(frames: dir.file("frames"), catalog: dir.file("cat.csv"), output: dir.file("stamps"))
+        #expect(try cutout(config).written == 1)
+        #expect(throws: SafeOutputError.self) { try cutout(config) }
+        try "x".write(toFile: dir.file("stamps/stale.txt"), atomically: true, encoding: .utf8)
         config.overwrite = true
         #expect(try cutout(config).written == 1)
-        #expect(FileManager.default.fileExists(atPath: dir.file("out/other.txt")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("stamps/stale.txt")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".stamps") }.isEmpty, "staging left behind")
     }
 
     @Test func badFramesAreReportedWithTheirFile() throws {

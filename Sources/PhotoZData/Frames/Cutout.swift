@@ -1,6 +1,7 @@
 import Dispatch
 import FITS
 import Foundation
+import SafeOutput
 import WCS
 
 /// One catalog object to cut.
@@ -46,7 +47,12 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
         let reasons = Dictionary(grouping: skipped, by: \.reason.rawValue).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
         throw PhotoZDataError.catalog(path: config.catalog, message: "no object lies inside the frames of \(config.frames) (\(targets.count) usable rows; skipped: \(reasons.isEmpty ? "none" : reasons)). First: \(skipped.first?.detail ?? "-")")
     }
-    try prepareOutput(config)
+    // The stamps are written into a staging folder beside --out and swapped in at the end
+    // (SafeOutput): a failed or killed run leaves the previous output as it was, and
+    // --overwrite replaces only a folder photoz cutout wrote (it holds cutout.json).
+    let staged = try StagedFolder(target: config.output, replacing: config.overwrite ? .ifRecognised(isCutoutOutput) : .never)
+    var writing = config
+    writing.output = staged.path
 
     let fieldOrder = placements.keys.sorted()
     let total = placements.values.reduce(0) { $0 + $1.count }
@@ -60,7 +66,7 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
     for batchStart in stride(from: 0, to: fieldOrder.count, by: fieldsPerBatch) {
         let batch = Array(fieldOrder[batchStart..<min(batchStart + fieldsPerBatch, fieldOrder.count)])
         let objects = batch.flatMap { placements[$0]! }
-        let outcome = try cutBatch(batch, objects: objects, index: index, config: config, threads: threads, timing: timing)
+        let outcome = try cutBatch(batch, objects: objects, index: index, config: writing, threads: threads, timing: timing)
         framesRead += outcome.framesRead
         skipped += outcome.skipped
         written += outcome.written
@@ -71,21 +77,34 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
     guard written > 0 else {
         throw PhotoZDataError.catalog(path: config.catalog, message: "no stamp could be cut: \(skipped.count) objects skipped, first: \(skipped.first?.detail ?? "-")")
     }
-    let out = URL(fileURLWithPath: config.output)
-    let framesReport = out.appendingPathComponent("frames.csv").path
-    try writeAtomically(Data(("object_id,catalog_row,field,band,frame,x,y,margin,masked_pixels\n" + frameRows.joined()).utf8), to: framesReport)
-    let skippedReport = out.appendingPathComponent("skipped.csv").path
-    try writeCutoutSkips(skipped.sorted { $0.row < $1.row }, to: skippedReport)
+    let staging = URL(fileURLWithPath: staged.path), out = URL(fileURLWithPath: staged.target)
+    try writeAtomically(Data(("object_id,catalog_row,field,band,frame,x,y,margin,masked_pixels\n" + frameRows.joined()).utf8),
+                        to: staging.appendingPathComponent("frames.csv").path)
+    try writeCutoutSkips(skipped.sorted { $0.row < $1.row }, to: staging.appendingPathComponent("skipped.csv").path)
     let seconds = Date().timeIntervalSince(start)
     let summary = CutoutSummary(
         written: written, skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         fieldsUsed: fieldOrder.count, framesRead: framesRead, seconds: seconds,
         objectsPerSecond: seconds > 0 ? Double(written) / seconds : 0,
         frameReadSeconds: timing.read, resampleSeconds: timing.resample,
-        output: config.output, skippedReport: skippedReport, framesReport: framesReport)
+        output: config.output, skippedReport: out.appendingPathComponent("skipped.csv").path,
+        framesReport: out.appendingPathComponent("frames.csv").path)
     struct Record: Codable { var tool = "photoz cutout"; var toolVersion = PhotoZVersion.current; var configuration: CutoutConfiguration; var summary: CutoutSummary }
-    try writeAtomically(Data(jsonText(Record(configuration: config, summary: summary)).utf8), to: out.appendingPathComponent("cutout.json").path)
+    try writeAtomically(Data(jsonText(Record(configuration: config, summary: summary)).utf8), to: staging.appendingPathComponent(cutoutRecordName).path)
+    try staged.commit()
     return summary
+}
+
+/// The record every `photoz cutout` output folder holds.
+let cutoutRecordName = "cutout.json"
+
+/// Whether `path` is a folder `photoz cutout` wrote (its `cutout.json` says so): the only kind
+/// of folder `--overwrite` replaces.
+@Sendable public func isCutoutOutput(_ path: String) -> Bool {
+    let record = (path as NSString).appendingPathComponent(cutoutRecordName)
+    guard let data = FileManager.default.contents(atPath: record),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+    return object["tool"] as? String == "photoz cutout"
 }
 
 /// Reads the id, RA and Dec of every catalog row with the same column detection as `ingest`
@@ -355,21 +374,6 @@ final class FrameFailures: @unchecked Sendable {
         lock.unlock()
     }
     func get(_ field: FieldID) -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures[field] }
-}
-
-/// Creates the output folder; a non-empty one is refused unless `overwrite` is set.
-func prepareOutput(_ config: CutoutConfiguration) throws {
-    let fm = FileManager.default
-    var isDirectory: ObjCBool = false
-    if fm.fileExists(atPath: config.output, isDirectory: &isDirectory) {
-        guard isDirectory.boolValue else { throw PhotoZDataError.io(path: config.output, message: "exists and is not a folder; choose another --out") }
-        let contents = (try? fm.contentsOfDirectory(atPath: config.output)) ?? []
-        if !contents.isEmpty && !config.overwrite { throw PhotoZDataError.outputExists(path: config.output) }
-    } else {
-        do { try fm.createDirectory(atPath: config.output, withIntermediateDirectories: true) } catch {
-            throw PhotoZDataError.io(path: config.output, message: "cannot create the output folder: \(error.localizedDescription)")
-        }
-    }
 }
 
 /// Writes the skipped objects as CSV, in the columns of ingest's skipped.csv.

@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 
 /// Writes one object's stamp file: a header-only primary HDU describing the object and the
 /// cutting, then one float32 image HDU per band (EXTNAME u…z, BUNIT nanomaggy, the stamp's
@@ -43,25 +44,12 @@ func writeStamp(_ pixels: UnsafeBufferPointer<Float>, object: Placement, frames:
     }
 }
 
-/// Writes a FITS file under a temporary sibling name and renames it into place, so a reader
-/// never sees half a stamp and an interrupted run leaves no partial file under the real name.
-///
-/// The one place cutout files are written: switch it to the project's atomic-output helper once
-/// that exists.
+/// Writes a stamp atomically (`SafeOutput.AtomicFile`: a temporary sibling, flushed, renamed),
+/// so a reader never sees half a stamp.
 func writeFITSAtomically(to path: String, _ body: (FITSFile) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-    do {
+    try AtomicFile.write(to: path) { temporary in
         let file = try FITSFile.create(temporary, overwrite: true)
         do { try body(file) } catch { _ = try? file.close(); throw error }
         try file.close()
-    } catch {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw error
-    }
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw PhotoZDataError.io(path: path, message: "cannot rename the stamp into place: \(reason)")
     }
 }

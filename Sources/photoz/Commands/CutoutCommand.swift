@@ -44,7 +44,7 @@ struct CutoutCommand: ParsableCommand {
     @Option(help: "Worker threads decompressing and cutting frames (default: one per core).")
     var threads: Int?
 
-    @Flag(help: "Write into a non-empty --out, replacing stamps of the same name.")
+    @Flag(help: "Replace an existing --out that photoz cutout wrote (any other folder is refused).")
     var overwrite = false
 
     @Option(help: "Object-id column (default: objID, objid, object_id).")
@@ -57,7 +57,19 @@ struct CutoutCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
+    func validate() throws {
+        try checkBounds(size, "--size", Limits.imageSize, "stamp side in pixels")
+        try checkBounds(threads, "--threads", Limits.threads)
+        guard pixelScale.isFinite, pixelScale > 0, pixelScale <= 60 else {
+            throw ValidationError("--pixel-scale \(pixelScale): give the stamp pixel side in arcsec, above 0 and at most 60")
+        }
+        try checkOutput(out, kind: .folder, inputs: [("--frames", frames), ("--catalog", catalog)], overwrite: overwrite,
+                        recognise: isCutoutOutput)
+    }
+
     func run() throws {
+        let lock = try claimOutput(out)
+        defer { lock.release() }
         var config = CutoutConfiguration(frames: frames, catalog: catalog, output: out)
         config.size = size
         config.pixelScale = pixelScale
