@@ -117,6 +117,9 @@ struct AttackCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Replace an existing output folder.")
     var overwrite = false
 
@@ -129,6 +132,7 @@ struct AttackCommand: ParsableCommand {
 
     func run() throws {
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+        Precision.default = precision
         var config = AttackDataSetConfiguration(data: data, out: out, model: model, attack: epsilon.map { attack.configuration(epsilon: $0) })
         config.apply = apply
         config.split = try parseSplit(split, option: "--split")

@@ -30,6 +30,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 64
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: NeuralNet.Precision = .f32
+
     @Flag(help: "Replace an existing predictions file.")
     var overwrite = false
 
@@ -39,6 +42,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
+        NeuralNet.Precision.default = precision
         let predictions = try predictToFile(models: model, data: data, out: out, split: split == "all" ? nil : Split(rawValue: split),
                                             batchSize: batchSize, overwrite: overwrite)
         print("\(predictions.count) objects → \(out)")

@@ -46,6 +46,9 @@ struct RobustnessCommand: ParsableCommand {
     @Option(help: "oneDNN/OpenMP threads (default: one per core).")
     var threads: Int?
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Print the full report as JSON on stdout instead of the table.")
     var json = false
 
@@ -58,6 +61,7 @@ struct RobustnessCommand: ParsableCommand {
 
     func run() throws {
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+        Precision.default = precision
         let values = try epsilons.split(separator: ",").map { text -> Float in
             guard let e = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--epsilons: '\(text)' is not a number") }
             return e
