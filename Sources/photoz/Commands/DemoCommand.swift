@@ -125,9 +125,9 @@ struct DemoCommand: ParsableCommand {
     static func comparison(cnn: PhotoZMetrics, knn: PhotoZMetrics, trainRows: Int) -> String {
         let verdict: String
         if cnn.sigmaMAD <= knn.sigmaMAD {
-            verdict = String(format: "The CNN, which sees only the pixels, matches or beats the k-NN, which is given colours measured for it (σ_MAD %.1f vs %.1f ×10⁻³).", cnn.sigmaMAD * 1e3, knn.sigmaMAD * 1e3)
+            verdict = String(format: "The CNN, which sees only the pixels, matches or beats the k-NN, which is given colours measured for it (σ_MAD: CNN %.1f, k-NN %.1f ×10⁻³).", cnn.sigmaMAD * 1e3, knn.sigmaMAD * 1e3)
         } else {
-            verdict = String(format: "Here the k-NN is better (σ_MAD %.1f vs %.1f ×10⁻³): with about %d training images the CNN has not yet learnt colours as precise as the measured ones; with more galaxies and epochs it overtakes the k-NN (README: 16.3 vs 18.1 ×10⁻³ on 60,000 galaxies).", knn.sigmaMAD * 1e3, cnn.sigmaMAD * 1e3, trainRows)
+            verdict = String(format: "Here the k-NN is better (σ_MAD: k-NN %.1f, CNN %.1f ×10⁻³): with about %d training images the CNN has not yet learnt colours as precise as the measured ones; with more galaxies and training the Inception network overtakes the k-NN (README: 16.3 vs 18.1 ×10⁻³ on 60,000 galaxies).", knn.sigmaMAD * 1e3, cnn.sigmaMAD * 1e3, trainRows)
         }
         return """
           What this means: σ_MAD is the typical scatter of (z_phot − z_spec)/(1 + z_spec) and η the
