@@ -40,8 +40,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer steps (overrides --epochs).")
     var steps: Int?
 
-    @Option(help: "Images per step.")
-    var batchSize: Int = 64
+    @Option(help: "Images per step (default: 64 for inception, 32 for simple).")
+    var batchSize: Int?
 
     @Option(help: "Peak learning rate (default: 3e-4 for inception, 2e-3 for simple; README \"Training recipe\").")
     var learningRate: Float?
@@ -116,7 +116,7 @@ struct TrainCommand: ParsableCommand {
         config.head = head
         config.epochs = epochs
         config.steps = steps
-        config.batchSize = batchSize
+        config.batchSize = batchSize ?? model.defaultBatchSize
         config.learningRate = learningRate
         config.schedule = schedule
         config.warmupSteps = warmup
