@@ -1,4 +1,29 @@
 import CDNNL
+import Foundation
+
+/// The arithmetic of convolutions and dense layers.
+///
+/// `.bf16` runs convolutions and dense layers on bfloat16 operands (oneDNN's AVX512-BF16
+/// kernels, `jit_bf16:avx512_core_bf16` on Zen 4 / Cooper Lake and later) with float32
+/// accumulation and float32 outputs; everything else stays float32: the master weights (each
+/// layer keeps a bf16 copy refreshed when the weights change), their gradients, the optimizer
+/// state, activations between layers, PReLU, pooling, loss and softmax. Model files are float32
+/// either way. bf16 keeps 8 significant bits (relative rounding error ≤ 2⁻⁹ ≈ 0.2 %).
+public enum Precision: String, Codable, Sendable, CaseIterable {
+    case f32, bf16
+
+    /// The precision of engines created without an explicit one; the command-line tools set it
+    /// from `--precision` so that every network a command builds or loads uses it.
+    public static var `default`: Precision {
+        get { defaultLock.withLock { defaultValue } }
+        set { defaultLock.withLock { defaultValue = newValue } }
+    }
+    private static let defaultLock = NSLock()
+    nonisolated(unsafe) private static var defaultValue = Precision.f32
+
+    /// oneDNN's element type of the operands of convolutions and dense layers.
+    var operandType: dnnl_data_type_t { self == .bf16 ? dnnl_bf16 : dnnl_f32 }
+}
 
 /// A oneDNN CPU engine and the stream that runs primitives on it.
 ///
@@ -9,11 +34,16 @@ import CDNNL
 public final class Engine: @unchecked Sendable {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
+    /// The arithmetic of the convolutions and dense layers built on this engine (fixed: layers
+    /// read it when they build their primitives).
+    public let precision: Precision
 
     /// Creates a CPU engine and its stream. Threads: OpenMP reads `OMP_NUM_THREADS`.
+    /// `precision` defaults to `Precision.default`.
     ///
     /// The corresponding C functions are `dnnl_engine_create` and `dnnl_stream_create`.
-    public init() throws {
+    public init(precision: Precision? = nil) throws {
+        self.precision = precision ?? Precision.default
         var e: dnnl_engine_t?
         try dnnlCheck(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create", "creating the CPU engine")
         var s: dnnl_stream_t?

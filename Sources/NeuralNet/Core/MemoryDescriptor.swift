@@ -1,6 +1,9 @@
 import CDNNL
 
-/// The shape and physical layout of a float32 tensor, as oneDNN describes it.
+/// The shape, element type and physical layout of a tensor, as oneDNN describes it.
+///
+/// Tensors a caller sees are float32; bfloat16 tensors exist only inside layers running at
+/// `Precision.bf16` (their primitives' operands).
 ///
 /// Logical dimensions are always in PyTorch order: (N, C, H, W) for activations,
 /// (O, I, KH, KW) for convolution weights, (O, I) for dense weights. The physical layout may be
@@ -12,10 +15,10 @@ public struct MemoryDescriptor: CustomStringConvertible, @unchecked Sendable {
 
     /// A descriptor of `dims` with the layout named by `tag` (`dnnl_format_tag_any` lets a
     /// primitive choose). The corresponding C function is `dnnl_memory_desc_init_by_tag`.
-    init(dims: [Int], tag: dnnl_format_tag_t) {
+    init(dims: [Int], tag: dnnl_format_tag_t, type: dnnl_data_type_t = dnnl_f32) {
         var md = dnnl_memory_desc_t()
         let d = dims.map { Int64($0) }
-        dnnlMust(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag),
+        dnnlMust(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, tag),
                  "dnnl_memory_desc_init_by_tag", "describing a tensor of shape \(dims)")
         self.md = md
     }
@@ -36,8 +39,20 @@ public struct MemoryDescriptor: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// A descriptor that lets the primitive choose the layout.
-    static func any(_ dims: [Int]) -> MemoryDescriptor {
-        MemoryDescriptor(dims: dims, tag: dnnl_format_tag_any)
+    static func any(_ dims: [Int], type: dnnl_data_type_t = dnnl_f32) -> MemoryDescriptor {
+        MemoryDescriptor(dims: dims, tag: dnnl_format_tag_any, type: type)
+    }
+
+    /// The element type (`dnnl_f32`, `dnnl_bf16`).
+    var dataType: dnnl_data_type_t { md.data_type }
+
+    /// The same layout (blocking and strides) with another element type: where a bf16 primitive
+    /// takes a float32 tensor, the reorder then only converts, it does not relayout.
+    func with(type: dnnl_data_type_t) -> MemoryDescriptor {
+        var copy = md
+        copy.data_type = type
+        // Strides and padding are in elements, so they carry over; the offset too.
+        return MemoryDescriptor(copy)
     }
 
     static func plainTag(rank: Int) -> dnnl_format_tag_t {
@@ -78,7 +93,8 @@ public struct MemoryDescriptor: CustomStringConvertible, @unchecked Sendable {
     /// A short description of the shape and layout, e.g. `64x240x32x32 (blocked)`.
     public var description: String {
         let shape = dims.map(String.init).joined(separator: "x")
-        return "\(shape) (\(isPlain ? "plain" : "blocked"))"
+        let type = dataType == dnnl_f32 ? "" : dataType == dnnl_bf16 ? " bf16" : " type \(dataType.rawValue)"
+        return "\(shape) (\(isPlain ? "plain" : "blocked")\(type))"
     }
 }
 

@@ -4,6 +4,8 @@ import CDNNL
 ///
 /// Weights (O, I, KH, KW) and bias (O) are stored plain; oneDNN picks blocked layouts for the
 /// activations and its own copy of the weights, refreshed only when the weights change.
+/// At `Precision.bf16` the primitives take bf16 input, weights and output gradient (converted
+/// by the same relayouts) and produce float32 outputs and gradients.
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -24,7 +26,8 @@ public final class Conv2D: Layer {
     private var backwardWeights: Primitive!
     private var sourceIn: Relayout!            // x -> layout of the forward primitive
     private var backwardSourceIn: Relayout!    // forward layout -> backward-weights layout
-    private var backwardGradientIn: Relayout!  // output layout -> backward-weights layout
+    private var dataGradientIn: Relayout!      // output layout -> backward-data layout (bf16: converts)
+    private var backwardGradientIn: Relayout!  // backward-data layout -> backward-weights layout
     private var weightForward: ParameterView!
     private var weightBackward: ParameterView!
     private var weightGradient: GradientSink!
@@ -67,7 +70,8 @@ public final class Conv2D: Layer {
         let padL: [Int64] = [Int64(ph.low), Int64(pw.low)], padR: [Int64] = [Int64(ph.high), Int64(pw.high)]
         let name = "\(label) \(d.map(String.init).joined(separator: "x"))->\(outputChannels)x\(oh)x\(ow) k\(kernelSize)"
 
-        var src = MemoryDescriptor.any(d).md, wts = MemoryDescriptor.any(weight.shape).md
+        let operand = engine.precision.operandType
+        var src = MemoryDescriptor.any(d, type: operand).md, wts = MemoryDescriptor.any(weight.shape, type: operand).md
         var b = bias.value.descriptor.md, dst = MemoryDescriptor.any([n, outputChannels, oh, ow]).md
         var fwd = dnnl_convolution_desc_t()
         try dnnlCheck(dnnl_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct,
@@ -76,8 +80,10 @@ public final class Conv2D: Layer {
         let f = try Primitive(op: &fwd, engine: engine, name: "\(name) forward")
         let srcMD = f.query(dnnl_query_src_md), dstMD = f.query(dnnl_query_dst_md)
 
-        var chosenDst = dstMD.md
-        var dsrc = MemoryDescriptor.any(d).md, wtsAny = MemoryDescriptor.any(weight.shape).md
+        // The output gradient in the output's layout with the operand type (a bf16 kernel takes bf16).
+        let dyMD = dstMD.with(type: operand)
+        var chosenDst = dyMD.md
+        var dsrc = MemoryDescriptor.any(d).md, wtsAny = MemoryDescriptor.any(weight.shape, type: operand).md
         var bd = dnnl_convolution_desc_t()
         try dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &wtsAny, &chosenDst,
                                                                strides, padL, padR),
@@ -90,9 +96,10 @@ public final class Conv2D: Layer {
         // forward hint, channels-last. A JIT kernel wins over GEMM, which wins over reference code.
         var candidate: Primitive?
         func rank(_ p: Primitive) -> Int { p.implementation.hasPrefix("jit") ? 2 : p.implementation.hasPrefix("ref") ? 0 : 1 }
-        let nhwc = (MemoryDescriptor(dims: d, tag: dnnl_acdb), MemoryDescriptor(dims: dstMD.dims, tag: dnnl_acdb))
+        let nhwc = (MemoryDescriptor(dims: d, tag: dnnl_acdb, type: operand),
+                    MemoryDescriptor(dims: dstMD.dims, tag: dnnl_acdb, type: operand))
         let choices: [(MemoryDescriptor, MemoryDescriptor, Bool)] = [
-            (srcMD, dstMD, true), (.any(d), .any(dstMD.dims), false), (nhwc.0, nhwc.1, false),
+            (srcMD, dyMD, true), (.any(d, type: operand), .any(dstMD.dims, type: operand), false), (nhwc.0, nhwc.1, false),
         ]
         for (sourceChoice, dstChoice, useHint) in choices {
             var s = sourceChoice.md, dw = MemoryDescriptor.any(weight.shape).md, db = bias.gradient.descriptor.md
@@ -109,7 +116,9 @@ public final class Conv2D: Layer {
         let bwp = candidate!
         backwardSourceIn = try Relayout(from: srcMD, to: bwp.query(dnnl_query_src_md), engine: engine,
                                         name: "\(name) backward weights input")
-        backwardGradientIn = try Relayout(from: dstMD, to: bwp.query(dnnl_query_diff_dst_md), engine: engine,
+        let bdDyMD = bdp.query(dnnl_query_diff_dst_md)
+        dataGradientIn = try Relayout(from: dstMD, to: bdDyMD, engine: engine, name: "\(name) backward data output gradient")
+        backwardGradientIn = try Relayout(from: bdDyMD, to: bwp.query(dnnl_query_diff_dst_md), engine: engine,
                                           name: "\(name) backward weights output gradient")
         forwardPrimitive = f
         backwardData = bdp
@@ -131,6 +140,12 @@ public final class Conv2D: Layer {
         return dstMD
     }
 
+    /// The kernels oneDNN picked (forward, backward data, backward weights), e.g.
+    /// `jit_bf16:avx512_core_bf16` (after `prepare`).
+    public var implementations: String {
+        [forwardPrimitive, backwardData, backwardWeights].map { $0?.implementation ?? "unprepared" }.joined(separator: ", ")
+    }
+
     public func forward(_ x: Tensor) -> Tensor {
         let xs = sourceIn.apply(x)
         savedSource = xs
@@ -145,11 +160,12 @@ public final class Conv2D: Layer {
 
     public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
         precondition(dy.descriptor == outputDescriptor, "\(label): gradient \(dy.descriptor) does not match output \(outputDescriptor!)")
+        let dyData = dataGradientIn.apply(dy)   // converted once for both backward primitives
         if request.contains(.parameters) {
             guard let xs = savedSource else { preconditionFailure("\(label): backward before forward") }
             engine.execute(backwardWeights, [
                 dnnl_exec_arg_t(arg: Arg.src, memory: backwardSourceIn.apply(xs).memory),
-                dnnl_exec_arg_t(arg: Arg.diffDst, memory: backwardGradientIn.apply(dy).memory),
+                dnnl_exec_arg_t(arg: Arg.diffDst, memory: backwardGradientIn.apply(dyData).memory),
                 dnnl_exec_arg_t(arg: Arg.diffWeights, memory: weightGradient.buffer.memory),
                 dnnl_exec_arg_t(arg: Arg.diffBias, memory: biasGradient.buffer.memory),
             ])
@@ -158,7 +174,7 @@ public final class Conv2D: Layer {
         }
         guard request.contains(.input) else { return nil }
         engine.execute(backwardData, [
-            dnnl_exec_arg_t(arg: Arg.diffDst, memory: dy.memory),
+            dnnl_exec_arg_t(arg: Arg.diffDst, memory: dyData.memory),
             dnnl_exec_arg_t(arg: Arg.weights, memory: weightBackward.tensor.memory),
             dnnl_exec_arg_t(arg: Arg.diffSrc, memory: diffSource.memory),
         ])

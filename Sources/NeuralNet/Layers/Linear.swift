@@ -4,6 +4,9 @@ import CDNNL
 ///
 /// Weights (O, I) are used in place when oneDNN has a fast kernel for the plain layout (the
 /// big dense layers of the Inception network are memory-bound: no copy is made of them).
+/// At `Precision.bf16` the primitives take bf16 input, weights (a bf16 copy of the float32
+/// weights, refreshed when they change) and output gradient, and produce float32 outputs and
+/// gradients.
 public final class Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
@@ -23,7 +26,9 @@ public final class Linear: Layer {
     private var weightGradient: GradientSink!
     private var output: Tensor!        // (N, O) plain
     private var diffInput: Tensor!     // (N, I), x's layout
-    private var savedInput: Tensor?
+    private var savedInput: Tensor?    // x in the operand type
+    private var inputIn: Relayout!     // x -> operand type (bf16: converts; f32: identity)
+    private var gradientIn: Relayout!  // dy -> operand type
 
     public init(inputFeatures: Int, outputFeatures: Int, weightInitializer: Initializer? = nil,
                 biasInitializer: Initializer = .constant(0.1), engine: Engine, label: String = "linear") {
@@ -47,25 +52,28 @@ public final class Linear: Layer {
         if let prepared, prepared == input { return outMD }
         precondition(input.dims == [n, inputFeatures], "\(label): input \(input), expected (N, \(inputFeatures))")
         let name = "\(label) \(n)x\(inputFeatures)->\(outputFeatures)"
+        let operand = engine.precision.operandType
         let plainW = weight.value.descriptor, b = bias.value.descriptor
+        let inputOp = input.with(type: operand), outOp = outMD.with(type: operand)
+        let weightChoices = [plainW.with(type: operand), .any(weight.shape, type: operand)]
         // Prefer the plain weights; fall back to a layout of oneDNN's choice if only a reference
         // kernel exists for them.
-        let f = try Self.build(name: "\(name) forward", engine: engine, weights: [plainW, .any(weight.shape)]) { w in
-            var s = input.md, w = w.md, bb = b.md, d = outMD.md
+        let f = try Self.build(name: "\(name) forward", engine: engine, weights: weightChoices) { w in
+            var s = inputOp.md, w = w.md, bb = b.md, d = outMD.md
             var op = dnnl_inner_product_desc_t()
             try dnnlCheck(dnnl_inner_product_forward_desc_init(&op, dnnl_forward_training, &s, &w, &bb, &d),
                           "dnnl_inner_product_forward_desc_init", "describing \(name)")
             return try Primitive(op: &op, engine: engine, name: "\(name) forward")
         }
-        let bd = try Self.build(name: "\(name) backward data", engine: engine, weights: [plainW, .any(weight.shape)]) { w in
-            var s = input.md, w = w.md, d = outMD.md
+        let bd = try Self.build(name: "\(name) backward data", engine: engine, weights: weightChoices) { w in
+            var s = input.md, w = w.md, d = outOp.md
             var op = dnnl_inner_product_desc_t()
             try dnnlCheck(dnnl_inner_product_backward_data_desc_init(&op, &s, &w, &d),
                           "dnnl_inner_product_backward_data_desc_init", "describing \(name)")
             return try Primitive(op: &op, engine: engine, hint: f, name: "\(name) backward data")
         }
         let bw = try Self.build(name: "\(name) backward weights", engine: engine, weights: [plainW, .any(weight.shape)]) { w in
-            var s = input.md, w = w.md, bb = b.md, d = outMD.md
+            var s = inputOp.md, w = w.md, bb = b.md, d = outOp.md
             var op = dnnl_inner_product_desc_t()
             try dnnlCheck(dnnl_inner_product_backward_weights_desc_init(&op, &s, &w, &bb, &d),
                           "dnnl_inner_product_backward_weights_desc_init", "describing \(name)")
@@ -78,6 +86,8 @@ public final class Linear: Layer {
         weightBackward = try ParameterView(weight, layout: bd.query(dnnl_query_weights_md), engine: engine, name: "\(name) weights")
         weightGradient = try GradientSink(into: weight.gradient, layout: bw.query(dnnl_query_diff_weights_md),
                                           engine: engine, name: "\(name) weight gradient")
+        inputIn = try Relayout(from: input, to: inputOp, engine: engine, name: "\(name) input")
+        gradientIn = try Relayout(from: outMD, to: outOp, engine: engine, name: "\(name) output gradient")
         output = Tensor(outMD, engine: engine)
         diffInput = Tensor(input, engine: engine)
         prepared = input
@@ -101,9 +111,10 @@ public final class Linear: Layer {
     }
 
     public func forward(_ x: Tensor) -> Tensor {
-        savedInput = x
+        let xs = inputIn.apply(x)
+        savedInput = xs
         engine.execute(forwardPrimitive, [
-            dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
+            dnnl_exec_arg_t(arg: Arg.src, memory: xs.memory),
             dnnl_exec_arg_t(arg: Arg.weights, memory: weightForward.tensor.memory),
             dnnl_exec_arg_t(arg: Arg.bias, memory: bias.value.memory),
             dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory),
@@ -112,6 +123,7 @@ public final class Linear: Layer {
     }
 
     public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
+        let dy = gradientIn.apply(dy)
         if request.contains(.parameters) {
             guard let x = savedInput else { preconditionFailure("\(label): backward before forward") }
             engine.execute(backwardWeights, [

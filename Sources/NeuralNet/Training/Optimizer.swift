@@ -1,14 +1,25 @@
 import Foundation
 
-/// A learning rate that is divided by a constant every `stepSize` steps (PyTorch's `StepLR`).
+/// The learning rate of each update: an optional linear warm-up, then a step decay (PyTorch's
+/// `StepLR`) or a cosine decay.
 ///
 /// The recipe of Lin et al. 2022 (1e-4, divided by 5 half-way through 120k iterations) is
-/// `StepSchedule(initial: 1e-4, stepSize: 60_000, gamma: 0.2)`.
+/// `StepSchedule(initial: 1e-4, stepSize: 60_000, gamma: 0.2)`. `photoz train`'s default is
+/// `StepSchedule(initial: lr, warmupSteps: w, cosineSteps: total)`: the rate rises linearly over
+/// the first w updates (Adam's early updates are large while its second-moment estimate is
+/// poor) and falls to `initial · cosineFloor` at the last update, so a short run ends at a small
+/// rate without a hand-chosen decay step.
 public struct StepSchedule: Codable, Equatable, Sendable {
     public var initial: Float
-    /// Steps between two decays; 0 means never decay.
+    /// Steps between two decays; 0 means never decay. Ignored when `cosineSteps` > 0.
     public var stepSize: Int
     public var gamma: Float
+    /// Updates over which the rate rises linearly from initial/warmupSteps to initial (0: none).
+    public var warmupSteps: Int = 0
+    /// When > 0, a cosine decay from `initial` (after the warm-up) to `initial · cosineFloor`
+    /// at update `cosineSteps` (held there afterwards).
+    public var cosineSteps: Int = 0
+    public var cosineFloor: Float = 0.01
 
     public init(initial: Float, stepSize: Int = 0, gamma: Float = 1) {
         self.initial = initial
@@ -16,10 +27,26 @@ public struct StepSchedule: Codable, Equatable, Sendable {
         self.gamma = gamma
     }
 
+    /// A warm-up followed by a cosine decay over `cosineSteps` updates in total.
+    public init(initial: Float, warmupSteps: Int, cosineSteps: Int, floor: Float = 0.01) {
+        self.init(initial: initial)
+        self.warmupSteps = max(0, warmupSteps)
+        self.cosineSteps = max(0, cosineSteps)
+        self.cosineFloor = floor
+    }
+
     /// The learning rate used for the update that follows `completedSteps` updates.
     public func learningRate(after completedSteps: Int) -> Float {
+        let n = max(0, completedSteps)
+        if n < warmupSteps { return initial * Float(n + 1) / Float(warmupSteps) }
+        if cosineSteps > 0 {
+            let span = max(1, cosineSteps - warmupSteps)
+            let t = min(1, Double(n - warmupSteps) / Double(span))
+            let f = Double(cosineFloor) + (1 - Double(cosineFloor)) * 0.5 * (1 + cos(Double.pi * t))
+            return initial * Float(f)
+        }
         guard stepSize > 0 else { return initial }
-        return initial * Float(pow(Double(gamma), Double(completedSteps / stepSize)))
+        return initial * Float(pow(Double(gamma), Double(n / stepSize)))
     }
 }
 

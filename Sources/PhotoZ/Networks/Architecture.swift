@@ -7,6 +7,23 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
     /// A small CNN for quick runs and transfer tests: 3 × (conv 3×3 + ReLU + max-pool 2),
     /// 32-64-128 channels, dense 256 + ReLU (the reference's `SimpleCNN`).
     case simple
+
+    /// The batch size of `photoz train` when none is given (README "Training recipe").
+    public var defaultBatchSize: Int {
+        switch self {
+        case .inception: 64
+        case .simple: 32     // twice the steps of 64 per epoch: short runs of the small CNN learn more (README)
+        }
+    }
+
+    /// The initial learning rate of `photoz train` (Adam, warm-up then cosine decay) when none is
+    /// given, chosen from the sweep in README "Training recipe".
+    public var defaultLearningRate: Float {
+        switch self {
+        case .inception: 3e-4
+        case .simple: 2e-3
+        }
+    }
 }
 
 /// What the network outputs and how it is trained.

@@ -5,6 +5,8 @@ import NeuralNet
 public struct NetworkBenchmarkResult: Codable, Sendable {
     public var model: String
     public var head: String
+    /// f32 or bf16.
+    public var precision: String
     public var batchSize: Int
     /// forward + loss + backward (parameter gradients) + Adam update: batch / median step time.
     public var trainImagesPerSecond: Double
@@ -18,7 +20,7 @@ public struct NetworkBenchmarkResult: Codable, Sendable {
     public var peakRSSMegabytes: Double
 
     enum CodingKeys: String, CodingKey {
-        case model, head
+        case model, head, precision
         case batchSize = "batch_size"
         case trainImagesPerSecond = "train_images_per_s"
         case trainMeanImagesPerSecond = "train_mean_images_per_s"
@@ -39,6 +41,8 @@ public struct NetworkBenchmark: Sendable {
     public var repeats = 5
     public var minTime = 3.0
     public var maxRepeats = 30
+    /// Arithmetic of convolutions and dense layers.
+    public var precision = Precision.f32
 
     public init(architecture: Architecture, head: Head, batchSize: Int) {
         self.architecture = architecture
@@ -48,7 +52,7 @@ public struct NetworkBenchmark: Sendable {
 
     /// Runs the three measurements.
     public func run() throws -> NetworkBenchmarkResult {
-        let net = try PhotoZNetwork(architecture: architecture, head: head, seed: 0)
+        let net = try PhotoZNetwork(architecture: architecture, head: head, seed: 0, engine: Engine(precision: precision))
         var g = SplitMix64(seed: 1234)
         let images = (0..<(batchSize * net.valuesPerImage)).map { _ in Float(g.uniform(0, 1)) }
         let ebv = (0..<batchSize).map { _ in Float(g.uniform(0, 0.1)) }
@@ -69,7 +73,7 @@ public struct NetworkBenchmark: Sendable {
             _ = net.loss(redshifts: z)
             _ = net.backward(from: lossGradient(net), .input)
         }
-        return NetworkBenchmarkResult(model: architecture.rawValue, head: head.rawValue, batchSize: batchSize,
+        return NetworkBenchmarkResult(model: architecture.rawValue, head: head.rawValue, precision: precision.rawValue, batchSize: batchSize,
                                       trainImagesPerSecond: train, trainMeanImagesPerSecond: trainMean,
                                       inferenceImagesPerSecond: inference,
                                       inputGradientImagesPerSecond: inputGradient,

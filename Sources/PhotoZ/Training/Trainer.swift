@@ -28,6 +28,8 @@ public struct TrainingSummary: Sendable {
     public var imagesPerSecond: Double
     /// Seconds the first step took (filling the shuffle buffer, compiling oneDNN's kernels).
     public var firstStepSeconds: Double
+    /// True when early stopping ended the run before its length.
+    public var stoppedEarly = false
 }
 
 /// Trains a photo-z network from shards: streams batches, steps the optimizer, validates,
@@ -60,8 +62,7 @@ public final class Trainer {
         stepsPerEpoch = trainRows / config.batchSize
         totalSteps = config.steps ?? (config.epochs! * stepsPerEpoch)
         validEvery = config.validEvery ?? stepsPerEpoch
-        let schedule = StepSchedule(initial: config.learningRate, stepSize: config.learningRateStep ?? max(1, totalSteps / 2),
-                                    gamma: config.learningRateGamma)
+        let schedule = config.learningRateSchedule(totalSteps: totalSteps)
         if resume {
             guard FileManager.default.fileExists(atPath: config.out) else {
                 throw PhotoZDataError.io(path: config.out, message: "nothing to resume: the model file does not exist (drop --resume to start a new run)")
@@ -79,20 +80,24 @@ public final class Trainer {
             guard case let .string(sum)? = file.attributes["data_checksum"], sum == dataSet.checksum else {
                 throw PhotoZDataError.invalidOption("--resume: \(config.data) is not the data set the run was trained on (manifest checksum differs)")
             }
-            let loaded = try PhotoZNetwork.load(from: config.out)
+            let loaded = try PhotoZNetwork.load(from: config.out, engine: Engine(precision: config.precision ?? .f32))
             network = loaded.network
             optimizer = Self.makeOptimizer(config, network, schedule)
             guard let state = loaded.optimizerState else {
                 throw PhotoZDataError.schema(path: config.out, message: "no optimizer state in the model file; it cannot be resumed")
             }
             try optimizer.importState(state)
+            // Model files record only the step part of the schedule (initial, step, gamma); the
+            // warm-up and cosine decay follow from the configuration, which resume checks is the same.
+            optimizer.schedule = schedule
             if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
         } else {
             for path in [config.out, config.bestPath] {     // not an input; replaced only if a model file and asked
                 try OutputRules.check(path, kind: .file, inputs: [("--data", config.data)], overwrite: config.overwrite, recognise: PhotoZOutputs.isModelFile)
             }
             network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
-                                        imageSize: dataSet.imageSize, seed: config.seed)
+                                        imageSize: dataSet.imageSize, seed: config.seed,
+                                        engine: Engine(precision: config.precision ?? .f32))
             optimizer = Self.makeOptimizer(config, network, schedule)
         }
         try installAdversarialTraining()     // part of the configuration: no second call
@@ -100,8 +105,8 @@ public final class Trainer {
 
     private static func makeOptimizer(_ c: TrainConfiguration, _ n: PhotoZNetwork, _ s: StepSchedule) -> Optimizer {
         switch c.optimizer {
-        case .adam: Adam(parameters: n.parameters, learningRate: c.learningRate, schedule: s)
-        case .sgd: SGD(parameters: n.parameters, learningRate: c.learningRate, momentum: c.momentum, schedule: s)
+        case .adam: Adam(parameters: n.parameters, learningRate: s.initial, schedule: s)
+        case .sgd: SGD(parameters: n.parameters, learningRate: s.initial, momentum: c.momentum, schedule: s)
         }
     }
 
@@ -131,7 +136,9 @@ public final class Trainer {
         var lossSum = 0.0, lossCount = 0
         var evaluationSeconds = 0.0
         var warm: Date?  // the end of the first step
-        for step in start..<min(totalSteps, stopAfter ?? totalSteps) {
+        // A resumed run that had already stopped early stays stopped.
+        stoppedEarly = shouldStopEarly
+        for step in start..<(stoppedEarly ? start : min(totalSteps, stopAfter ?? totalSteps)) {
             var batch = try stream.next()
             try batchHook?(&batch, network)
             try network.forward(images: batch.images, ebv: batch.ebv)
@@ -154,20 +161,33 @@ public final class Trainer {
                 evaluationSeconds += Date().timeIntervalSince(evaluationStart)
                 window = Date(); windowImages = 0
                 lossSum = 0; lossCount = 0
+                if shouldStopEarly { stoppedEarly = true; break }
             }
         }
-        let stepsRun = max(min(totalSteps, stopAfter ?? totalSteps) - start, 0)
+        let stepsRun = max(min(optimizer.step, stopAfter ?? totalSteps) - start, 0)
         let firstStep = warm.map { $0.timeIntervalSince(clock) } ?? 0
         let steadyImages = Double(max(stepsRun - 1, 0) * config.batchSize)
         let steadySeconds = (warm.map { Date().timeIntervalSince($0) } ?? 0) - evaluationSeconds
-        return TrainingSummary(steps: start + stepsRun, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
-                               imagesPerSecond: steadyImages / max(steadySeconds, 1e-9), firstStepSeconds: firstStep)
+        var summary = TrainingSummary(steps: start + stepsRun, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
+                                      imagesPerSecond: steadyImages / max(steadySeconds, 1e-9), firstStepSeconds: firstStep)
+        summary.stoppedEarly = stoppedEarly
+        return summary
     }
 
     /// The record with the lowest validation σ_MAD (then η). σ_MAD rather than the loss: with
     /// 180 narrow bins the validation cross-entropy often rises while the redshifts improve,
     /// as the PDFs sharpen.
     public var bestRecord: TrainingRecord? { history.min(by: Self.isBetter) }
+
+    /// True when the run ended before its length because of `earlyStopping`.
+    public private(set) var stoppedEarly = false
+
+    /// Early stopping: the last `earlyStopping` evaluations brought no better σ_MAD than the best before them.
+    private var shouldStopEarly: Bool {
+        guard let patience = config.earlyStopping, history.count > patience,
+              let best = bestRecord, let index = history.lastIndex(where: { $0.step == best.step }) else { return false }
+        return history.count - 1 - index >= patience
+    }
 
     static func isBetter(_ a: TrainingRecord, than b: TrainingRecord) -> Bool {
         let (x, y) = (a.validMetrics, b.validMetrics)
@@ -179,7 +199,7 @@ public final class Trainer {
         let predictions = try predictor.predict(dataSet, split: .valid, keepPDFs: false)
         let validLoss = Self.loss(of: predictions, network: network)
         let record = TrainingRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch),
-                                    learningRate: config.learningRate == 0 ? 0 : optimizer.schedule.learningRate(after: step - 1),
+                                    learningRate: optimizer.schedule.learningRate(after: step - 1),
                                     trainLoss: trainLoss, validLoss: validLoss,
                                     validMetrics: PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec),
                                     imagesPerSecond: rate, seconds: seconds)

@@ -112,6 +112,9 @@ struct AttackCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Replace an existing output folder.")
     var overwrite = false
 
@@ -148,6 +151,7 @@ struct AttackCommand: ParsableCommand {
     func run() throws {
         let lock = try claimOutput(out)
         defer { lock.release() }
+        Precision.default = precision
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
         let summary = try attackDataSet(try configuration(), fitProgress: ProgressDisplay("fit universal", unit: "batches").handler,
                                         progress: ProgressDisplay("attack").handler)

@@ -4,6 +4,8 @@ import PhotoZ
 
 /// `photoz bench`: throughput of the networks on this machine (training step, inference, one
 /// input gradient), to compare with `../shared/reference/bench/torch_bench.py`.
+extension Precision: ExpressibleByArgument {}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -35,6 +37,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "A data set written by ingest: also time the training data stream alone (reading, shuffle, augmentation, pixel transform; no network).")
     var data: String?
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Print one JSON object per case on stdout.")
     var json = false
 
@@ -56,6 +61,7 @@ struct BenchCommand: ParsableCommand {
                                              batchSize: size)
                 bench.minTime = minTime
                 bench.repeats = repeats
+                bench.precision = precision
                 bench.maxRepeats = max(bench.maxRepeats, repeats)
                 let r = try bench.run()
                 if json {

@@ -77,12 +77,13 @@ struct DemoCommand: ParsableCommand {
         print("  valid: \(report.filesChecked) shards, \(report.rows) rows")
 
         let model = root.appendingPathComponent("model.h5").path
-        step(5, "train the small CNN for \(epochs) epochs → \(model)")
+        step(5, "train the small CNN for \(epochs) epochs with the default recipe → \(model)")
+        // The default recipe (learning rate of the architecture, warm-up, cosine decay), as
+        // `photoz train` without tuning flags; batches of 32 give the small sky enough steps.
         var training = TrainConfiguration(data: shards, out: model)
         training.architecture = .simple
         training.epochs = epochs
         training.batchSize = 32
-        training.learningRate = 5e-4
         training.seed = seed
         training.overwrite = true
         let trained = try train(try Trainer(training))
@@ -104,6 +105,7 @@ struct DemoCommand: ParsableCommand {
         let (knn, _) = try runColourKNNBaseline(BaselineConfiguration(data: shards))
         print("  k-NN   \(knn.summary)")
         print("  CNN    \(evaluation.overall.summary)")
+        print(Self.comparison(cnn: evaluation.overall, knn: knn, trainRows: trained.steps * training.batchSize / max(epochs, 1)))
 
         let adversarial = root.appendingPathComponent("fgsm").path
         step(9, "FGSM attack (ε = \(attackEpsilon) in network-input space) on the test split → \(adversarial)")
@@ -125,6 +127,20 @@ struct DemoCommand: ParsableCommand {
         print("  predictions        \(predictionsPath)")
         print("  plots              \(plots.joined(separator: ", "))")
         print("  adversarial (FGSM) \(adversarial)")
+    }
+
+    /// What the CNN-vs-k-NN lines mean, for a newcomer reading the demo's output.
+    static func comparison(cnn: PhotoZMetrics, knn: PhotoZMetrics, trainRows: Int) -> String {
+        let verdict: String
+        if cnn.sigmaMAD <= knn.sigmaMAD {
+            verdict = String(format: "The CNN, which sees only the pixels, matches or beats the k-NN, which is given colours measured for it (σ_MAD: CNN %.1f, k-NN %.1f ×10⁻³).", cnn.sigmaMAD * 1e3, knn.sigmaMAD * 1e3)
+        } else {
+            verdict = String(format: "Here the k-NN is better (σ_MAD: k-NN %.1f, CNN %.1f ×10⁻³): with about %d training images the CNN has not yet learnt colours as precise as the measured ones; with more galaxies and training the Inception network overtakes the k-NN (README: 16.3 vs 18.1 ×10⁻³ on 60,000 galaxies).", knn.sigmaMAD * 1e3, cnn.sigmaMAD * 1e3, trainRows)
+        }
+        return """
+          What this means: σ_MAD is the typical scatter of (z_phot − z_spec)/(1 + z_spec) and η the
+          share of catastrophic errors (|Δz| > 0.05); lower is better for both. \(verdict)
+        """
     }
 
     private func step(_ n: Int, _ text: String) {

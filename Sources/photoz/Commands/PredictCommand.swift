@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NeuralNet
 import PhotoZ
 import PhotoZData
 
@@ -28,6 +29,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 64
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: NeuralNet.Precision = .f32
+
     @Flag(help: "Replace an existing predictions file.")
     var overwrite = false
 
@@ -48,6 +52,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let lock = try claimOutput(out)
         defer { lock.release() }
+        NeuralNet.Precision.default = precision
         let predictions = try predictToFile(configuration, progress: ProgressDisplay("predict").handler)
         print("\(predictions.count) objects → \(out)")
         if predictions.zSpec.contains(where: \.isFinite) {

@@ -49,6 +49,9 @@ struct RobustnessCommand: ParsableCommand {
     @Option(help: "oneDNN/OpenMP threads (default: one per core).")
     var threads: Int?
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Print the full report as JSON on stdout instead of the table.")
     var json = false
 
@@ -85,6 +88,7 @@ struct RobustnessCommand: ParsableCommand {
     func run() throws {
         let lock = try out.map { try claimOutput($0 + ".json") }
         defer { lock?.release() }
+        Precision.default = precision
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
         let models = try model.map { ($0, try PhotoZNetwork.load(from: $0).network) }
         let report = try measureRobustness(models: models, data: data, configuration: try configuration(),

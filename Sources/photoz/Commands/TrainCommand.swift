@@ -7,6 +7,7 @@ extension Architecture: ExpressibleByArgument {}
 extension Head: ExpressibleByArgument {}
 extension PixelTransform: ExpressibleByArgument {}
 extension TrainConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainConfiguration.Schedule: ExpressibleByArgument {}
 
 /// `photoz train`: train a photo-z network from shards.
 struct TrainCommand: ParsableCommand {
@@ -39,13 +40,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer steps (overrides --epochs).")
     var steps: Int?
 
-    @Option(help: "Images per step.")
-    var batchSize: Int = 64
+    @Option(help: "Images per step (default: 64 for inception, 32 for simple).")
+    var batchSize: Int?
 
-    @Option(help: "Initial learning rate.")
-    var learningRate: Float = 1e-4
+    @Option(help: "Peak learning rate (default: 3e-4 for inception, 2e-3 for simple; README \"Training recipe\").")
+    var learningRate: Float?
 
-    @Option(help: "Steps between learning-rate decays (0: never; default: half-way through the run).")
+    @Option(help: "Learning-rate decay after the warm-up: cosine (to 1 % at the last step) or step (×--lr-gamma every --lr-step).")
+    var schedule: TrainConfiguration.Schedule = .cosine
+
+    @Option(help: "Steps of linear learning-rate warm-up (default: 5 % of the run, at most 200).")
+    var warmup: Int?
+
+    @Option(help: "Stop when the validation sigma_MAD has not improved for N evaluations (default: never).")
+    var earlyStopping: Int?
+
+    @Option(help: "Steps between learning-rate decays with --schedule step (0: never; default: half-way through the run).")
     var lrStep: Int?
 
     @Option(help: "Factor applied to the learning rate at each decay.")
@@ -78,6 +88,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Append one JSON line per evaluation to this file.")
     var log: String?
 
+    @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
+    var precision: Precision = .f32
+
     @Flag(help: "Continue the run saved in --out where it stopped (same data, settings and data order).")
     var resume = false
 
@@ -105,7 +118,7 @@ struct TrainCommand: ParsableCommand {
         try checkBounds(shuffleBuffer, "--shuffle-buffer", 1...1_000_000, "rows held in memory")
         try checkBounds(threads, "--threads", Limits.threads)
         try checkBounds(advSteps, "--adv-steps", 1...1000)
-        guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate \(learningRate): must be positive, e.g. 1e-4") }
+        if let learningRate, !(learningRate.isFinite && learningRate > 0) { throw ValidationError("--learning-rate \(learningRate): must be positive, e.g. 1e-3") }
         guard lrGamma.isFinite, lrGamma > 0, lrGamma <= 1 else { throw ValidationError("--lr-gamma \(lrGamma): a factor in (0, 1], e.g. 0.2") }
         guard momentum.isFinite, momentum >= 0, momentum < 1 else { throw ValidationError("--momentum \(momentum): in [0, 1), e.g. 0.9") }
         if adversarial == nil, advEpsilon != nil || advSteps != nil {
@@ -130,8 +143,11 @@ struct TrainCommand: ParsableCommand {
         config.head = head
         config.epochs = epochs
         config.steps = steps
-        config.batchSize = batchSize
+        config.batchSize = batchSize ?? model.defaultBatchSize
         config.learningRate = learningRate
+        config.schedule = schedule
+        config.warmupSteps = warmup
+        config.earlyStopping = earlyStopping
         config.learningRateStep = lrStep
         config.learningRateGamma = lrGamma
         config.optimizer = optimizer
@@ -143,6 +159,7 @@ struct TrainCommand: ParsableCommand {
         config.shuffleBuffer = shuffleBuffer
         config.overwrite = overwrite
         config.log = log
+        config.precision = precision == .f32 ? nil : precision
         if let adversarial, let advEpsilon {
             config.adversarial = AdversarialTrainingConfiguration(method: adversarial, fraction: advFraction, epsilon: advEpsilon, steps: advSteps)
         }
