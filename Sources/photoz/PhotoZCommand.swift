@@ -23,6 +23,9 @@ struct PhotoZCommand: ParsableCommand {
             ExportFitsCommand.self,
             AttackBenchCommand.self,
             BaselineCommand.self,
+            SelectCommand.self,
+            SplitCommand.self,
+            MergeCommand.self,
         ]
     )
 
