@@ -26,6 +26,7 @@ struct PhotoZCommand: ParsableCommand {
             SelectCommand.self,
             SplitCommand.self,
             MergeCommand.self,
+            TableCommand.self,
         ]
     )
 

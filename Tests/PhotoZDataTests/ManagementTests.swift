@@ -182,4 +182,47 @@ import Testing
             try mergeDataSets(MergeConfiguration(inputs: [dir.file("a"), dir.file("small")], out: dir.file("out")))
         } throws: { "\($0)".contains("holds 4×4 images but") && "\($0)".contains("8×8") }
     }
+
+    /// The three table formats hold the same values, which pandas, astropy and h5py read back exactly.
+    @Test func tablesReadInPandasAndAstropyHoldTheRowsExactly() throws {
+        let dir = TemporaryDirectory()
+        _ = try Fixture.write(dir.file("data"))
+        for (format, name) in [(TableFormat.csv, "t.csv"), (.fits, "t.fits"), (.hdf5Table, "t.h5")] {
+            var config = TableConfiguration(data: dir.file("data"), out: dir.file(name))
+            config.format = format
+            #expect(try exportTable(config) == 30)
+        }
+        var test = TableConfiguration(data: dir.file("data"), out: dir.file("test.csv"))
+        test.split = .test
+        #expect(try exportTable(test) == 5)
+        #expect(throws: PhotoZDataError.self) { try exportTable(test) }  // exists: never replaced unasked
+        let script = """
+        import sys, json, numpy as np, pandas as pd, h5py
+        from astropy.table import Table
+        d = sys.argv[1]
+        csv = pd.read_csv(d + "/t.csv")
+        fits = Table.read(d + "/t.fits", hdu="PHOTOZ", character_as_bytes=False).to_pandas()
+        with h5py.File(d + "/t.h5") as f: h5 = pd.DataFrame({k: f[k].asstr()[:] if k == "split" else f[k][:] for k in f})
+        out = {}
+        for name, df in (("csv", csv), ("fits", fits), ("h5", h5)):
+            df = df.sort_values("object_id")
+            out[name] = {"ids": df["object_id"].astype("int64").tolist(), "split": [str(s).strip() for s in df["split"]],
+                         "z_bits": np.asarray(df["z_spec"], dtype=np.float32).view(np.uint32).tolist(),
+                         "ra": np.asarray(df["ra"], dtype=np.float64).tolist(), "cols": sorted(df.columns)}
+        print(json.dumps(out))
+        """
+        let output = try runPython(script, arguments: [dir.path])
+        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: [String: Any]]
+        let ids = Array(0..<25) + Array(1000..<1005)
+        let rows = Self.expected(ids)
+        for name in ["csv", "fits", "h5"] {
+            let r = try #require(result[name])
+            #expect(r["ids"] as? [Int] == ids, "\(name)")
+            #expect(r["split"] as? [String] == ids.map { $0 >= 1000 ? "test" : "train" }, "\(name)")
+            #expect(r["z_bits"] as? [UInt32] == ids.map { rows[Int64($0)]!.zSpec[0].bitPattern }, "\(name): z_spec not bit-exact")
+            #expect(r["ra"] as? [Double] == ids.map { rows[Int64($0)]!.ra[0] }, "\(name)")
+            #expect(r["cols"] as? [String] == ["dec", "ebv", "object_id", "ra", "split", "z_spec", "z_spec_err"], "\(name)")
+        }
+        #expect(csvField("a,\"b\"") == "\"a,\"\"b\"\"\"" && csvField("train") == "train")
+    }
 }
