@@ -271,7 +271,7 @@ func killNow(_ process: Process) {
         #expect(named.count > 20, "the scan found too few options: \(named)")
         var existing: Set<String> = ["--help", "--version", "--no-augment", "--no-perturbation", "--no-plots", "--no-random-start"]
         let commands = ["ingest", "simulate", "train", "predict", "evaluate", "baseline", "attack", "robustness", "export-fits",
-                        "inspect", "validate", "demo", "bench", "bench-attack"]
+                        "inspect", "validate", "demo", "bench", "bench-attack", "select", "split", "merge", "table"]
         for command in commands {
             let help = try Photoz.run(["help", command]).stdout
             let option = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]+")
