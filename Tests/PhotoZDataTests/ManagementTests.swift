@@ -183,6 +183,25 @@ import Testing
         } throws: { "\($0)".contains("holds 4×4 images but") && "\($0)".contains("8×8") }
     }
 
+    @Test func mergeRefusesOtherBands() throws {
+        let dir = TemporaryDirectory()
+        _ = try Fixture.write(dir.file("a"))
+        _ = try Fixture.write(dir.file("b"), count: 5, first: 100)
+        // A data set whose manifest says grizy (as a GalaxiesML conversion would).
+        var manifest = try Manifest.read(directory: dir.file("b"))
+        manifest.bands = ["g", "r", "i", "z", "y"]
+        try manifest.write(directory: dir.file("b"))
+        #expect {
+            try mergeDataSets(MergeConfiguration(inputs: [dir.file("a"), dir.file("b")], out: dir.file("out")))
+        } throws: {
+            // Today the reader itself refuses bands other than ugriz (naming the file); once other
+            // band sets are readable, merge's own check names both inputs' bands.
+            let text = "\($0)"
+            return text.contains(dir.file("b")) && (text.contains("has bands grizy but") || text.contains("bands [\"g\", \"r\", \"i\", \"z\", \"y\"]"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+    }
+
     /// The three table formats hold the same values, which pandas, astropy and h5py read back exactly.
     @Test func tablesReadInPandasAndAstropyHoldTheRowsExactly() throws {
         let dir = TemporaryDirectory()

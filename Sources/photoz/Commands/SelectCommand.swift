@@ -54,7 +54,7 @@ struct SelectCommand: ParsableCommand {
         comparisons < <= > >= == !=, and / or / not, parentheses, chained ranges, quoted split names. \
         Examples: '0.05 <= z_spec < 0.2', 'ebv < 0.1 and not (ra > 180)', 'split == "test" or z_spec > 1'. \
         Integer columns (object_id) compare exactly; float columns compare as doubles, so use ranges rather than ==. \
-        NaN compares false. Rows keep their split unless --assign-split is given; the output's manifest \
+        NaN compares false (!= true). Rows keep their split unless --assign-split is given; the output's manifest \
         records the condition, the id list and the source's checksum. Exit codes: 0 done, 1 failed, 64 bad options.
         """
     )
