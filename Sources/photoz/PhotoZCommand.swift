@@ -24,6 +24,10 @@ struct PhotoZCommand: ParsableCommand {
             ExportFitsCommand.self,
             AttackBenchCommand.self,
             BaselineCommand.self,
+            SelectCommand.self,
+            SplitCommand.self,
+            MergeCommand.self,
+            TableCommand.self,
         ]
     )
 

@@ -40,10 +40,30 @@ public func runColourKNNBaseline(_ config: BaselineConfiguration) throws -> (met
     }
     knn.fit(features: train.features, redshifts: train.batch.zSpec)
     let target = try knn.features(of: dataSet, split: config.split)
-    let z = knn.predict(target.features)
+    let neighbours = knn.neighbourRedshifts(target.features)
+    let z = (0..<target.features.count).map { q in neighbours[q * config.k..<(q + 1) * config.k].reduce(0, +) / Float(config.k) }
     var predictions = Predictions(objectID: target.batch.objectID, zSpec: target.batch.zSpec, ebv: target.batch.ebv, zPhot: z)
+    // The file is a qp histogram ensemble like predict's (qp.read opens it): each object's PDF
+    // is the histogram of its k neighbours' redshifts, on bins of the network's width reaching
+    // the largest train redshift (below 0: the first bin).
+    let width = RedshiftBins.standard.width
+    let zTop = max(RedshiftBins.standard.zMax, (Double(train.batch.zSpec.filter(\.isFinite).max() ?? 0) / width).rounded(.up) * width + width)
+    let bins = RedshiftBins(count: Int((zTop / width).rounded()), zMin: 0, zMax: zTop)
+    var pdf = [Float](repeating: 0, count: z.count * bins.count)
+    for q in 0..<z.count {
+        for j in 0..<config.k {
+            let b = min(max(Int((Double(neighbours[q * config.k + j]) - bins.zMin) / bins.width), 0), bins.count - 1)
+            pdf[q * bins.count + b] += 1 / Float(config.k)
+        }
+    }
+    let summary = PDFSummary(pdfs: pdf, bins: bins)
+    predictions.pdf = pdf
+    predictions.binEdges = bins.edges
+    predictions.zPhotMode = summary.mode
+    predictions.zPhotStd = summary.std
     predictions.attributes = ["model": .string("colour k-NN, k = \(config.k), aperture radius \(config.aperture) px"), "data": .string(config.data),
-                              "data_checksum": .string(dataSet.checksum), "split": .string(config.split.rawValue)]
+                              "data_checksum": .string(dataSet.checksum), "split": .string(config.split.rawValue),
+                              "point_estimate": .string("z_phot: mean z_spec of the k nearest train objects; PDF: histogram of those k redshifts; z_phot_mode: its most probable bin's centre")]
     predictions.provenance = .photoz(schema: PredictionFile.schema, version: PredictionFile.version, stage: "baseline", configuration: config,
                                      inputs: [Provenance.Input(role: "data", path: config.data, sha256: dataSet.checksum)])
     if let out = config.out { try PredictionFile.write(predictions, to: out, overwrite: config.overwrite) }

@@ -83,13 +83,22 @@ public struct ColourKNN: Sendable {
 
     private func standardise(_ f: [Double]) -> [Double] { zip(zip(f, mean), scale).map { ($0.0 - $0.1) / $1 } }
 
-    /// Predicts z for each feature vector (parallel over objects).
+    /// Predicts z for each feature vector (parallel over objects): the mean z_spec of its k
+    /// nearest training objects.
     public func predict(_ x: [[Double]]) -> [Float] {
+        let z = neighbourRedshifts(x)
+        return (0..<x.count).map { q in z[q * k..<(q + 1) * k].reduce(0, +) / Float(k) }
+    }
+
+    /// The z_spec of the k nearest training objects of each feature vector, nearest first:
+    /// (queries × k), flat. The baseline's PDF is their histogram.
+    public func neighbourRedshifts(_ x: [[Double]]) -> [Float] {
         let queries = x.map(standardise)
-        let results = UnsafeMutableBufferPointer<Float>.allocate(capacity: queries.count)
+        let k = self.k
+        let results = UnsafeMutableBufferPointer<Float>.allocate(capacity: queries.count * k)
         defer { results.deallocate() }
         nonisolated(unsafe) let out = results
-        let train = features, labels = redshifts, k = self.k
+        let train = features, labels = redshifts
         DispatchQueue.concurrentPerform(iterations: queries.count) { q in
             // Keep the k smallest distances with a small sorted list.
             var best: [(Double, Float)] = []
@@ -103,7 +112,7 @@ public struct ColourKNN: Sendable {
                     if best.count > k { best.removeLast() }
                 }
             }
-            out[q] = best.reduce(0) { $0 + $1.1 } / Float(best.count)
+            for (j, neighbour) in best.enumerated() { out[q * k + j] = neighbour.1 }
         }
         return Array(results)
     }

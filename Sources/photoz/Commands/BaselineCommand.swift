@@ -23,7 +23,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Split to predict: test or valid.")
     var split: Split = .test
 
-    @Option(help: "Also write the predictions (point estimates) to this file.")
+    @Option(help: "Also write the predictions to this file, e.g. knn.hdf5: a qp histogram ensemble like predict's (each PDF the histogram of the k neighbours' redshifts).")
     var out: String?
 
     @Flag(help: "Replace an existing --out file.")

@@ -89,7 +89,7 @@ struct DemoCommand: ParsableCommand {
         let trained = try train(try Trainer(training))
         print(describe(trained).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 
-        let predictionsPath = root.appendingPathComponent("predictions.h5").path
+        let predictionsPath = root.appendingPathComponent("predictions.hdf5").path
         step(6, "predict the test split with the best model → \(predictionsPath)")
         var prediction = PredictionConfiguration(models: [trained.bestPath], data: shards, out: predictionsPath, split: .test)
         prediction.overwrite = true

@@ -11,7 +11,7 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Predict redshifts (PDF and point estimates) for a data set or shard.",
-        discussion: "Writes schema photoz.predictions v1 (schemas/predictions-v1.md), which qp.read() opens as a histogram ensemble. Several --model options average the models' PDFs."
+        discussion: "Writes schema photoz.predictions v1 (schemas/predictions-v1.md), a qp histogram ensemble. Name it .hdf5: qp.read(FILE) chooses its reader by extension and opens .hdf5 as is; a .h5 name works too but needs qp.read(FILE, fmt=\"hdf5\"). Several --model options average the models' PDFs."
     )
 
     @Option(help: "Model file (repeat for an ensemble).")
@@ -20,7 +20,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Data-set folder or a single shard.")
     var data: String
 
-    @Option(help: "Predictions file to write (.h5 or .hdf5).")
+    @Option(help: "Predictions file to write, e.g. pred.hdf5 (qp.read opens .hdf5 without fmt=).")
     var out: String
 
     @Option(help: "Split to predict: test, valid, train or all (a single shard is used whole).")
