@@ -143,7 +143,10 @@ struct DemoCommand: ParsableCommand {
         """
     }
 
+    /// Prints a stage's header and flushes what came before, so that the results (stdout) stay
+    /// ahead of the next stage's progress (stderr) when both go to one file or pipe.
     private func step(_ n: Int, _ text: String) {
         print("\n[\(n)] \(text)")
+        fflush(nil)  // all output streams (Swift 6 refuses the `stdout` global)
     }
 }
