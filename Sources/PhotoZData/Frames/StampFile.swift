@@ -48,7 +48,7 @@ func writeStamp(_ pixels: UnsafeBufferPointer<Float>, object: Placement, frames:
 /// so a reader never sees half a stamp.
 func writeFITSAtomically(to path: String, _ body: (FITSFile) throws -> Void) throws {
     try AtomicFile.write(to: path) { temporary in
-        let file = try FITSFile.create(temporary, overwrite: true)
+        let file = try FITSFile.create(temporary)  // AtomicFile's fresh temporary name: nothing to clobber
         do { try body(file) } catch { _ = try? file.close(); throw error }
         try file.close()
     }

@@ -14,7 +14,7 @@ func prepareFITS(_ directory: String, _ name: String, _ body: (FITSFile) throws 
 /// Creates a FITS file at `path` directly: for files inside a `StagedFolder`, which becomes
 /// visible only whole (a temporary name and an fsync per cutout would only cost time).
 func writeFITS(_ path: String, _ body: (FITSFile) throws -> Void) throws {
-    let file = try FITSFile.create(path, overwrite: true)
+    let file = try FITSFile.create(path)  // a fresh name in a staging folder: nothing to clobber
     do {
         try body(file)
         try file.close()
