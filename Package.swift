@@ -30,9 +30,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
+        // Walks an untrusted file's metadata with libhdf5 or cfitsio in a forked child process
+        // (C only: the parent may be multithreaded), so their crashes on corrupt files end the child.
+        .target(name: "CIsolatedCheck", dependencies: ["CHDF5", "CFITSIO"]),
+
         // Safe Swift layers over the C libraries.
-        .target(name: "FITS", dependencies: ["CFITSIO"], exclude: ["README.md"]),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"], exclude: ["README.md"]),
+        .target(name: "FITS", dependencies: ["CFITSIO", "CIsolatedCheck"], exclude: ["README.md"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate", "CIsolatedCheck"], exclude: ["README.md"]),
         // World coordinates of any celestial FITS WCS (frames for cutouts, dust maps) via wcslib.
         .target(name: "WCS", dependencies: ["CWCS"], exclude: ["README.md"]),
 

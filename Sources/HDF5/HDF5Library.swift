@@ -2,6 +2,7 @@
 // is not thread-safe), every return value is checked here, and a failure becomes an
 // `HDF5Error` carrying the walked HDF5 error stack, the file path and the object path.
 import CHDF5
+import CIsolatedCheck
 import Foundation
 
 /// The open/closed state of one HDF5 file, shared by every handle inside it (guarded by the lock).
@@ -79,6 +80,40 @@ enum H5 {
             pthread_setspecific(silencedKey, UnsafeRawPointer(bitPattern: 1))
         }
         return try body()
+    }
+
+    // MARK: Files not yet checked
+
+    /// Walks the metadata of the file at `site` with libhdf5 in a forked child process (once per
+    /// file identity and process), and throws when libhdf5 crashed, hung or met an external link
+    /// there. The child is forked holding `lock`, so no other thread of this process is inside
+    /// libhdf5 at that instant. The C function is `photoz_check_file` (Sources/CIsolatedCheck).
+    static func checkInChildProcess(_ site: HDF5Site) throws {
+        let result = photoz_check_file(PHOTOZ_CHECK_HDF5, site.file, 30, { H5.lock.lock() }, { H5.lock.unlock() })
+        switch result.outcome {
+        case PHOTOZ_CHECK_PASSED, PHOTOZ_CHECK_DISABLED: return
+        default:
+            var text = [CChar](repeating: 0, count: 1024)
+            photoz_check_explain(result, "libhdf5", &text, UInt(text.count))
+            let advice: String
+            switch result.outcome {
+            case PHOTOZ_CHECK_EXTERNAL_LINK:
+                advice = "photoz reads only self-contained files: copy the linked data into the file (h5py: f.copy) or read the other file directly"
+            case PHOTOZ_CHECK_NOT_RUN:
+                advice = "free memory or processes and try again; for files you trust, PHOTOZ_METADATA_CHECK=off skips the check"
+            default:
+                advice = "the file is corrupt or was not written by HDF5, so photoz did not open it; get a fresh copy "
+                    + "(or write it again with the program that made it). On a very slow disk, "
+                    + "PHOTOZ_METADATA_CHECK_TIMEOUT=SECONDS (default 30) gives the check more time"
+            }
+            throw site.error("metadata check", "libhdf5 could not read this file's metadata",
+                             String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "; " + advice)
+        }
+    }
+
+    /// Records a file this process wrote and closed itself, so that opening it again skips the check.
+    static func trustWrittenFile(_ path: String) {
+        photoz_check_trust(PHOTOZ_CHECK_HDF5, path)
     }
 
     // MARK: Errors
@@ -555,36 +590,80 @@ enum H5 {
             }
             let space = try own(H5Dget_space(dataset.id), .dataspace, "H5Dget_space", "cannot read strings", site)
             let count = try checked(H5Sget_simple_extent_npoints(space.id), "H5Sget_simple_extent_npoints", "cannot read strings", site)
-            return try readStringValues(type, Int(count), "H5Dread", site) { memoryType, buffer in
+            // Variable-length strings: their total size as the file declares it, before libhdf5
+            // allocates them (H5Dvlen_get_buf_size reads the lengths, not the strings).
+            let declaredBytes: () throws -> Int = {
+                let memoryType = try variableStringType(H5Tget_cset(type.id), site)
+                var size: hsize_t = 0
+                try check(H5Dvlen_get_buf_size(dataset.id, memoryType.id, space.id, &size), "H5Dvlen_get_buf_size",
+                          "cannot read strings", site)
+                return Int(clamping: size)
+            }
+            return try readStringValues(type, Int(count), "H5Dread", site, declaredBytes: declaredBytes) { memoryType, buffer in
                 H5Dread(dataset.id, memoryType, photoz_H5S_ALL(), photoz_H5S_ALL(), photoz_H5P_DEFAULT(), buffer)
             }
         }
     }
 
-    /// Reads `count` strings of file type `type` with `read(memoryType, buffer)` (H5Dread or H5Aread).
+    /// The most values an attribute or string dataset may declare, and the most bytes its
+    /// strings may take: photoz's own hold a few hundred values; a corrupt or hostile file may
+    /// declare 2^40 (the metadata check's child reads within the same bounds).
+    static let maxValues = 1 << 20
+    static let maxStringBytes = 64 << 20
+
+    /// Reads `count` strings of file type `type` with `read(memoryType, buffer)` (H5Dread or
+    /// H5Aread). Sizes the file declares are bounded before anything is allocated: the count,
+    /// a fixed-length string's size times the count, and, when `declaredBytes` can tell before
+    /// reading (datasets), the variable-length strings' total; variable-length strings that
+    /// turn out longer once read (attributes) are refused after libhdf5 returned them.
     private static func readStringValues(_ type: HDF5Handle, _ count: Int, _ function: String, _ site: HDF5Site,
+                                         summary: String = "cannot read strings", declaredBytes: (() throws -> Int)? = nil,
                                          _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws -> [String] {
         guard count > 0 else { return [] }
+        guard count <= maxValues else {
+            throw site.error("strings", summary, "the file declares \(count) strings, more than photoz reads "
+                             + "(at most \(maxValues)): the file is corrupt or not one of photoz's")
+        }
         let cset = H5Tget_cset(type.id)
-        if cset == H5T_CSET_ERROR { throw fail("H5Tget_cset", "cannot read strings", site) }
-        if try checked(H5Tis_variable_str(type.id), "H5Tis_variable_str", "cannot read strings", site) > 0 {
+        if cset == H5T_CSET_ERROR { throw fail("H5Tget_cset", summary, site) }
+        if try checked(H5Tis_variable_str(type.id), "H5Tis_variable_str", summary, site) > 0 {
+            if let declaredBytes {
+                let total = try declaredBytes()
+                guard total <= maxStringBytes else {
+                    throw site.error("strings", summary, "its \(count) variable-length strings declare \(total) bytes, more than "
+                                     + "photoz reads (at most \(maxStringBytes)): the file is corrupt or not one of photoz's")
+                }
+            }
             let memoryType = try variableStringType(cset, site)
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             try pointers.withUnsafeMutableBytes { raw in
-                try check(read(memoryType.id, raw.baseAddress!), function, "cannot read strings", site)
+                try check(read(memoryType.id, raw.baseAddress!), function, summary, site)
             }
-            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
             let space = try dataspace([count], site)
-            try pointers.withUnsafeMutableBytes { raw in
-                try check(H5Dvlen_reclaim(memoryType.id, space.id, photoz_H5P_DEFAULT(), raw.baseAddress),
-                          "H5Dvlen_reclaim", "cannot free strings", site)
+            defer {
+                pointers.withUnsafeMutableBytes { raw in
+                    if H5Dvlen_reclaim(memoryType.id, space.id, photoz_H5P_DEFAULT(), raw.baseAddress) < 0 { H5Eclear2(photoz_H5E_DEFAULT()) }
+                }
             }
-            return strings
+            var total = 0
+            for pointer in pointers {
+                total += pointer.map { strlen($0) } ?? 0
+                guard total <= maxStringBytes else {
+                    throw site.error("strings", summary, "its variable-length strings hold more than \(maxStringBytes) bytes, "
+                                     + "more than photoz reads: the file is corrupt or not one of photoz's")
+                }
+            }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(type.id)
-        if size == 0 { throw fail("H5Tget_size", "cannot read strings", site) }
-        let memoryType = try own(H5Tcopy(type.id), .datatype, "H5Tcopy", "cannot read strings", site)
-        var bytes = [UInt8](repeating: 0, count: size * count)
+        if size == 0 { throw fail("H5Tget_size", summary, site) }
+        let (bytesNeeded, overflow) = size.multipliedReportingOverflow(by: count)
+        guard !overflow, bytesNeeded <= maxStringBytes else {
+            throw site.error("strings", summary, "the file declares \(count) strings of \(size) bytes each, more than photoz "
+                             + "reads (at most \(maxStringBytes) bytes): the file is corrupt or not one of photoz's")
+        }
+        let memoryType = try own(H5Tcopy(type.id), .datatype, "H5Tcopy", summary, site)
+        var bytes = [UInt8](repeating: 0, count: bytesNeeded)
         try bytes.withUnsafeMutableBytes { raw in
             try check(read(memoryType.id, raw.baseAddress!), function, "cannot read strings", site)
         }
@@ -656,6 +735,11 @@ enum H5 {
             let scalar = spaceClass == H5S_SCALAR
             let count = spaceClass == H5S_NULL ? 0
                 : Int(try checked(H5Sget_simple_extent_npoints(space.id), "H5Sget_simple_extent_npoints", summary, site))
+            // Bounded before anything is allocated (a corrupt file may declare 2^40 values).
+            guard count <= maxValues else {
+                throw site.error("attribute", summary, "it declares \(count) values, more than photoz reads (at most "
+                                 + "\(maxValues)): the file is corrupt or not one of photoz's")
+            }
             func numbers<T: Numeric>(_ memory: hid_t, as: T.Type) throws -> [T] {
                 var values = [T](repeating: 0, count: count)
                 if count > 0 {
@@ -665,7 +749,7 @@ enum H5 {
             }
             switch try describe(type, site) {
             case .string:
-                let values = try readStringValues(type, count, "H5Aread", site) { H5Aread(attribute.id, $0, $1) }
+                let values = try readStringValues(type, count, "H5Aread", site, summary: summary) { H5Aread(attribute.id, $0, $1) }
                 return scalar ? .string(values.first ?? "") : .strings(values)
             case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64:
                 let values = try numbers(photoz_H5T_NATIVE_INT64(), as: Int64.self)

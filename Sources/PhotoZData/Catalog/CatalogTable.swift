@@ -97,7 +97,14 @@ struct CatalogTable {
     }
 
     private static func readFITS(_ path: String) throws -> CatalogTable {
-        try FITSFile.withFile(path) { file in
+        // cfitsio aborts on some corrupt table headers while it moves to the HDU: walk them in a
+        // child process first (one catalog per command, so the fork costs nothing noticeable).
+        do {
+            try FITSFile.checkInSeparateProcess(path)
+        } catch let error as FITSError {
+            throw PhotoZDataError.catalog(path: path, message: "\(error.operation): \(error.message)")
+        }
+        return try FITSFile.withFile(path) { file in
             // HDU by HDU: a broken header then fails with cfitsio's reason (counting the HDUs
             // first stops silently before it, and the table would seem missing).
             var count = 0
