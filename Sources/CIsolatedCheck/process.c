@@ -236,7 +236,15 @@ photoz_check_result photoz_check_file(photoz_check_format format, const char *pa
     pid_t child = fork();
     if (child == 0) {
         photoz_walk_step = step;
-        if (fits_locked) pthread_mutex_unlock(&Fitsio_Lock);
+        // cfitsio's lock is recursive and owned by the forking thread, whose id the child's only
+        // thread does not have: unlocking it here fails (EPERM) and cfitsio then waits forever.
+        // No other thread held it at fork, so it is made anew, as cfitsio makes it.
+        if (fits_locked) {
+            pthread_mutexattr_t attributes;
+            pthread_mutexattr_init(&attributes);
+            pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE);
+            pthread_mutex_init(&Fitsio_Lock, &attributes);
+        }
         prepare_child(timeout);
         _exit(format == PHOTOZ_CHECK_HDF5 ? photoz_walk_hdf5(path) : photoz_walk_fits(path));
     }

@@ -610,6 +610,9 @@ enum H5 {
     /// declare 2^40 (the metadata check's child reads within the same bounds).
     static let maxValues = 1 << 20
     static let maxStringBytes = 64 << 20
+    /// Attributes are small by nature (photoz's longest, a provenance configuration, holds a
+    /// few kB); their strings are bounded tighter than a string dataset's.
+    static let maxAttributeStringBytes = 1 << 20
 
     /// Reads `count` strings of file type `type` with `read(memoryType, buffer)` (H5Dread or
     /// H5Aread). Sizes the file declares are bounded before anything is allocated: the count,
@@ -617,7 +620,8 @@ enum H5 {
     /// reading (datasets), the variable-length strings' total; variable-length strings that
     /// turn out longer once read (attributes) are refused after libhdf5 returned them.
     private static func readStringValues(_ type: HDF5Handle, _ count: Int, _ function: String, _ site: HDF5Site,
-                                         summary: String = "cannot read strings", declaredBytes: (() throws -> Int)? = nil,
+                                         summary: String = "cannot read strings", byteLimit: Int = maxStringBytes,
+                                         declaredBytes: (() throws -> Int)? = nil,
                                          _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws -> [String] {
         guard count > 0 else { return [] }
         guard count <= maxValues else {
@@ -629,9 +633,9 @@ enum H5 {
         if try checked(H5Tis_variable_str(type.id), "H5Tis_variable_str", summary, site) > 0 {
             if let declaredBytes {
                 let total = try declaredBytes()
-                guard total <= maxStringBytes else {
+                guard total <= byteLimit else {
                     throw site.error("strings", summary, "its \(count) variable-length strings declare \(total) bytes, more than "
-                                     + "photoz reads (at most \(maxStringBytes)): the file is corrupt or not one of photoz's")
+                                     + "photoz reads (at most \(byteLimit)): the file is corrupt or not one of photoz's")
                 }
             }
             let memoryType = try variableStringType(cset, site)
@@ -648,8 +652,8 @@ enum H5 {
             var total = 0
             for pointer in pointers {
                 total += pointer.map { strlen($0) } ?? 0
-                guard total <= maxStringBytes else {
-                    throw site.error("strings", summary, "its variable-length strings hold more than \(maxStringBytes) bytes, "
+                guard total <= byteLimit else {
+                    throw site.error("strings", summary, "its variable-length strings hold more than \(byteLimit) bytes, "
                                      + "more than photoz reads: the file is corrupt or not one of photoz's")
                 }
             }
@@ -658,9 +662,9 @@ enum H5 {
         let size = H5Tget_size(type.id)
         if size == 0 { throw fail("H5Tget_size", summary, site) }
         let (bytesNeeded, overflow) = size.multipliedReportingOverflow(by: count)
-        guard !overflow, bytesNeeded <= maxStringBytes else {
+        guard !overflow, bytesNeeded <= byteLimit else {
             throw site.error("strings", summary, "the file declares \(count) strings of \(size) bytes each, more than photoz "
-                             + "reads (at most \(maxStringBytes) bytes): the file is corrupt or not one of photoz's")
+                             + "reads (at most \(byteLimit) bytes): the file is corrupt or not one of photoz's")
         }
         let memoryType = try own(H5Tcopy(type.id), .datatype, "H5Tcopy", summary, site)
         var bytes = [UInt8](repeating: 0, count: bytesNeeded)
@@ -749,7 +753,8 @@ enum H5 {
             }
             switch try describe(type, site) {
             case .string:
-                let values = try readStringValues(type, count, "H5Aread", site, summary: summary) { H5Aread(attribute.id, $0, $1) }
+                let values = try readStringValues(type, count, "H5Aread", site, summary: summary,
+                                                  byteLimit: maxAttributeStringBytes) { H5Aread(attribute.id, $0, $1) }
                 return scalar ? .string(values.first ?? "") : .strings(values)
             case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64:
                 let values = try numbers(photoz_H5T_NATIVE_INT64(), as: Int64.self)
