@@ -509,22 +509,27 @@ enum H5 {
     /// Reads `rows` of dim 0 (all when nil), converted to `element`, into `buffer`. The C function is `H5Dread`.
     static func read(_ dataset: HDF5Handle, _ element: HDF5ElementType, rows: Range<Int>?, dims: [Int],
                      into buffer: UnsafeMutableRawPointer, _ site: HDF5Site) throws {
-        try locked {
-            let selection = try rows.map { try rowSelection(dataset, $0, dims, site) }
-            try check(H5Dread(dataset.id, nativeType(element), selection?.memory.id ?? photoz_H5S_ALL(),
-                              selection?.file.id ?? photoz_H5S_ALL(), photoz_H5P_DEFAULT(), buffer),
-                      "H5Dread", rows.map { "cannot read rows \($0)" } ?? "cannot read dataset", site)
+        try transfer(dataset, element, rows: rows, dims: dims, "H5Dread", "read", site) {
+            H5Dread(dataset.id, $0, $1, $2, photoz_H5P_DEFAULT(), buffer)
         }
     }
 
     /// Writes `rows` of dim 0 (all when nil) from `buffer` holding `element`s. The C function is `H5Dwrite`.
     static func write(_ dataset: HDF5Handle, _ element: HDF5ElementType, rows: Range<Int>?, dims: [Int],
                       from buffer: UnsafeRawPointer, _ site: HDF5Site) throws {
+        try transfer(dataset, element, rows: rows, dims: dims, "H5Dwrite", "write", site) {
+            H5Dwrite(dataset.id, $0, $1, $2, photoz_H5P_DEFAULT(), buffer)
+        }
+    }
+
+    /// Runs `call(memoryType, memorySpace, fileSpace)` (H5Dread or H5Dwrite) on `rows` of dim 0, or all.
+    private static func transfer(_ dataset: HDF5Handle, _ element: HDF5ElementType, rows: Range<Int>?, dims: [Int],
+                                 _ function: String, _ verb: String, _ site: HDF5Site,
+                                 _ call: (hid_t, hid_t, hid_t) -> herr_t) throws {
         try locked {
             let selection = try rows.map { try rowSelection(dataset, $0, dims, site) }
-            try check(H5Dwrite(dataset.id, nativeType(element), selection?.memory.id ?? photoz_H5S_ALL(),
-                               selection?.file.id ?? photoz_H5S_ALL(), photoz_H5P_DEFAULT(), buffer),
-                      "H5Dwrite", rows.map { "cannot write rows \($0)" } ?? "cannot write dataset", site)
+            try check(call(nativeType(element), selection?.memory.id ?? photoz_H5S_ALL(), selection?.file.id ?? photoz_H5S_ALL()),
+                      function, rows.map { "cannot \(verb) rows \($0)" } ?? "cannot \(verb) dataset", site)
         }
     }
 

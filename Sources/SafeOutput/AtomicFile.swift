@@ -13,6 +13,17 @@ public enum Replacement: Sendable {
     /// anything else there is refused, so `--overwrite` never replaces a user's file.
     case ifRecognised(@Sendable (String) -> Bool)
 
+    /// Throws, with the message for the case, unless this policy allows replacing what exists at
+    /// `path` (one decision for files and folders alike).
+    func permit(_ path: String, never: String, unrecognised: String) throws {
+        switch self {
+        case .always: return
+        case .never: throw SafeOutputError(.usage, path: path, message: never)
+        case let .ifRecognised(recognise):
+            guard recognise(path) else { throw SafeOutputError(.usage, path: path, message: unrecognised) }
+        }
+    }
+
     /// `--overwrite` given or not, for files of a schema `recognise` knows.
     public static func overwrite(_ allowed: Bool, recognise: @escaping @Sendable (String) -> Bool) -> Replacement {
         allowed ? .ifRecognised(recognise) : .never
@@ -91,15 +102,8 @@ public enum AtomicFile {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw SafeOutputError(.usage, path: path, message: "is a folder; name a file")
         }
-        switch replacing {
-        case .always: return
-        case .never:
-            throw SafeOutputError(.usage, path: path, message: "already exists; pass --overwrite to replace it, or choose another --out")
-        case let .ifRecognised(recognise):
-            guard recognise(path) else {
-                throw SafeOutputError(.usage, path: path, message: "exists and is not a file photoz wrote (of this kind); --overwrite replaces only photoz's own files: choose another --out")
-            }
-        }
+        try replacing.permit(path, never: "already exists; pass --overwrite to replace it, or choose another --out",
+                             unrecognised: "exists and is not a file photoz wrote (of this kind); --overwrite replaces only photoz's own files: choose another --out")
     }
 
     /// Renames a complete, flushed temporary file over `path`, then flushes the folder.

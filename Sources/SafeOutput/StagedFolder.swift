@@ -61,15 +61,8 @@ public final class StagedFolder {
             throw SafeOutputError(.usage, path: target, message: "is a file, not a folder; choose another --out")
         }
         if Leftovers.contents(of: target).isEmpty { return }
-        switch replacing {
-        case .always: return
-        case .never:
-            throw SafeOutputError(.usage, path: target, message: "already exists and is not empty; pass --overwrite to replace it, or choose another --out")
-        case let .ifRecognised(recognise):
-            guard recognise(target) else {
-                throw SafeOutputError(.usage, path: target, message: "is not a folder photoz wrote (no photoz manifest); --overwrite replaces only photoz's own output folders: choose another --out")
-            }
-        }
+        try replacing.permit(target, never: "already exists and is not empty; pass --overwrite to replace it, or choose another --out",
+                             unrecognised: "is not a folder photoz wrote (no photoz manifest); --overwrite replaces only photoz's own output folders: choose another --out")
     }
 
     /// Swaps the complete staging folder in as `target` (see the type's documentation).

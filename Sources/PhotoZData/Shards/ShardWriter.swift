@@ -20,9 +20,13 @@ public struct ShardAttributes: Sendable {
 /// `DataSetWriter`, which owns the folder, the names and the checksums; callers write data
 /// sets through it.
 ///
-/// The file is written under a temporary name in the target folder and renamed only by
-/// `finish`, so a run killed half-way never leaves a file that looks complete. Rows are
-/// buffered and written in whole chunks, which lets the HDF5 layer compress them on all cores.
+/// The file is written in place, under its final name: its one caller, `DataSetWriter`, writes
+/// shards inside its private staging folder (`SafeOutput.StagedFolder`), which becomes the data
+/// set only once every shard is finished and is removed otherwise, so a run killed half-way
+/// never leaves a shard that looks complete where a user looks (SafeOutput owns that guarantee;
+/// a second temporary name here duplicated it). A writer released or abandoned before `finish`
+/// removes its file. Rows are buffered and written in whole chunks, which lets the HDF5 layer
+/// compress them on all cores.
 ///
 /// Given the number of rows it will most likely hold (`plannedRows`), an uncompressed shard
 /// reserves its storage at creation and computes its SHA-256 while it is written (`sha256`),
@@ -30,7 +34,6 @@ public struct ShardAttributes: Sendable {
 /// datasets shrink at `finish`, and `sha256` is nil then.
 final class ShardWriter {
     let path: String
-    let temporaryPath: String
     /// The columns written: the required ones and the optional ones asked for, in table order.
     let columns: [ShardColumn]
     private let file: HDF5File
@@ -49,16 +52,13 @@ final class ShardWriter {
     private(set) var sha256: String?
     private var finished = false
 
-    /// Starts a shard at `path` (which must not exist).
+    /// Starts a shard at `path` (which must not exist), inside a staging folder.
     init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
          optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil) throws {
         if FileManager.default.fileExists(atPath: path) { throw PhotoZDataError.outputExists(path: path) }
         precondition(optionalColumns.allSatisfy { $0.presence == .optional }, "optionalColumns lists a required column")
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: temporaryPath)
-        file = try HDF5File.create(temporaryPath, mode: .exclusive)
+        file = try HDF5File.create(path, mode: .exclusive)
         let size = attributes.imageSize
         let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
         self.columns = columns
@@ -98,14 +98,14 @@ final class ShardWriter {
             // they are written, in file order (see StreamingFileHash).
             try root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(planned)))
             try file.flush()
-            streamingHash = StreamingFileHash(path: temporaryPath, chunks: try images.chunkLocations())
+            streamingHash = StreamingFileHash(path: path, chunks: try images.chunkLocations())
             if let streamingHash { images.onDirectChunkWrite = { streamingHash.chunkWritten($0, $1) } }
         }
         self.streamingHash = streamingHash
     }
 
     deinit {
-        if !finished { try? file.close(); try? FileManager.default.removeItem(atPath: temporaryPath) }
+        if !finished { try? file.close(); try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Adds rows; `rows` must hold every column of `columns`.
@@ -142,7 +142,7 @@ final class ShardWriter {
         pending.append(rows: start + whole..<batch.count, of: batch, images: rowImages)
     }
 
-    /// Writes what is buffered, closes the file and gives it its final name (which must not exist).
+    /// Writes what is buffered and closes the file.
     @discardableResult
     func finish() throws -> Int {
         try flush(all: true)
@@ -153,13 +153,6 @@ final class ShardWriter {
         try file.close()
         finished = true
         sha256 = asPlanned ? streamingHash?.finish(chunksAtClose: chunksAtClose) : nil
-        // Shards are written inside DataSetWriter's private staging folder: nothing else is
-        // there, so a plain rename gives the file its name.
-        guard rename(temporaryPath, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporaryPath)
-            throw PhotoZDataError.io(path: path, message: "cannot give the shard its final name: \(reason)")
-        }
         return rows
     }
 
@@ -168,7 +161,7 @@ final class ShardWriter {
         guard !finished else { return }
         finished = true
         try? file.close()
-        try? FileManager.default.removeItem(atPath: temporaryPath)
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     private func flush(all: Bool) throws {
