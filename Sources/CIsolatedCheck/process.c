@@ -202,6 +202,7 @@ static photoz_check_result wait_for(pid_t child, double start, double timeout) {
             if (code == 0) return (photoz_check_result){PHOTOZ_CHECK_PASSED, 0, seconds, 0};
             if (code == PHOTOZ_WALK_EXTERNAL_LINK) return (photoz_check_result){PHOTOZ_CHECK_EXTERNAL_LINK, 0, seconds, 0};
             if (code == PHOTOZ_WALK_UNLISTABLE) return (photoz_check_result){PHOTOZ_CHECK_UNLISTABLE, 0, seconds, 0};
+            if (code == PHOTOZ_WALK_OUT_OF_MEMORY) return (photoz_check_result){PHOTOZ_CHECK_OUT_OF_MEMORY, 0, seconds, 0};
             return (photoz_check_result){PHOTOZ_CHECK_FAILED, code, seconds, 0};
         }
         if (done < 0 && errno != EINTR) return (photoz_check_result){PHOTOZ_CHECK_NOT_RUN, errno, now() - start, 0};
@@ -306,6 +307,10 @@ void photoz_check_explain(photoz_check_result result, const char *library, char 
     case PHOTOZ_CHECK_UNLISTABLE:
         snprintf(buffer, size, "%s could not list what it needs to check (%s), so the objects it cannot list were never checked",
                  library, result.step[0] ? result.step : "an object's attributes or members");
+        break;
+    case PHOTOZ_CHECK_OUT_OF_MEMORY:
+        snprintf(buffer, size, "%s needed more than 2 GB of memory %s: the file declares metadata of an impossible size",
+                 library, where);
         break;
     case PHOTOZ_CHECK_NOT_RUN:
         snprintf(buffer, size, "the separate process that checks this file's metadata could not be started: %s (errno %d)",

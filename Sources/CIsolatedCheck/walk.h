@@ -9,6 +9,9 @@ enum { PHOTOZ_WALK_EXTERNAL_LINK = 42 };
 /// Exit status of a walk that could not list an object's links or attributes: what it could not
 /// list cannot be checked, while a reader asking for a member by name may still reach it.
 enum { PHOTOZ_WALK_UNLISTABLE = 43 };
+/// Exit status of a walk during which libhdf5 could not allocate memory: the file declares
+/// metadata larger than the child may allocate (2 GB beyond what it inherited).
+enum { PHOTOZ_WALK_OUT_OF_MEMORY = 44 };
 
 /// Where the walk is, e.g. "reading attribute 'bands' of /": a page shared with the parent,
 /// which reports it when the child crashes or hangs there.

@@ -233,8 +233,25 @@ static herr_t visit_link(hid_t group, const char *name, const H5L_info_t *info, 
     return 0;
 }
 
+static herr_t visit_error(unsigned depth, const H5E_error2_t *error, void *data) {
+    (void)depth; (void)data;
+    if (error->maj_num == H5E_RESOURCE || error->min_num == H5E_NOSPACE || error->min_num == H5E_CANTALLOC) {
+        _exit(PHOTOZ_WALK_OUT_OF_MEMORY);  // the step names where
+    }
+    return 0;
+}
+
+/// Called by libhdf5 each time a call of the walk fails: a failed allocation means the file
+/// declares metadata larger than the child may allocate; in photoz's process the same
+/// allocation would take that memory (libhdf5 then fills it), so it is reported, not ignored.
+static herr_t on_error(hid_t stack, void *data) {
+    (void)data;
+    H5Ewalk2(stack, H5E_WALK_DOWNWARD, visit_error, NULL);
+    return 0;
+}
+
 int photoz_walk_hdf5(const char *path) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Eset_auto2(H5E_DEFAULT, on_error, NULL);
     PHOTOZ_WALK_AT("opening the file");
     hid_t access = H5Pcreate(H5P_FILE_ACCESS);
     if (access >= 0) H5Pset_fclose_degree(access, H5F_CLOSE_STRONG);

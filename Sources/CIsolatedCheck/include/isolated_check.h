@@ -34,6 +34,9 @@ typedef enum {
     /// libhdf5 could not list the attributes or members of an object (the step names it): what it
     /// cannot list cannot be checked, yet a reader asking for a member by name may reach it.
     PHOTOZ_CHECK_UNLISTABLE = 7,
+    /// libhdf5 could not allocate the memory the file's metadata declares (more than 2 GB beyond
+    /// what the process holds), where photoz's own process would have taken it.
+    PHOTOZ_CHECK_OUT_OF_MEMORY = 8,
     /// The check could not run (`detail`: errno of fork or waitpid); nothing is cached.
     PHOTOZ_CHECK_NOT_RUN = 5,
     /// `PHOTOZ_METADATA_CHECK=off` in the environment: no check was made.
