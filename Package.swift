@@ -32,7 +32,7 @@ let package = Package(
 
         // Walks an untrusted file's metadata with libhdf5 or cfitsio in a forked child process
         // (C only: the parent may be multithreaded), so their crashes on corrupt files end the child.
-        .target(name: "CIsolatedCheck", dependencies: ["CHDF5", "CFITSIO"]),
+        .target(name: "CIsolatedCheck", dependencies: ["CHDF5", "CFITSIO"], exclude: ["README.md"]),
 
         // Safe Swift layers over the C libraries.
         .target(name: "FITS", dependencies: ["CFITSIO", "CIsolatedCheck"], exclude: ["README.md"]),
