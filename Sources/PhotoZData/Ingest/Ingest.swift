@@ -13,6 +13,10 @@ public struct IngestSummary: Sendable, Codable {
     public var bytes: Int
     public var seconds: Double
     public var nonFinitePixelsFilled: Int
+    /// Rows written without a redshift (prediction only).
+    public var unlabelled: Int = 0
+    /// Where E(B−V) came from.
+    public var ebvSource: String = ""
 
     public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
 }
@@ -35,7 +39,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         throw PhotoZDataError.outputExists(path: output.path)
     }
 
-    let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction)
+    let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction,
+                                   selection: config.selection, ebv: config.ebv)
     var index = try CutoutIndex.scan(config.cutouts, layout: config.layout, template: config.template)
 
     // Match catalog rows with cutout files.
@@ -59,11 +64,13 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
 
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
     let inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
-                  "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+                  "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
+                  "catalog_selection": config.selection.summary, "ebv_source": catalog.columnsUsed["ebv"] ?? ""]
     var options = DataSetWriter.Options(imageSize: config.size)
     options.shardSize = config.shardSize
     options.compression = config.compression
     options.overwrite = config.overwrite
+    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!]
     options.attributes.extinction = config.extinction
     options.attributes.inputs = jsonText(inputs)
     options.attributes.configuration = jsonText(config)
@@ -134,7 +141,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
 
     // Report, then the writer's checksums, manifest and move into place.
     let reportName = "skipped.csv"
-    try writeSkippedReport(skipped, to: writer.stagedPath(reportName))
+    try writeSkippedReport(skipped, to: writer.stagedPath(reportName), catalogRows: catalog.rowCount)
     let manifest = try writer.finish { _ in
         Manifest(imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
                  rows: [:], skipped: skipped.count, skippedReport: reportName, shards: [])
@@ -143,7 +150,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
-        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
+        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled,
+        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "")
 }
 
 /// Where the objects of a block go in its buffer: the objects of each split in one run, in
@@ -181,6 +189,7 @@ final class IngestSink: @unchecked Sendable {
     private(set) var skipped: [SkippedObject] = []
     private(set) var filled = 0
     private(set) var rows = 0
+    private(set) var unlabelled = 0
     /// One per split, refilled for each block: every column but `images`, which stay in the block's buffer.
     private var batches: [ShardRows] = []
     private let lock = NSLock()
@@ -201,7 +210,7 @@ final class IngestSink: @unchecked Sendable {
                  outcomes: OutcomeBox<Int, CutoutProblem>) {
         guard !failed else { return }
         if batches.isEmpty {
-            let columns = ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }
+            let columns = (ShardSchema.requiredColumns + [ShardSchema.column(ShardSchema.labelled)!]).filter { $0.name != ShardSchema.images }
             batches = Split.allCases.map { _ in ShardRows(imageSize: imageSize, columns: columns, capacity: entries.count) }
         }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
@@ -216,6 +225,7 @@ final class IngestSink: @unchecked Sendable {
                                                                           count: pixelsPerImage)
                 }
                 batches[s].append(entry)
+                if !entry.labelled { unlabelled += 1 }
             case let .failure(problem)?:
                 skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
             case nil:
@@ -250,13 +260,30 @@ extension ShardRows {
         zSpec.append(entry.zSpec)
         zSpecErr.append(entry.zSpecErr)
         ebv.append(entry.ebv)
+        if holds(ShardSchema.labelled) { self[int64: ShardSchema.labelled].append(entry.labelled ? 1 : 0) }
     }
 }
 
-/// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail.
-func writeSkippedReport(_ skipped: [SkippedObject], to path: String) throws {
+/// Catalog-level reasons listed as one summary line each when they are more than this many
+/// rows and most of the catalog: a specObj file has millions of rows for a few thousand
+/// cutouts, and a report of millions of "no cutout" lines helps nobody.
+let skippedSummaryThreshold = 1000
+
+/// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail. Rows
+/// skipped for a catalog-level reason (no cutout, not selected, no redshift) that are most of
+/// the catalog are summarised in one line per reason (count and the first ids in `detail`).
+func writeSkippedReport(_ skipped: [SkippedObject], to path: String, catalogRows: Int = 0) throws {
     var text = "object_id,catalog_row,reason,file,detail\n"
-    for s in skipped {
+    let summarised: Set<SkipReason> = [.missingCutout, .notSelected, .missingRedshift]
+    let counts = Dictionary(grouping: skipped.filter { summarised.contains($0.reason) }, by: \.reason).mapValues(\.count)
+    let folded = Set(counts.filter { $0.value > skippedSummaryThreshold && 2 * $0.value > catalogRows }.keys)
+    for reason in SkipReason.allCases where folded.contains(reason) {
+        let rows = skipped.filter { $0.reason == reason }
+        let first = rows.prefix(5).map { "\($0.objectID.map(String.init) ?? "?") (row \($0.row ?? 0))" }.joined(separator: ", ")
+        let detail = "\(rows.count) of \(catalogRows) catalog rows (summarised); first: \(first); e.g. \(rows[0].detail)"
+        text += ["", "", reason.rawValue, "", detail].map(csvQuote).joined(separator: ",") + "\n"
+    }
+    for s in skipped where !folded.contains(s.reason) {
         let fields = [s.objectID.map(String.init) ?? "", s.row.map(String.init) ?? "", s.reason.rawValue, s.file ?? "", s.detail]
         text += fields.map(csvQuote).joined(separator: ",") + "\n"
     }

@@ -16,6 +16,8 @@ public final class Shard: @unchecked Sendable {
     public let split: Split?
     /// The optional columns this shard holds (e.g. `perturbation`).
     public let optionalColumns: [ShardColumn]
+    /// `schema_minor_version` (0 when absent: written before `labelled` existed).
+    public let minorVersion: Int64
     /// Device, inode, size and modification time when opened (or last verified).
     public var identity: FileIdentity { lock.withLock { verified } }
     /// The SHA-256 the manifest lists for this shard, if any.
@@ -44,6 +46,7 @@ public final class Shard: @unchecked Sendable {
         guard version == ShardSchema.version else {
             throw PhotoZDataError.schema(path: path, message: "shard schema version \(version); this photoz reads version \(ShardSchema.version): re-ingest the data with this version")
         }
+        if case let .int64(minor)? = try root.attribute(ShardSchema.Attribute.schemaMinorVersion) { minorVersion = minor } else { minorVersion = 0 }
         let layout = try ShardLayout(path: path, root: root, fileBytes: identity.size)
         rows = layout.rows
         imageSize = layout.imageSize
@@ -84,6 +87,11 @@ public final class Shard: @unchecked Sendable {
         var done: [ShardColumn] = []
         do {
             for c in target.columns {
+                if c.name == ShardSchema.labelled && !columns.contains(c) {
+                    try readDerivedLabels(rows: range, appendingTo: &target)
+                    done.append(c)
+                    continue
+                }
                 guard columns.contains(c) else {
                     throw PhotoZDataError.schema(path: path, message: "dataset \(c) is missing (it holds \(columns.map(\.description).joined(separator: ", ")))")
                 }
@@ -100,6 +108,19 @@ public final class Shard: @unchecked Sendable {
         } catch {
             for c in done { target.dropLast(range.count, of: c) }
             throw error
+        }
+    }
+
+    /// `labelled` of a shard without the column (minor version 0, or written by a stage that did
+    /// not carry it): 1 where z_spec is finite. Shards of minor version 0 never hold a
+    /// non-finite z_spec, so all their rows are labelled.
+    private func readDerivedLabels(rows range: Range<Int>, appendingTo target: inout ShardRows) throws {
+        let z = try file.root.dataset(ShardSchema.zSpec)
+        var values = [Float](repeating: 0, count: range.count)
+        try values.withUnsafeMutableBufferPointer { try z.readRows(range, into: $0) }
+        try target.appendFilling(ShardSchema.column(ShardSchema.labelled)!, rows: range.count) { buffer in
+            guard case let .int64(b) = buffer else { preconditionFailure("labelled is an int64 column") }
+            for k in values.indices { b[k] = values[k].isFinite ? 1 : 0 }
         }
     }
 

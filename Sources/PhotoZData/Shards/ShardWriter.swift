@@ -64,7 +64,7 @@ final class ShardWriter {
         self.columns = columns
         let shuffle = compression != .none
         // Direct chunk writes and reserved storage only for the plain layout ingest writes.
-        let plain = compression == .none && optionalColumns.isEmpty
+        let plain = compression == .none && optionalColumns.allSatisfy { $0.shape == .scalar }  // (per-row flags ride along like the required scalars)
         let planned = plain ? max(plannedRows ?? 0, 0) : 0
         let reserve = planned > 0
         self.plannedRows = planned
@@ -211,6 +211,7 @@ final class ShardWriter {
         typealias A = ShardSchema.Attribute
         try root.setAttribute(A.schema, .string(ShardSchema.name))
         try root.setAttribute(A.schemaVersion, .int64(ShardSchema.version))
+        try root.setAttribute(A.schemaMinorVersion, .int64(ShardSchema.minorVersion))
         try root.setAttribute(A.bands, .strings(Band.allCases.map(\.rawValue)))
         try root.setAttribute(A.imageSize, .int64(Int64(a.imageSize)))
         try root.setAttribute(A.pixelScale, .double(Survey.pixelScale))
