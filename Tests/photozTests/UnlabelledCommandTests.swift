@@ -59,4 +59,40 @@ import Testing
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
         #expect(evaluate.stdout.contains("\(blanked) objects without z_spec left out"), "\(evaluate.stdout)")
     }
+
+    /// A specObj file as SDSS distributes it (made with astropy from a simulated sky) ingests
+    /// without column flags; --class, --zwarning, --ebv are applied, recorded in the manifest's
+    /// inputs and explained row by row in skipped.csv.
+    @Test func aSpecObjFileIngestsWithSelectionRecorded() throws {
+        let dir = TemporaryDirectory()
+        #expect(try Photoz.run(["simulate", "--count", "30", "--out", dir.file("sky"), "--seed", "6", "--size", "32"]).status == 0)
+        _ = try QPInteropCommandTests.python("""
+        import sys, numpy as np, pandas as pd
+        from astropy.table import Table
+        c = pd.read_csv(sys.argv[1])
+        n = len(c)
+        t = Table()
+        t['BESTOBJID'] = np.array([str(i) for i in c['objID']], dtype='S19')
+        t['OBJID'] = np.zeros((n, 5), dtype='>i4')
+        t['PLUG_RA'] = c['ra'].to_numpy('>f8'); t['PLUG_RA'].unit = 'deg'
+        t['PLUG_DEC'] = c['dec'].to_numpy('>f8'); t['PLUG_DEC'].unit = 'deg'
+        z = c['z'].to_numpy('>f4').copy(); z[0] = -9999
+        t['Z'] = z
+        t['Z_ERR'] = np.full(n, 1e-5, dtype='>f4')
+        t['ZWARNING'] = np.array([4 if k == 1 else 0 for k in range(n)], dtype='>i4')
+        t['CLASS'] = np.array(['STAR  ' if k == 2 else 'GALAXY' for k in range(n)], dtype='S6')
+        t.write(sys.argv[2], format='fits')
+        """, [dir.file("sky/catalog.csv"), dir.file("specObj.fits")])
+        let result = try Photoz.run(["ingest", "--catalog", dir.file("specObj.fits"), "--cutouts", dir.file("sky/cutouts"),
+                                     "--out", dir.file("shards"), "--size", "32", "--class", "GALAXY", "--zwarning", "0", "--ebv", "0.03", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"ingested\":27") && result.stdout.contains("\"not-selected\":2") && result.stdout.contains("\"missing-redshift\":1"),
+                "\(result.stdout)")
+        let manifest = try String(contentsOfFile: dir.file("shards/manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("class in [GALAXY]; zwarning in [0]") && manifest.contains("constant 0.03") && manifest.contains("object_id=BESTOBJID"),
+                "\(manifest)")
+        let skipped = try String(contentsOfFile: dir.file("shards/skipped.csv"), encoding: .utf8)
+        #expect(skipped.contains("not-selected") && skipped.contains("ZWARNING is 4") && skipped.contains("CLASS is 'STAR'"), "\(skipped)")
+        #expect(try Photoz.run(["validate", dir.file("shards")]).status == 0)
+    }
 }
