@@ -95,4 +95,32 @@ import Testing
         #expect(skipped.contains("not-selected") && skipped.contains("ZWARNING is 4") && skipped.contains("CLASS is 'STAR'"), "\(skipped)")
         #expect(try Photoz.run(["validate", dir.file("shards")]).status == 0)
     }
+
+    /// --ebv-map: every object gets the map's E(B-V) at its position, and the map (with its
+    /// checksum) is recorded as an input of the data set.
+    @Test func ebvFromADustMapIsUsedAndRecorded() throws {
+        let dir = TemporaryDirectory()
+        #expect(try Photoz.run(["simulate", "--count", "12", "--out", dir.file("sky"), "--seed", "2", "--size", "32"]).status == 0)
+        _ = try QPInteropCommandTests.python("""
+        import sys, numpy as np
+        from astropy.io import fits
+        h = fits.Header()
+        h['CTYPE1'] = 'RA---CAR'; h['CTYPE2'] = 'DEC--CAR'; h['CRPIX1'] = 180.5; h['CRPIX2'] = 90.5
+        h['CRVAL1'] = 180.0; h['CRVAL2'] = 0.0; h['CDELT1'] = -1.0; h['CDELT2'] = 1.0; h['RADESYS'] = 'ICRS'
+        fits.PrimaryHDU(np.full((180, 360), 0.0625, np.float32), h).writeto(sys.argv[1])
+        """, [dir.file("allsky.fits")])
+        let result = try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.csv"), "--cutouts", dir.file("sky/cutouts"),
+                                     "--out", dir.file("shards"), "--size", "32", "--ebv-map", dir.file("allsky.fits")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("E(B-V): dust map: allsky.fits (equatorial RA---CAR/DEC--CAR, 360×180)"), "\(result.stdout)")
+        let manifest = try String(contentsOfFile: dir.file("shards/manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("ebv_maps_sha256"))
+        let inspect = try Photoz.run(["inspect", dir.file("shards"), "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+        let ebv = json?["ebv"] as? [String: Any]
+        #expect(ebv?["min"] as? Double == 0.0625 && ebv?["max"] as? Double == 0.0625, "\(String(describing: ebv))")
+        let both = try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.csv"), "--cutouts", dir.file("sky/cutouts"),
+                                   "--out", dir.file("other"), "--ebv", "0.1", "--ebv-map", dir.file("allsky.fits")])
+        #expect(both.status == 64 && both.stderr.contains("choose one"), "\(both.stderr)")
+    }
 }

@@ -63,9 +63,13 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
 
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
-    let inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
+    var inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
                   "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
                   "catalog_selection": config.selection.summary, "ebv_source": catalog.columnsUsed["ebv"] ?? ""]
+    if case let .maps(paths) = config.ebv {  // the maps are inputs: recorded with their checksums
+        inputs["ebv_maps"] = paths.joined(separator: ", ")
+        inputs["ebv_maps_sha256"] = try paths.map { try SHA256.hexDigest(ofFile: $0) }.joined(separator: ", ")
+    }
     var options = DataSetWriter.Options(imageSize: config.size)
     options.shardSize = config.shardSize
     options.compression = config.compression
