@@ -25,7 +25,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     let dataSet = try DataSet(path: config.data)
     // The carried optional columns (e.g. `labelled`) go through to the adversarial shards.
     let batches = try dataSet.batches(split: config.split, order: .perShard, batchSize: config.batchSize,
-                                      columns: ShardSchema.requiredColumns + ShardSchema.carriedColumns, purpose: "an attack")
+                                      columns: dataSet.carriedColumns, purpose: "an attack")
     // An attack pushes an estimate away from (or towards an offset of) the true redshift: rows
     // without one have nothing to attack, and their NaN label would make NaN images.
     if config.apply == nil, let unlabelled = try dataSet.unlabelledRows(in: config.split), unlabelled > 0 {
@@ -60,7 +60,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     options.compression = config.compression
     options.overwrite = config.overwrite
     let perturbationColumn = ShardSchema.column(ShardSchema.perturbation)!
-    options.optionalColumns = ShardSchema.carriedColumns
+    options.optionalColumns = ShardSchema.carriedColumns + dataSet.catalogColumns
     if config.writePerturbation { options.optionalColumns.append(perturbationColumn) }
     let writer = try DataSetWriter(target: output.path, options: options)
 

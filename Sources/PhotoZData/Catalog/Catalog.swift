@@ -90,6 +90,8 @@ public struct CatalogEntry: Sendable, Equatable {
     public var row: Int
     /// Whether `zSpec` is a spectroscopic redshift (false: a row kept for prediction only).
     public var labelled: Bool
+    /// Values of the catalog columns kept (`Catalog.extraColumns`, same order).
+    public var extras: [CatalogValue] = []
 
     public init(objectID: Int64, ra: Double, dec: Double, zSpec: Float, zSpecErr: Float, ebv: Float, row: Int, labelled: Bool = true) {
         self.objectID = objectID
@@ -101,6 +103,21 @@ public struct CatalogEntry: Sendable, Equatable {
         self.row = row
         self.labelled = labelled
     }
+}
+
+/// One value of a catalog column kept as it is: an integer (or a text's code) or a real number.
+public enum CatalogValue: Sendable, Equatable {
+    case int(Int64)
+    case real(Double)
+}
+
+/// Which more catalog columns to keep in the shards.
+public enum KeptColumns: Codable, Sendable, Equatable {
+    case none
+    /// These columns (each must exist and hold one value per row).
+    case named([String])
+    /// Every column not already stored (id, position, redshift, E(B−V)) that holds one value per row.
+    case all
 }
 
 /// An object left out of a run, with the reason; written to the report file.
@@ -143,6 +160,10 @@ public struct Catalog: Sendable {
     public var extinction: ExtinctionCoefficients
     /// Rows read from the file.
     public var rowCount: Int = 0
+    /// The catalog columns kept as they are (`ShardColumn.catalog`), in the order of `CatalogEntry.extras`.
+    public var extraColumns: [ShardColumn] = []
+    /// Text columns keep at most this many distinct values (class names, flags), as codes.
+    public static let maxCategories = 10_000
 
     /// Redshift values that mean "no redshift" in survey catalogs: SDSS writes −9999 for a
     /// missing value, other catalogs −999 and −99. Any other z ≤ −1 is an impossible redshift.
@@ -160,7 +181,7 @@ public struct Catalog: Sendable {
     /// RA and Dec honour a FITS TUNIT of degrees or radians; any other unit is refused.
     public static func read(_ path: String, columns: CatalogColumns = CatalogColumns(),
                             extinction: ExtinctionCoefficients = .sfd98, selection: CatalogSelection = CatalogSelection(),
-                            ebv ebvSource: EBVSource = .catalog) throws -> Catalog {
+                            ebv ebvSource: EBVSource = .catalog, keep: KeptColumns = .none) throws -> Catalog {
         let table = try CatalogTable.read(path)
         var used: [String: String] = [:]
 
@@ -196,6 +217,10 @@ public struct Catalog: Sendable {
                                      message: "object id column '\(idName)' holds floating-point values up to \(largest), beyond \(limit) (2^\(limit.exponent)), the largest integer its type holds exactly: the 64-bit ids were rounded when the catalog was written. Write the ids as 64-bit integers (FITS TFORM 'K', or plain digits in CSV)")
         }
         let cuts = try SelectionColumns(table, selection, used: &used)
+        // The E(B−V) columns the catalog's own E(B−V) would come from are stored already too.
+        let ebvNames = ebvSource != .catalog ? [] : ((columns.ebv.map { [$0] } ?? CatalogColumns.defaults["ebv"]!)
+            + Band.allCases.map { (columns.extinctionPrefix ?? "extinction_") + $0.rawValue }).compactMap(table.resolve)
+        let kept = try keptColumns(table, keep, stored: Set([idName, raName, decName] + [zName, zErrName].compactMap { $0 } + ebvNames))
 
         let ids = table.int64Values(idName)
         let ra = table.doubleValues(raName), dec = table.doubleValues(decName)
@@ -252,8 +277,9 @@ public struct Catalog: Sendable {
                     (labelled, zValue, zErrValue) = (true, Float(v), Float(e))
                 }
             }
-            let entry = CatalogEntry(objectID: id, ra: ra[row]! * raScale, dec: dec[row]! * decScale, zSpec: zValue, zSpecErr: zErrValue,
+            var entry = CatalogEntry(objectID: id, ra: ra[row]! * raScale, dec: dec[row]! * decScale, zSpec: zValue, zSpecErr: zErrValue,
                                      ebv: 0, row: row + 1, labelled: labelled)
+            entry.extras = kept.map { $0.values[row] }
             candidates.append((entry, row))
         }
 
@@ -283,7 +309,61 @@ public struct Catalog: Sendable {
         skipped.sort { ($0.row ?? 0) < ($1.row ?? 0) }
         var catalog = Catalog(path: path, entries: entries, skipped: skipped, columnsUsed: used, extinction: extinction)
         catalog.rowCount = table.rowCount
+        catalog.extraColumns = kept.map(\.column)
+        if !kept.isEmpty { catalog.columnsUsed["kept"] = kept.map(\.column.catalogName).joined(separator: ", ") }
         return catalog
+    }
+
+    /// The catalog columns to keep and their values, typed: integers stay int64, numbers
+    /// float64 (an empty cell NaN), text becomes int64 codes into its sorted distinct values
+    /// (an empty cell -1). A named column that is missing, a vector, logical, or text of too
+    /// many distinct values is refused naming it; `all` passes over those.
+    private static func keptColumns(_ table: CatalogTable, _ keep: KeptColumns, stored: Set<String>) throws -> [(column: ShardColumn, values: [CatalogValue])] {
+        let names: [String], explicit: Bool
+        switch keep {
+        case .none: return []
+        case .all: (names, explicit) = (table.columnNames.filter { !stored.contains($0) }, false)
+        case let .named(list):
+            explicit = true
+            names = try list.map { name in
+                guard let found = table.resolve(name) else {
+                    throw CatalogColumnError(path: table.path, role: .kept, column: nil,
+                                             message: "column '\(name)' to keep not found; columns found: \(table.columnNames.joined(separator: ", "))")
+                }
+                return found
+            }
+        }
+        var result: [(column: ShardColumn, values: [CatalogValue])] = []
+        for name in names where !result.contains(where: { $0.column.catalogName == name }) {
+            func refuse(_ why: String) -> CatalogColumnError {
+                CatalogColumnError(path: table.path, role: .kept, column: name, message: "column '\(name)' cannot be kept: \(why)")
+            }
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                if explicit { throw refuse("its name cannot name an HDF5 dataset") }
+                continue
+            }
+            if let problem = table.numberProblem(name) {
+                if explicit { throw refuse("it holds \(problem)") }
+                continue
+            }
+            let unit = table.units[name] ?? ""
+            switch table.keptValues(name) {
+            case let .ints(values):
+                result.append((.catalog(name, .int64, unit: unit), values.map { .int($0) }))
+            case let .reals(values):
+                result.append((.catalog(name, .float64, unit: unit), values.map { .real($0) }))
+            case let .text(values):
+                let categories = Array(Set(values.filter { !$0.isEmpty })).sorted()
+                guard categories.count <= maxCategories else {
+                    if explicit { throw refuse("it holds \(categories.count) distinct texts; photoz keeps text columns of at most \(maxCategories) distinct values (class names, flags)") }
+                    continue
+                }
+                let code = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, Int64($0)) })
+                result.append((.catalog(name, .int64, categories: categories, unit: unit), values.map { .int($0.isEmpty ? -1 : code[$0]!) }))
+            }
+        }
+        // In name order, the order HDF5 lists them in a shard (what every reader then sees).
+        return result.sorted { $0.column.name < $1.column.name }
     }
 
     /// Degrees per stored unit of an RA or Dec column, from its FITS TUNIT (none: degrees).

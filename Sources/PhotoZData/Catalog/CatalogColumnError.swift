@@ -13,6 +13,8 @@ public enum CatalogColumnRole: String, Sendable, CaseIterable, Codable {
     case objectClass = "class"
     /// SDSS's redshift warning flags, read for a ZWARNING cut.
     case zWarning = "zwarning"
+    /// A column to keep as it is (`--keep-columns`).
+    case kept = "kept"
 
     /// The value in words, for messages ("the object id").
     public var meaning: String {
@@ -26,6 +28,7 @@ public enum CatalogColumnRole: String, Sendable, CaseIterable, Codable {
         case .extinctionPrefix: "the per-band extinctions"
         case .objectClass: "the spectral class"
         case .zWarning: "the redshift warning flags"
+        case .kept: "a column to keep"
         }
     }
 }

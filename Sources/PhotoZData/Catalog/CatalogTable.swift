@@ -67,6 +67,25 @@ struct CatalogTable {
         }
     }
 
+    /// A column's values typed for keeping: integers, real numbers (empty or unparsable cells
+    /// NaN only when every other cell is a number), or text (trimmed).
+    enum KeptValues { case ints([Int64]), reals([Double]), text([String]) }
+
+    func keptValues(_ name: String) -> KeptValues {
+        switch columns[name]! {
+        case let .int64(values): return .ints(values)
+        case let .double(values, _): return .reals(values)
+        case .unusable: return .text([String](repeating: "", count: rowCount))
+        case let .text(raw):
+            let values = raw.map { $0.trimmingCharacters(in: .whitespaces) }
+            let ints = values.map { Int64($0) }
+            if !values.isEmpty, ints.allSatisfy({ $0 != nil }) { return .ints(ints.map { $0! }) }
+            let reals = values.map { $0.isEmpty ? Double.nan : Self.parseDouble($0) }
+            if reals.allSatisfy({ $0 != nil }) { return .reals(reals.map { $0! }) }
+            return .text(values)
+        }
+    }
+
     /// Whether row `row` of a column is an empty text cell (a missing value in CSV or FITS text).
     func isEmpty(_ name: String, row: Int) -> Bool {
         if case let .text(values) = columns[name]! { return values[row].trimmingCharacters(in: .whitespaces).isEmpty }

@@ -40,7 +40,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
 
     let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction,
-                                   selection: config.selection, ebv: config.ebv)
+                                   selection: config.selection, ebv: config.ebv, keep: config.keepColumns)
     var index = try CutoutIndex.scan(config.cutouts, layout: config.layout, template: config.template)
 
     // Match catalog rows with cutout files.
@@ -74,7 +74,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     options.shardSize = config.shardSize
     options.compression = config.compression
     options.overwrite = config.overwrite
-    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!]
+    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!] + catalog.extraColumns
     options.attributes.extinction = config.extinction
     options.attributes.inputs = jsonText(inputs)
     options.attributes.configuration = jsonText(config)
@@ -87,7 +87,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let blockSize = 64
     let pixels = 5 * config.size * config.size
-    let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size)
+    let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size, extraColumns: catalog.extraColumns)
     let depth = 3  // blocks in flight: one being read, up to two waiting for or in the writer
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
     let outcomes = (0..<depth).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
@@ -199,7 +199,10 @@ final class IngestSink: @unchecked Sendable {
     private let lock = NSLock()
     private var error: Error?
 
-    init(writer: DataSetWriter, pixelsPerImage: Int, imageSize: Int) {
+    private let extraColumns: [ShardColumn]
+
+    init(writer: DataSetWriter, pixelsPerImage: Int, imageSize: Int, extraColumns: [ShardColumn] = []) {
+        self.extraColumns = extraColumns
         self.writer = writer
         self.pixelsPerImage = pixelsPerImage
         self.imageSize = imageSize
@@ -214,7 +217,7 @@ final class IngestSink: @unchecked Sendable {
                  outcomes: OutcomeBox<Int, CutoutProblem>) {
         guard !failed else { return }
         if batches.isEmpty {
-            let columns = (ShardSchema.requiredColumns + [ShardSchema.column(ShardSchema.labelled)!]).filter { $0.name != ShardSchema.images }
+            let columns = (ShardSchema.requiredColumns + [ShardSchema.column(ShardSchema.labelled)!]).filter { $0.name != ShardSchema.images } + extraColumns
             batches = Split.allCases.map { _ in ShardRows(imageSize: imageSize, columns: columns, capacity: entries.count) }
         }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
@@ -265,6 +268,13 @@ extension ShardRows {
         zSpecErr.append(entry.zSpecErr)
         ebv.append(entry.ebv)
         if holds(ShardSchema.labelled) { self[int64: ShardSchema.labelled].append(entry.labelled ? 1 : 0) }
+        // The catalog columns kept, in the order of the entry's values (both follow Catalog.extraColumns).
+        for (c, value) in zip(columns.filter(\.isCatalogColumn), entry.extras) {
+            switch value {
+            case let .int(v): self[int64: c.name].append(v)
+            case let .real(v): self[float64: c.name].append(v)
+            }
+        }
     }
 }
 

@@ -21,6 +21,8 @@ public struct IngestConfiguration: Codable, Sendable {
     public var selection = CatalogSelection()
     /// Where E(B−V) comes from.
     public var ebv: EBVSource = .catalog
+    /// More catalog columns stored as they are.
+    public var keepColumns: KeptColumns = .none
     public var cubeBandOrder: [Band]?
     /// Worker threads reading FITS files; nil: one per core.
     public var threads: Int?

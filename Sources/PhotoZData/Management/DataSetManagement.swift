@@ -389,6 +389,8 @@ final class RowCopier {
     let writer: DataSetWriter
     let output: ManagedOutput
     let inputs: [String: String]
+    /// The columns copied: the required ones, the carried optional ones and the common catalog columns.
+    let columns: [ShardColumn]
     static let batchRows = 256
 
     init(sources: [DataSetReader], output: ManagedOutput, inputs: [String: String], configuration: String) throws {
@@ -397,7 +399,11 @@ final class RowCopier {
         options.shardSize = output.shardSize
         options.compression = output.compression
         options.overwrite = output.overwrite
-        options.optionalColumns = ShardSchema.carriedColumns
+        // Catalog columns every source holds alike are carried; others cannot be (a merge of
+        // sets kept with other columns keeps the common ones).
+        let catalog = sources.map(\.catalogColumns).reduce(sources[0].catalogColumns) { common, next in common.filter(next.contains) }
+        options.optionalColumns = ShardSchema.carriedColumns + catalog
+        columns = ShardSchema.requiredColumns + ShardSchema.carriedColumns + catalog
         if let name = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
            let set = ExtinctionCoefficients.named(name) { options.attributes.extinction = set }
         options.attributes.inputs = jsonText(inputs)
@@ -412,7 +418,7 @@ final class RowCopier {
               _ decide: (ShardRows, Int, Split, (shard: Int, row: Int)) throws -> Split?) throws -> Int {
         guard reader.rows(in: split) > 0 else { return 0 }
         // The carried optional columns too (`labelled`: read as z_spec's finiteness from shards without it).
-        let columns = ShardSchema.requiredColumns + ShardSchema.carriedColumns
+        let columns = self.columns
         let batches = try reader.batches(split: split, order: .perShard, batchSize: Self.batchRows, columns: columns, purpose: "copying rows")
         var read = 0, shard = -1, rowInShard = 0
         while let batch = try batches.next() {

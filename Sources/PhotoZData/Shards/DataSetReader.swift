@@ -95,6 +95,16 @@ public final class DataSetReader: @unchecked Sendable {
     /// Rows of a split.
     public func rows(in split: Split?) -> Int { shards(in: split).reduce(0) { $0 + $1.rows } }
 
+    /// The catalog columns (`ingest --keep-columns`) every shard holds alike: what a copy of
+    /// the data set carries.
+    public var catalogColumns: [ShardColumn] {
+        guard let first = opened.first else { return [] }
+        return first.optionalColumns.filter { c in c.isCatalogColumn && opened.allSatisfy { $0.optionalColumns.contains(c) } }
+    }
+
+    /// Every column a copy of the data set carries: the required ones, `ShardSchema.carriedColumns` and `catalogColumns`.
+    public var carriedColumns: [ShardColumn] { ShardSchema.requiredColumns + ShardSchema.carriedColumns + catalogColumns }
+
     /// Rows of a split (nil: all) without a spectroscopic redshift (`labelled` = 0, or a NaN
     /// z_spec in shards without the column); nil when there are none to count (an empty split).
     public func unlabelledRows(in split: Split?) throws -> Int? {

@@ -140,6 +140,12 @@ public final class Shard: @unchecked Sendable {
     /// Reads a whole scalar column, in blocks (its row count is bounded at opening).
     public func scalarColumn(_ name: String) throws -> ShardRows {
         guard let c = ShardSchema.column(name), c.shape == .scalar else { preconditionFailure("/\(name) is not a scalar column") }
+        return try scalarColumn(c)
+    }
+
+    /// Reads a whole scalar column (of the table, or a catalog column), in blocks.
+    public func scalarColumn(_ c: ShardColumn) throws -> ShardRows {
+        precondition(c.shape == .scalar, "\(c) is not a scalar column")
         var out = ShardRows(imageSize: imageSize, columns: [c], capacity: rows)
         for start in stride(from: 0, to: rows, by: 65536) { try read(rows: start..<min(start + 65536, rows), appendingTo: &out) }
         return out
@@ -182,7 +188,7 @@ struct ShardLayout {
         }
         var optional: [ShardColumn] = []
         var rowBytes = 0
-        for c in ShardSchema.columns where root.contains(c.name) {
+        for c in try ShardSchema.columns.filter({ root.contains($0.name) }) + Self.catalogColumns(root, fail) {
             let d = try root.dataset(c.name)
             let expected = c.shape.datasetShape(rows: rows, imageSize: size)
             let found = try d.shape
@@ -204,6 +210,33 @@ struct ShardLayout {
         self.rows = rows
         imageSize = size
         optionalColumns = optional
+    }
+
+    /// The catalog columns kept by `ingest --keep-columns`: the datasets of group `catalog`,
+    /// int64 (with text `categories` when they are codes) or float64.
+    static func catalogColumns(_ root: HDF5Group, _ fail: (String) -> PhotoZDataError) throws -> [ShardColumn] {
+        guard root.contains(ShardColumn.catalogGroup) else { return [] }
+        let group = try root.group(ShardColumn.catalogGroup)
+        var columns: [ShardColumn] = []
+        for name in try group.memberNames().sorted() {
+            guard try group.isDataset(name) else { throw fail("/catalog/\(name) is a group; /catalog holds only per-row columns") }
+            let d = try group.dataset(name)
+            let kind: ShardColumn.ElementKind
+            switch try d.elementType {
+            case .int64: kind = .int64
+            case .float64: kind = .float64
+            case let other: throw fail("/catalog/\(name) holds \(other) values; catalog columns are int64 or float64")
+            }
+            var categories: [String]?
+            if case let .strings(values)? = try d.attribute("categories") {
+                guard kind == .int64 else { throw fail("/catalog/\(name) has categories but float64 values; codes are int64") }
+                categories = values
+            }
+            var unit = ""
+            if case let .string(u)? = try d.attribute("unit") { unit = u }
+            columns.append(.catalog(name, kind, categories: categories, unit: unit))
+        }
+        return columns
     }
 }
 

@@ -66,7 +66,16 @@ struct ShardChecker {
         // Values, in blocks of bounded size: finite everywhere (but z_spec and z_spec_err of
         // unlabelled rows), ids unique.
         do {
-            for c in shard.columns {
+            // Catalog columns kept as they are may hold NaN (a missing magnitude); codes must
+            // point into their categories.
+            for c in shard.columns where c.isCatalogColumn {
+                guard let categories = c.categories else { continue }
+                let codes = try shard.scalarColumn(c)[int64: c.name]
+                if let bad = codes.firstIndex(where: { $0 < -1 || $0 >= categories.count }) {
+                    problem("\(c) row \(bad) is code \(codes[bad]) but the column has \(categories.count) categories")
+                }
+            }
+            for c in shard.columns where !c.isCatalogColumn {
                 let block = max(1, (4 << 20) / c.rowBytes(imageSize: shard.imageSize))
                 let per = c.shape.elements(imageSize: shard.imageSize)
                 var start = 0

@@ -61,6 +61,7 @@ final class ShardWriter {
         file = try HDF5File.create(temporaryPath, mode: .exclusive)
         let size = attributes.imageSize
         let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
+            + optionalColumns.filter(\.isCatalogColumn)
         self.columns = columns
         let shuffle = compression != .none
         // Direct chunk writes and reserved storage only for the plain layout ingest writes.
@@ -71,6 +72,7 @@ final class ShardWriter {
         writesDirectly = plain
         extent = planned
         let root = file.root
+        if columns.contains(where: \.isCatalogColumn) { _ = try root.createGroup(ShardColumn.catalogGroup) }
         // In table order, images first: with reserved storage their chunks come right after the
         // first metadata block, in row order, ahead of everything else in the file.
         var datasets: [String: HDF5Dataset] = [:]
@@ -85,6 +87,7 @@ final class ShardWriter {
             case .int64: try root.createDataset(c.name, of: Int64.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             }
             if !c.unit.isEmpty { try d.setAttribute("unit", .string(c.unit)) }
+            if let categories = c.categories { try d.setAttribute("categories", .strings(categories)) }
             datasets[c.name] = d
         }
         self.datasets = datasets

@@ -71,6 +71,9 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Keep only labelled rows with z at or below this.")
     var zMax: Double?
 
+    @Option(help: "More catalog columns to store as per-row columns (catalog/NAME in the shards), comma-separated, or 'all'.")
+    var keepColumns: String?
+
     @Option(help: "E(B-V) of every object, for a catalog without an E(B-V) column.")
     var ebv: Double?
 
@@ -126,6 +129,11 @@ struct IngestCommand: ParsableCommand {
             if ebv != nil && !ebvMap.isEmpty { throw ValidationError("--ebv and --ebv-map both give E(B-V); choose one") }
             if (ebv != nil || !ebvMap.isEmpty) && (columns.ebvColumn != nil || columns.extinctionPrefix != nil) {
                 throw ValidationError("--ebv/--ebv-map replace the catalog's E(B-V); drop --ebv-column/--extinction-prefix, or the replacement")
+            }
+            if let keepColumns {
+                let list = keepColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !list.isEmpty else { throw ValidationError("--keep-columns '\(keepColumns)': name columns, comma-separated, or all") }
+                config.keepColumns = list == ["all"] ? .all : .named(list)
             }
             if let ebv { config.ebv = .constant(ebv) }
             if !ebvMap.isEmpty { config.ebv = .maps(ebvMap) }
@@ -202,6 +210,7 @@ struct CatalogColumnOptions: ParsableArguments {
         case .extinctionPrefix: "--extinction-prefix"
         case .objectClass: "--class (the CLASS column is needed for the cut)"
         case .zWarning: "--zwarning (the ZWARNING column is needed for the cut)"
+        case .kept: "--keep-columns"
         }
     }
 
