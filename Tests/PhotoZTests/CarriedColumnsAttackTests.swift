@@ -68,3 +68,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("adv")))
     }
 }
+
+/// Predictions carry each object's position (ancil/ra, ancil/dec) through the file.
+@Suite struct PredictionPositionTests {
+    @Test func predictionsCarryRAAndDec() throws {
+        let dir = AttackScratch()
+        let data = try AttackFixture.dataSet(in: dir.path)
+        let network = try AttackFixture.network()
+        let predictions = try Predictor(networks: [network], batchSize: 5).predict(try DataSet(path: data), split: nil)
+        let source = try DataSetReader(path: data)
+        let columns = [ShardSchema.column(ShardSchema.ra)!, ShardSchema.column(ShardSchema.dec)!]
+        var ra: [Double] = [], dec: [Double] = []
+        let batches = try source.batches(split: nil, order: .sequential(padded: false), batchSize: 64, columns: columns, purpose: "test")
+        while let batch = try batches.next() { ra += batch.rows.ra; dec += batch.rows.dec }
+        #expect(predictions.ra == ra && predictions.dec == dec && ra.count == 36)
+        try PredictionFile.write(predictions, to: dir.file("p.hdf5"))
+        let read = try PredictionFile.read(dir.file("p.hdf5"))
+        #expect(read.ra == ra && read.dec == dec)
+        let h5py = try runPython("""
+        import sys, h5py
+        with h5py.File(sys.argv[1]) as f:
+            print(f['ancil/ra'].dtype.str, f['ancil/ra'].attrs['unit'], repr(float(f['ancil/dec'][5])))
+        """, arguments: [dir.file("p.hdf5")])
+        #expect(h5py.trimmingCharacters(in: .whitespacesAndNewlines) == "<f8 deg \(dec[5])")
+    }
+}
