@@ -12,7 +12,7 @@ import Testing
         let path = dir.file("c.csv")
         try CutoutFactory.csvCatalog([1], at: path, extraRows: [
             "2,150.0,2.0,-9999,-9999,0.03", "3,150.0,2.0,,,0.03", "4,150.0,2.0,nan,0.001,0.03",
-            "5,150.0,2.0,-99,0.001,0.03", "6,150.0,2.0,-3,0.001,0.03",
+            "5,150.0,2.0,-99,0.001,0.03", "6,150.0,2.0,-3,0.001,0.03", "7,150.0,2.0,null,null,0.03",
         ])
         return path
     }
@@ -22,8 +22,8 @@ import Testing
         let read = try Catalog.read(try catalog(dir))
         #expect(read.entries.map(\.objectID) == [1])
         #expect(read.entries.allSatisfy { $0.labelled && $0.zSpec > -1 })
-        #expect(read.skipped.map(\.objectID) == [2, 3, 4, 5, 6])
-        #expect(read.skipped.map(\.reason) == [.missingRedshift, .missingRedshift, .missingRedshift, .missingRedshift, .impossibleRedshift])
+        #expect(read.skipped.map(\.objectID) == [2, 3, 4, 5, 6, 7])
+        #expect(read.skipped.map(\.reason) == [.missingRedshift, .missingRedshift, .missingRedshift, .missingRedshift, .impossibleRedshift, .missingRedshift])
         #expect(read.skipped[0].detail.contains("-9999"))
     }
 
@@ -32,8 +32,8 @@ import Testing
         var selection = CatalogSelection()
         selection.keepUnlabelled = true
         let read = try Catalog.read(try catalog(dir), selection: selection)
-        #expect(read.entries.map(\.objectID) == [1, 2, 3, 4, 5])
-        #expect(read.entries.map(\.labelled) == [true, false, false, false, false])
+        #expect(read.entries.map(\.objectID) == [1, 2, 3, 4, 5, 7])
+        #expect(read.entries.map(\.labelled) == [true, false, false, false, false, false])
         #expect(read.entries.dropFirst().allSatisfy { $0.zSpec.isNaN && $0.zSpecErr.isNaN })
         #expect(!read.entries.contains { $0.zSpec == -9999 })
         #expect(read.skipped.map(\.reason) == [.impossibleRedshift])  // −3 is no sentinel: never kept

@@ -135,7 +135,7 @@ public enum SkipReason: String, Codable, Sendable, CaseIterable {
     /// A spectroscopic redshift no object can have (z ≤ −1, where 1 + z ≤ 0, or infinite):
     /// never written as a label.
     case impossibleRedshift = "impossible-redshift"
-    /// No redshift: an empty cell, NaN, or a missing-value sentinel (`Catalog.missingRedshiftSentinels`).
+    /// No redshift: an empty or `null` cell, NaN, or a missing-value sentinel (`Catalog.missingRedshiftSentinels`).
     /// Skipped unless rows without a redshift are kept unlabelled.
     case missingRedshift = "missing-redshift"
     /// Left out by a selection cut (class, ZWARNING, redshift range).

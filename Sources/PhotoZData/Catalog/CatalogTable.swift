@@ -86,9 +86,13 @@ struct CatalogTable {
         }
     }
 
-    /// Whether row `row` of a column is an empty text cell (a missing value in CSV or FITS text).
+    /// Whether row `row` of a column is an empty text cell, or `null` as database exports write
+    /// a missing value (a missing value in CSV or FITS text).
     func isEmpty(_ name: String, row: Int) -> Bool {
-        if case let .text(values) = columns[name]! { return values[row].trimmingCharacters(in: .whitespaces).isEmpty }
+        if case let .text(values) = columns[name]! {
+            let text = values[row].trimmingCharacters(in: .whitespaces)
+            return text.isEmpty || text.lowercased() == "null"
+        }
         return false
     }
 
