@@ -27,7 +27,7 @@ import Testing
         let (out, _) = try dataSet(dir, keep: .named(["petroMag_r", "flags", "class"]))
         #expect(validate(path: out).isValid, "\(validate(path: out).problems)")
         let inspection = try inspectShards(path: out, maxPixelRows: 1)
-        #expect(inspection.optionalColumns == ["labelled", "catalog/class", "catalog/flags", "catalog/petroMag_r"])  // name order
+        #expect(inspection.optionalColumns == ["labelled", "wcs", "catalog/class", "catalog/flags", "catalog/petroMag_r"])  // name order
         let reader = try DataSetReader(path: out)
         #expect(reader.catalogColumns.map(\.catalogName) == ["class", "flags", "petroMag_r"])
         let read = try runPython("""

@@ -69,7 +69,7 @@ import Testing
         #expect(report.unlabelledRows == 6)
         let inspection = try inspectShards(path: out, maxPixelRows: 10)
         #expect(inspection.labelledRows == 6 && inspection.unlabelledRows == 6)
-        #expect(inspection.optionalColumns == [ShardSchema.labelled] && inspection.schemaMinorVersion == 1)
+        #expect(inspection.optionalColumns == [ShardSchema.labelled, ShardSchema.wcs] && inspection.schemaMinorVersion == 1)
         #expect(inspection.zSpec.count == 6)
 
         let reader = try DataSetReader(path: out)
@@ -91,7 +91,7 @@ import Testing
         let selected = try selectRows(select)
         #expect(selected.written == 6)
         #expect(try DataSetReader(path: picked).unlabelledRows(in: nil) == 0)
-        #expect(try inspectShards(path: picked, maxPixelRows: 1).optionalColumns == [ShardSchema.labelled])
+        #expect(try inspectShards(path: picked, maxPixelRows: 1).optionalColumns == [ShardSchema.labelled, ShardSchema.wcs])
         let all = dir.file("all")
         _ = try selectRows(SelectConfiguration(data: out, out: all))
         #expect(try DataSetReader(path: all).unlabelledRows(in: nil) == 6)

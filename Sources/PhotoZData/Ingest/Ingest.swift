@@ -17,6 +17,8 @@ public struct IngestSummary: Sendable, Codable {
     public var unlabelled: Int = 0
     /// Where E(B−V) came from.
     public var ebvSource: String = ""
+    /// Rows whose cutout had no celestial WCS (their `/wcs` row is NaN).
+    public var withoutWCS: Int = 0
 
     public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
 }
@@ -74,7 +76,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     options.shardSize = config.shardSize
     options.compression = config.compression
     options.overwrite = config.overwrite
-    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!] + catalog.extraColumns
+    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!, ShardSchema.column(ShardSchema.wcs)!] + catalog.extraColumns
     options.attributes.extinction = config.extinction
     options.attributes.inputs = jsonText(inputs)
     options.attributes.configuration = jsonText(config)
@@ -90,7 +92,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size, extraColumns: catalog.extraColumns)
     let depth = 3  // blocks in flight: one being read, up to two waiting for or in the writer
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
-    let outcomes = (0..<depth).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
+    let outcomes = (0..<depth).map { _ in OutcomeBox<StampRead, CutoutProblem>(count: blockSize) }
     let free = DispatchSemaphore(value: buffers.count)
     let writerQueue = DispatchQueue(label: "photoz.ingest.write")
     defer {
@@ -112,7 +114,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
                 for k in stride(from: worker, to: items.count, by: threads) {
                     let image = UnsafeMutableBufferPointer(start: base.pointer + placement.slot[k] * pixels, count: pixels)
                     do throws(CutoutProblem) {
-                        slots.set(k, .success(try reader.read(files: items[k].files, into: image)))
+                        let read = try reader.readStamp(files: items[k].files, into: image)
+                        slots.set(k, .success(StampRead(filled: read.filled, wcs: read.wcs)))
                     } catch {
                         slots.set(k, .failure(error))
                     }
@@ -155,7 +158,13 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
         bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled,
-        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "")
+        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "", withoutWCS: sink.withoutWCS)
+}
+
+/// What reading one object's cutout gave besides its pixels.
+struct StampRead: Sendable {
+    var filled: Int
+    var wcs: StampWCS?
 }
 
 /// Where the objects of a block go in its buffer: the objects of each split in one run, in
@@ -194,6 +203,8 @@ final class IngestSink: @unchecked Sendable {
     private(set) var filled = 0
     private(set) var rows = 0
     private(set) var unlabelled = 0
+    /// Rows whose cutout had no equatorial celestial WCS (stored as NaN).
+    private(set) var withoutWCS = 0
     /// One per split, refilled for each block: every column but `images`, which stay in the block's buffer.
     private var batches: [ShardRows] = []
     private let lock = NSLock()
@@ -214,24 +225,27 @@ final class IngestSink: @unchecked Sendable {
     /// `outcomes` says which were read. The images of skipped objects are squeezed out of their
     /// split's run in place.
     func consume(_ entries: [CatalogEntry], images: UnsafeMutableBufferPointer<Float>, placement: BlockPlacement,
-                 outcomes: OutcomeBox<Int, CutoutProblem>) {
+                 outcomes: OutcomeBox<StampRead, CutoutProblem>) {
         guard !failed else { return }
         if batches.isEmpty {
-            let columns = (ShardSchema.requiredColumns + [ShardSchema.column(ShardSchema.labelled)!]).filter { $0.name != ShardSchema.images } + extraColumns
+            let columns = (ShardSchema.requiredColumns + [ShardSchema.labelled, ShardSchema.wcs].map { ShardSchema.column($0)! })
+                .filter { $0.name != ShardSchema.images } + extraColumns
             batches = Split.allCases.map { _ in ShardRows(imageSize: imageSize, columns: columns, capacity: entries.count) }
         }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
         for (k, entry) in entries.enumerated() {
             let s = placement.splits[k].index
             switch outcomes.get(k) {
-            case let .success(replaced)?:
-                filled += replaced
+            case let .success(read)?:
+                filled += read.filled
                 let kept = placement.start[s] + batches[s].count
                 if kept != placement.slot[k] {  // an earlier object of the split was skipped
                     (images.baseAddress! + kept * pixelsPerImage).update(from: images.baseAddress! + placement.slot[k] * pixelsPerImage,
                                                                           count: pixelsPerImage)
                 }
                 batches[s].append(entry)
+                batches[s][float64: ShardSchema.wcs].append(contentsOf: read.wcs?.values ?? StampWCS.none)
+                if read.wcs == nil { withoutWCS += 1 }
                 if !entry.labelled { unlabelled += 1 }
             case let .failure(problem)?:
                 skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))

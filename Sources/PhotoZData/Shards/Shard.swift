@@ -92,6 +92,14 @@ public final class Shard: @unchecked Sendable {
                     done.append(c)
                     continue
                 }
+                if c.name == ShardSchema.wcs && !columns.contains(c) {  // no WCS stored: none known (NaN rows)
+                    try target.appendFilling(c, rows: range.count) { buffer in
+                        guard case let .float64(b) = buffer else { preconditionFailure("wcs is a float64 column") }
+                        b.update(repeating: .nan)
+                    }
+                    done.append(c)
+                    continue
+                }
                 guard columns.contains(c) else {
                     throw PhotoZDataError.schema(path: path, message: "dataset \(c) is missing (it holds \(columns.map(\.description).joined(separator: ", ")))")
                 }

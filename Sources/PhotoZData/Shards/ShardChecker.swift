@@ -93,6 +93,13 @@ struct ShardChecker {
                                                        : "\(c) row \(start + bad / per) holds a non-finite value (\(rows[float32: c.name][bad]))")
                             break scan
                         }
+                    case .float64 where c.name == ShardSchema.wcs:
+                        // A row is all NaN (no WCS) or all finite.
+                        let v = rows[float64: c.name]
+                        for r in 0..<count where !(v[r * per..<(r + 1) * per].allSatisfy(\.isFinite) || v[r * per..<(r + 1) * per].allSatisfy(\.isNaN)) {
+                            problem("\(c) row \(start + r) mixes finite and non-finite values; a row is a whole WCS or all NaN (none)")
+                            break scan
+                        }
                     case .float64:
                         if let bad = rows[float64: c.name].firstIndex(where: { !$0.isFinite }) {
                             problem("\(c) row \(start + bad / per) is \(rows[float64: c.name][bad])")

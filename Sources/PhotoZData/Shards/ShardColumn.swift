@@ -21,17 +21,28 @@ public struct ShardColumn: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Shape of one row: a scalar, or an image of every band (5, S, S).
+    /// Shape of one row: a scalar, a fixed vector of n values, or an image of every band (5, S, S).
     public enum RowShape: Sendable, Hashable {
         case scalar
+        case vector(Int)
         case image
 
         /// The dataset's shape for `rows` rows of images of side `imageSize`.
         public func datasetShape(rows: Int, imageSize: Int) -> [Int] {
-            self == .scalar ? [rows] : [rows, Band.allCases.count, imageSize, imageSize]
+            switch self {
+            case .scalar: [rows]
+            case let .vector(n): [rows, n]
+            case .image: [rows, Band.allCases.count, imageSize, imageSize]
+            }
         }
         /// Elements per row.
-        public func elements(imageSize: Int) -> Int { self == .scalar ? 1 : Band.allCases.count * imageSize * imageSize }
+        public func elements(imageSize: Int) -> Int {
+            switch self {
+            case .scalar: 1
+            case let .vector(n): n
+            case .image: Band.allCases.count * imageSize * imageSize
+            }
+        }
     }
 
     /// Whether every shard holds the column.

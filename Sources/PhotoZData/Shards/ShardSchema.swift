@@ -26,6 +26,7 @@ public enum ShardSchema {
     public static let ebv = "ebv"
     public static let perturbation = "perturbation"
     public static let labelled = "labelled"
+    public static let wcs = "wcs"
 
     /// Every per-row column a shard may hold, in file order. This table drives the row type
     /// (`ShardRows`), the writers, the reader, `validate`, `inspect` and the FITS export:
@@ -43,6 +44,8 @@ public enum ShardSchema {
                     "adversarial shards: images minus the clean images"),
         ShardColumn(labelled, .int64, .scalar, unit: "", .optional, fits: "LABELLED",
                     "1: z_spec is a spectroscopic redshift; 0: none is known (z_spec, z_spec_err NaN). Absent: 1 where z_spec is finite"),
+        ShardColumn(wcs, .float64, .vector(StampWCS.count), unit: "", .optional, fits: nil,
+                    "the stamp's celestial WCS from its cutout, as a TAN projection about the stamp centre: CRVAL1, CRVAL2 (deg, ICRS), CRPIX1, CRPIX2, CD1_1, CD1_2, CD2_1, CD2_2 (deg/pixel); all NaN: the cutout had none"),
     ]
 
     /// Optional columns that describe the object rather than how its images were made: every

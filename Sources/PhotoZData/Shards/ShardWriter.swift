@@ -65,7 +65,7 @@ final class ShardWriter {
         self.columns = columns
         let shuffle = compression != .none
         // Direct chunk writes and reserved storage only for the plain layout ingest writes.
-        let plain = compression == .none && optionalColumns.allSatisfy { $0.shape == .scalar }  // (per-row flags ride along like the required scalars)
+        let plain = compression == .none && optionalColumns.allSatisfy { $0.shape != .image }  // (per-row values ride along like the required scalars)
         let planned = plain ? max(plannedRows ?? 0, 0) : 0
         let reserve = planned > 0
         self.plannedRows = planned
@@ -80,7 +80,8 @@ final class ShardWriter {
             let shape = c.shape.datasetShape(rows: planned, imageSize: size)
             var maxShape: [Int?] = shape
             maxShape[0] = nil
-            let chunks = c.shape == .image ? c.shape.datasetShape(rows: ShardSchema.chunkRows, imageSize: size) : [ShardSchema.columnChunkRows]
+            let chunks = c.shape == .image ? c.shape.datasetShape(rows: ShardSchema.chunkRows, imageSize: size)
+                : c.shape.datasetShape(rows: ShardSchema.columnChunkRows, imageSize: size)
                         let d: HDF5Dataset = switch c.kind {
             case .float32: try root.createDataset(c.name, of: Float.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             case .float64: try root.createDataset(c.name, of: Double.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)

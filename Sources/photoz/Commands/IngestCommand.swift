@@ -173,6 +173,7 @@ func describe(_ s: IngestSummary) -> String {
         lines.append("  \(s.unlabelled) of them unlabelled (no redshift): photoz predict estimates theirs; train needs labelled rows")
     }
     if !s.ebvSource.isEmpty { lines.append("  E(B-V): \(s.ebvSource)") }
+    if s.withoutWCS > 0 { lines.append("  \(s.withoutWCS) cutouts had no equatorial celestial WCS in their r-band header: none is stored for them (export-fits writes none)") }
     if s.nonFinitePixelsFilled > 0 { lines.append("  \(s.nonFinitePixelsFilled) non-finite pixels replaced by --fill-nonfinite") }
     lines.append("  report: \(s.skippedReport)")
     lines.append("  output: \(s.output)")
