@@ -69,4 +69,37 @@ import Testing
         }
         #expect(lines.last == ["4", "False", "True"], "\(check)")
     }
+
+    /// Simulated cubes carry a 3-axis WCS (the third axis is the band): the stamp WCS comes from
+    /// its two celestial axes and puts the stamp centre at the catalog position.
+    @Test func cubeWCSIsStoredFromItsCelestialAxes() throws {
+        let dir = TemporaryDirectory()
+        #expect(try Photoz.run(["simulate", "--count", "6", "--out", dir.file("sky"), "--seed", "9", "--size", "32", "--layout", "cube"]).status == 0)
+        let ingest = try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.csv"), "--cutouts", dir.file("sky/cutouts"),
+                                     "--out", dir.file("shards"), "--size", "24", "--split", "0/0/100"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(!ingest.stdout.contains("no equatorial celestial WCS"), "\(ingest.stdout)")
+        let export = try Photoz.run(["export-fits", "--data", dir.file("shards"), "--out", dir.file("fits"), "--first", "6"])
+        #expect(export.status == 0 && !export.stderr.contains("no celestial WCS"), "\(export.stderr)")
+        let check = try QPInteropCommandTests.python("""
+        import sys, glob, pandas as pd
+        from astropy.io import fits
+        from astropy.wcs import WCS
+        from astropy.coordinates import SkyCoord
+        import astropy.units as u
+        cat = pd.read_csv(sys.argv[1] + "/sky/catalog.csv").set_index("objID")
+        worst = 0.0
+        for path in glob.glob(sys.argv[1] + "/fits/*.fits"):
+            f = fits.open(path)
+            oid = f[0].header["OBJID"]
+            w = WCS(f["IMAGE_r"].header)
+            centre = w.pixel_to_world(11.5, 11.5)   # the centre of a 24-pixel stamp (0-based)
+            worst = max(worst, centre.separation(SkyCoord(cat.loc[oid, "ra"] * u.deg, cat.loc[oid, "dec"] * u.deg)).arcsec)
+            # north up, east left, 0.396 arcsec pixels, as the simulated cube says
+            assert abs(w.wcs.cd[0][0] * 3600 + 0.396) < 1e-6 and abs(w.wcs.cd[1][1] * 3600 - 0.396) < 1e-6, w.wcs.cd
+        print(len(glob.glob(sys.argv[1] + "/fits/*.fits")), worst)
+        """, [dir.path])
+        let fields = check.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(fields.first == "6" && (Double(fields.last ?? "") ?? 1) < 1e-6, "\(check)")
+    }
 }

@@ -60,7 +60,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     options.compression = config.compression
     options.overwrite = config.overwrite
     let perturbationColumn = ShardSchema.column(ShardSchema.perturbation)!
-    options.optionalColumns = ShardSchema.carriedColumns + dataSet.catalogColumns
+    options.optionalColumns = dataSet.heldCarriedColumns + dataSet.catalogColumns
     if config.writePerturbation { options.optionalColumns.append(perturbationColumn) }
     let writer = try DataSetWriter(target: output.path, options: options)
 

@@ -4,7 +4,7 @@ import SafeOutput
 // Data-set management: `select`, `split` and `merge` read data sets through `DataSetReader`
 // and write new ones through `DataSetWriter`, so every output is a data set like ingest's
 // (staged, hashed, manifest last) and every input stays untouched. Rows are copied bit for bit
-// (the required columns of the shard schema and `ShardSchema.carriedColumns`, e.g. `labelled`;
+// (the required columns of the shard schema and the carried optional ones the sources hold, e.g. `labelled`;
 // the optional `perturbation` column of adversarial sets is not carried over — the images
 // already contain it).
 
@@ -402,8 +402,9 @@ final class RowCopier {
         // Catalog columns every source holds alike are carried; others cannot be (a merge of
         // sets kept with other columns keeps the common ones).
         let catalog = sources.map(\.catalogColumns).reduce(sources[0].catalogColumns) { common, next in common.filter(next.contains) }
-        options.optionalColumns = ShardSchema.carriedColumns + catalog
-        columns = ShardSchema.requiredColumns + ShardSchema.carriedColumns + catalog
+        let held = ShardSchema.carriedColumns.filter { c in sources.contains { $0.heldCarriedColumns.contains(c) } }
+        options.optionalColumns = held + catalog
+        columns = ShardSchema.requiredColumns + held + catalog
         if let name = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
            let set = ExtinctionCoefficients.named(name) { options.attributes.extinction = set }
         options.attributes.inputs = jsonText(inputs)

@@ -51,7 +51,8 @@ public struct DataSetTable: Sendable {
 
 /// Reads the scalar columns of `split` (nil: all) of a data set.
 public func readTable(_ reader: DataSetReader, split: Split?) throws -> DataSetTable {
-    let columns = reader.carriedColumns.filter { $0.shape == .scalar }
+    // `labelled` always (read from z_spec where a shard lacks it): a table is for reading.
+    let columns = (ShardSchema.requiredColumns + ShardSchema.carriedColumns + reader.catalogColumns).filter { $0.shape == .scalar }
     var rows = ShardRows(imageSize: reader.imageSize, columns: columns, capacity: reader.rows(in: split))
     var splits: [Split] = []
     let batches = try reader.batches(split: split, order: .perShard, batchSize: 4096, columns: columns, purpose: "a table")

@@ -102,8 +102,15 @@ public final class DataSetReader: @unchecked Sendable {
         return first.optionalColumns.filter { c in c.isCatalogColumn && opened.allSatisfy { $0.optionalColumns.contains(c) } }
     }
 
-    /// Every column a copy of the data set carries: the required ones, `ShardSchema.carriedColumns` and `catalogColumns`.
-    public var carriedColumns: [ShardColumn] { ShardSchema.requiredColumns + ShardSchema.carriedColumns + catalogColumns }
+    /// The columns of `ShardSchema.carriedColumns` some shard holds (shards without one read its
+    /// default: `labelled` from z_spec, `wcs` as NaN): a copy writes exactly these, so it holds
+    /// what its source holds and no more.
+    public var heldCarriedColumns: [ShardColumn] {
+        ShardSchema.carriedColumns.filter { c in opened.contains { $0.optionalColumns.contains(c) } }
+    }
+
+    /// Every column a copy of the data set carries: the required ones, `heldCarriedColumns` and `catalogColumns`.
+    public var carriedColumns: [ShardColumn] { ShardSchema.requiredColumns + heldCarriedColumns + catalogColumns }
 
     /// Rows of a split (nil: all) without a spectroscopic redshift (`labelled` = 0, or a NaN
     /// z_spec in shards without the column); nil when there are none to count (an empty split).
