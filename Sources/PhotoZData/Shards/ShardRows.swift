@@ -53,21 +53,27 @@ public struct ShardRows: Sendable {
     // MARK: Typed access
 
     /// The values of a float32 column, (rows × elements per row).
+    // (`_modify` checks the key without copying the array out: a copy alive during the yield
+    // would make every append copy the whole column.)
     public subscript(float32 name: String) -> [Float] {
         get { f32[name] ?? missing(name, .float32) }
-        _modify { _ = f32[name] ?? missing(name, .float32); yield &f32[name]! }
+        _modify { require(f32.index(forKey: name) != nil, name, .float32); yield &f32[name]! }
     }
     public subscript(float64 name: String) -> [Double] {
         get { f64[name] ?? missing(name, .float64) }
-        _modify { _ = f64[name] ?? missing(name, .float64); yield &f64[name]! }
+        _modify { require(f64.index(forKey: name) != nil, name, .float64); yield &f64[name]! }
     }
     public subscript(int64 name: String) -> [Int64] {
         get { i64[name] ?? missing(name, .int64) }
-        _modify { _ = i64[name] ?? missing(name, .int64); yield &i64[name]! }
+        _modify { require(i64.index(forKey: name) != nil, name, .int64); yield &i64[name]! }
     }
 
     private func missing<T>(_ name: String, _ kind: ShardColumn.ElementKind) -> [T] {
         preconditionFailure("ShardRows: /\(name) is not a \(kind) column of these rows (they hold \(columns.map(\.description).joined(separator: ", ")))")
+    }
+
+    private func require(_ held: Bool, _ name: String, _ kind: ShardColumn.ElementKind) {
+        if !held { let _: [Float] = missing(name, kind) }
     }
 
     public var images: [Float] {
