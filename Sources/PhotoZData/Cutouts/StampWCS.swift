@@ -79,7 +79,7 @@ public struct StampWCS: Sendable, Equatable {
 
     /// Whether a keyword belongs to the celestial WCS of axes 1 and 2.
     public static func isCelestialKeyword(_ name: String) -> Bool {
-        if ["RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "LONPOLE", "LATPOLE", "MJD-OBS", "DATE-OBS"].contains(name) { return true }
+        if ["RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "LONPOLE", "LATPOLE"].contains(name) { return true }
         for prefix in ["CTYPE", "CRVAL", "CRPIX", "CDELT", "CUNIT", "CROTA"] where name.hasPrefix(prefix) {
             return ["1", "2"].contains(String(name.dropFirst(prefix.count)))
         }
