@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "WCSTests", dependencies: ["WCS"]),
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
-        .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5", "SafeOutput"]),
+        .testTarget(name: "PhotoZDataTests", dependencies: ["PhotoZData", "FITS", "HDF5", "SafeOutput"], exclude: ["Fixtures"]),
         .testTarget(name: "SkySimTests", dependencies: ["SkySim", "PhotoZData", "FITS"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PhotoZTests", dependencies: ["PhotoZ", "MPI"]),

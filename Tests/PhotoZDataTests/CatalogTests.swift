@@ -18,11 +18,15 @@ import Testing
     @Test func missingColumnsListTheColumnsFound() throws {
         let dir = TemporaryDirectory()
         try "objID,ra,dec,redshift_x\n1,2,3,0.1\n".write(toFile: dir.file("c.csv"), atomically: true, encoding: .utf8)
-        let error = try #require(throws: CatalogColumnError.self) { try Catalog.read(dir.file("c.csv")) }
+        // No z column is a prediction set, but a named one must exist.
+        let error = try #require(throws: CatalogColumnError.self) { try Catalog.read(dir.file("c.csv"), columns: CatalogColumns(z: "zz")) }
         let text = "\(error)"
         #expect(text.contains("no z column"))
         #expect(text.contains("columns found: objID, ra, dec, redshift_x"))
         #expect(error.role == .z)
+        // Without E(B-V) the error names that instead.
+        let ebv = try #require(throws: CatalogColumnError.self) { try Catalog.read(dir.file("c.csv")) }
+        #expect(ebv.role == .ebv && "\(ebv)".contains("columns found: objID, ra, dec, redshift_x"))
     }
 
     @Test func nonNumericAndDuplicateRowsAreSkippedWithTheirRow() throws {
@@ -66,7 +70,7 @@ import Testing
         try file.close()
         let catalog = try Catalog.read(dir.file("c.fits"))
         #expect(catalog.entries.map(\.objectID) == [11])
-        #expect(catalog.skipped.first?.reason == .impossibleRedshift)  // z = NaN is never a label
+        #expect(catalog.skipped.first?.reason == .missingRedshift)  // z = NaN is never a label
         #expect(catalog.skipped.first?.row == 2)
     }
 

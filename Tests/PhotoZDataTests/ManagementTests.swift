@@ -74,7 +74,7 @@ import Testing
         #expect(message("z_spec = 0.3").contains("at character 8: expected '=='"))
         #expect(message("(z_spec < 0.3").contains("expected ')' to close the '(' at character 1"))
         #expect(message("zspec < 0.3").contains("one of images") == false)
-        #expect(message("zspec < 0.3").contains("one of object_id, ra, dec, z_spec, z_spec_err, ebv, split"))
+        #expect(message("zspec < 0.3").contains("one of object_id, ra, dec, z_spec, z_spec_err, ebv, labelled, split"))
         #expect(message("images > 0").contains("holds images"))
         #expect(message("split == \"training\"").contains("a split name"))
         #expect(message("split < \"train\"").contains("'==' or '!='"))
@@ -240,7 +240,7 @@ import Testing
             #expect(r["split"] as? [String] == ids.map { $0 >= 1000 ? "test" : "train" }, "\(name)")
             #expect(r["z_bits"] as? [UInt32] == ids.map { rows[Int64($0)]!.zSpec[0].bitPattern }, "\(name): z_spec not bit-exact")
             #expect(r["ra"] as? [Double] == ids.map { rows[Int64($0)]!.ra[0] }, "\(name)")
-            #expect(r["cols"] as? [String] == ["dec", "ebv", "object_id", "ra", "split", "z_spec", "z_spec_err"], "\(name)")
+            #expect(r["cols"] as? [String] == ["dec", "ebv", "labelled", "object_id", "ra", "split", "z_spec", "z_spec_err"], "\(name)")
         }
         #expect(csvField("a,\"b\"") == "\"a,\"\"b\"\"\"" && csvField("train") == "train")
     }

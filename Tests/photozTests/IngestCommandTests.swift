@@ -34,7 +34,9 @@ import Testing
         let dir = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir.file("cutouts"), withIntermediateDirectories: true)
         try "objID,ra,dec,ebv\n1,10.0,1.0,0.02\n".write(toFile: dir.file("noz.csv"), atomically: true, encoding: .utf8)
-        let noZ = try Photoz.run(["ingest", "--catalog", dir.file("noz.csv"), "--cutouts", dir.file("cutouts"), "--out", dir.file("out")])
+        // (Without a z column the catalog is a prediction set; a named one must exist.)
+        let noZ = try Photoz.run(["ingest", "--catalog", dir.file("noz.csv"), "--cutouts", dir.file("cutouts"), "--out", dir.file("out"),
+                                  "--z-column", "zspec"])
         #expect(noZ.status == 1)
         #expect(noZ.stderr.contains("noz.csv") && noZ.stderr.contains("--z-column"), "\(noZ.stderr)")
         try "objID,ra,dec,z,ebv\n1,10.0,1.0,0.1,0.02\n".write(toFile: dir.file("ok.csv"), atomically: true, encoding: .utf8)

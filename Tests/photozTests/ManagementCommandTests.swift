@@ -40,7 +40,7 @@ import Testing
         let table = try Photoz.run(["table", dir.file("all"), "--format", "csv", "--out", dir.file("all.csv")])
         #expect(table.status == 0, "\(table.stderr)")
         let lines = try String(contentsOfFile: dir.file("all.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 41 && lines[0] == "object_id,ra,dec,z_spec,z_spec_err,ebv,split")
+        #expect(lines.count == 41 && lines[0] == "object_id,ra,dec,z_spec,z_spec_err,ebv,labelled,split")
         // The same table again: refused without --overwrite, replaced with it.
         #expect(try Photoz.run(["table", dir.file("all"), "--out", dir.file("all.csv")]).status == 64)
         #expect(try Photoz.run(["table", dir.file("all"), "--out", dir.file("all.csv"), "--overwrite"]).status == 0)

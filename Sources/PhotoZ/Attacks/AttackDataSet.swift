@@ -23,7 +23,14 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
         throw PhotoZDataError.outputExists(path: output.path)
     }
     let dataSet = try DataSet(path: config.data)
-    let batches = try dataSet.batches(split: config.split, order: .perShard, batchSize: config.batchSize, purpose: "an attack")
+    // The carried optional columns (e.g. `labelled`) go through to the adversarial shards.
+    let batches = try dataSet.batches(split: config.split, order: .perShard, batchSize: config.batchSize,
+                                      columns: dataSet.carriedColumns, purpose: "an attack")
+    // An attack pushes an estimate away from (or towards an offset of) the true redshift: rows
+    // without one have nothing to attack, and their NaN label would make NaN images.
+    if config.apply == nil, let unlabelled = try dataSet.unlabelledRows(in: config.split), unlabelled > 0 {
+        throw PhotoZDataError.invalidOption("\(config.data): \(unlabelled) rows of the \(config.split?.rawValue ?? "whole") split have no spectroscopic redshift, which an attack needs; attack the labelled rows: photoz select \(config.data) --where 'labelled == 1' --out LABELLED")
+    }
     let network = try config.model.map { try PhotoZNetwork.load(from: $0).network }
     if let network { try UniversalPerturbation.checkCompatible(network, dataSet) }
     let modelSHA = try config.model.map { try SHA256.hexDigest(ofFile: $0) }
@@ -53,7 +60,8 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     options.compression = config.compression
     options.overwrite = config.overwrite
     let perturbationColumn = ShardSchema.column(ShardSchema.perturbation)!
-    if config.writePerturbation { options.optionalColumns = [perturbationColumn] }
+    options.optionalColumns = dataSet.heldCarriedColumns + dataSet.catalogColumns
+    if config.writePerturbation { options.optionalColumns.append(perturbationColumn) }
     let writer = try DataSetWriter(target: output.path, options: options)
 
     var universalFile: String?

@@ -19,10 +19,15 @@ extension FITSExport {
     func write(_ batch: ShardRows, kinds: [(name: String, pixels: [Float])], shard: Shard, provenance: Provenance, to path: String) throws {
         let size = batch.imageSize, plane = size * size
         let source = SourceHeader.find(objectID: batch.objectID[0], shard: shard)
+        // The stamp's WCS as the shards store it (from its cutout at ingest, crop applied); the
+        // original cutout's WCS cards are never copied (they describe the uncropped image) and
+        // none is made up: without a stored one the file has no celestial WCS.
+        let stamp = batch.holds(ShardSchema.wcs) ? StampWCS(values: batch[float64: ShardSchema.wcs][0..<StampWCS.count]) : nil
+        if stamp == nil { noteWithoutWCS?(batch.objectID[0]) }
         try AtomicFile.write(to: path, replacing: replacement) { temporary in
             let file = try FITSFile.create(temporary)
             try file.createImage(bitpix: -32, shape: [])
-            for card in source?.primary ?? [] { try copy(card, to: file) }
+            for card in source?.primary ?? [] where !StampWCS.isCelestialKeyword(card.name) { try copy(card, to: file) }
             for column in batch.columns {  // the row's scalar columns that have a FITS keyword (ShardSchema.columns)
                 guard let keyword = column.fitsKeyword else { continue }
                 let comment = (column.unit.isEmpty ? "" : "[\(column.unit)] ") + column.meaning
@@ -55,12 +60,14 @@ extension FITSExport {
             for kind in kinds {
                 for band in Band.allCases {
                     try file.createImage(bitpix: -32, shape: [size, size])
-                    for card in source?.bands[band] ?? [] { try copy(card, to: file) }
+                    for card in source?.bands[band] ?? [] where !StampWCS.isCelestialKeyword(card.name) { try copy(card, to: file) }
                     try file.write("EXTNAME", .string("\(kind.name)_\(band.rawValue)"), comment: "kind_band")
                     try file.write("KIND", .string(kind.name), comment: Self.kindComment(kind.name))
                     try file.write("FILTER", .string(band.rawValue), comment: "SDSS band")
                     try file.write("BUNIT", .string(Survey.fluxUnit), comment: "1 nanomaggy = AB mag 22.5")
-                    if source == nil { try writeWCS(batch, size: size, to: file) }
+                    if let stamp { try writeWCS(stamp, to: file) } else {
+                        try file.writeComment("no celestial WCS: the shards store none for this object (its cutout had none)")
+                    }
                     try file.writeImage(Array(kind.pixels[band.index * plane..<(band.index + 1) * plane]))
                 }
             }
@@ -80,17 +87,19 @@ extension FITSExport {
         }
     }
 
-    /// A TAN WCS centred on the object, north up, east left.
-    private func writeWCS(_ batch: ShardRows, size: Int, to file: FITSFile) throws {
-        let scale = Survey.pixelScale / 3600
-        try file.write("CTYPE1", .string("RA---TAN"), comment: nil)
+    /// The stamp's stored WCS: TAN about the stamp centre, ICRS.
+    private func writeWCS(_ w: StampWCS, to file: FITSFile) throws {
+        try file.write("CTYPE1", .string("RA---TAN"), comment: "from the cutout's WCS at ingest (shard /wcs)")
         try file.write("CTYPE2", .string("DEC--TAN"), comment: nil)
-        try file.write("CRVAL1", .double(batch.ra[0]), comment: "[deg]")
-        try file.write("CRVAL2", .double(batch.dec[0]), comment: "[deg]")
-        try file.write("CRPIX1", .double(Double(size + 1) / 2), comment: nil)
-        try file.write("CRPIX2", .double(Double(size + 1) / 2), comment: nil)
-        try file.write("CD1_1", .double(-scale), comment: nil)
-        try file.write("CD2_2", .double(scale), comment: nil)
+        try file.write("RADESYS", .string("ICRS"), comment: nil)
+        try file.write("CRVAL1", .double(w.crval.0), comment: "[deg]")
+        try file.write("CRVAL2", .double(w.crval.1), comment: "[deg]")
+        try file.write("CRPIX1", .double(w.crpix.0), comment: nil)
+        try file.write("CRPIX2", .double(w.crpix.1), comment: nil)
+        try file.write("CD1_1", .double(w.cd.0), comment: nil)
+        try file.write("CD1_2", .double(w.cd.1), comment: nil)
+        try file.write("CD2_1", .double(w.cd.2), comment: nil)
+        try file.write("CD2_2", .double(w.cd.3), comment: nil)
     }
 
     /// Copies a card of the source cutout, typed from its text (T/F, integer, real, else string).

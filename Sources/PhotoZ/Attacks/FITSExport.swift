@@ -26,6 +26,8 @@ public struct FITSExport {
     /// A clean data set to take clean images from when the shards hold no `perturbation`.
     public var clean: String?
     public var overwrite = false
+    /// Called with each object whose shards store no celestial WCS (its file then has none).
+    public var noteWithoutWCS: ((Int64) -> Void)?
 
     public init(data: String, out: String) {
         self.data = data

@@ -15,6 +15,10 @@ public struct Predictions: Sendable {
     public var binEdges: [Double]?          // (bins + 1)
     /// −log p(true bin) per object, when PDFs were not kept (validation during training).
     public var trueBinLoss: [Float]?
+    /// (N) position of each object in degrees (ancil/ra, ancil/dec), so predictions can be
+    /// matched to other catalogs; nil in files written before they were recorded.
+    public var ra: [Double]?
+    public var dec: [Double]?
     /// Extra root attributes (model checksums, data, split…); on reading, every root attribute.
     public var attributes: [String: HDF5AttributeValue] = [:]
     /// The provenance written as root attributes (schema, tool, stage, configuration, inputs);
@@ -72,6 +76,12 @@ public enum PredictionFile {
             try column("zmean", p.zPhot)                       // RAIL's name for the PDF mean
             if let mode = p.zPhotMode { try column("z_phot_mode", mode); try column("zmode", mode) }
             if let std = p.zPhotStd { try column("z_phot_std", std) }
+            if let ra = p.ra, let dec = p.dec, ra.count == p.count, dec.count == p.count {
+                try column("ra", ra)
+                try column("dec", dec)
+                try ancil.dataset("ra").setAttribute("unit", .string("deg"))
+                try ancil.dataset("dec").setAttribute("unit", .string("deg"))
+            }
             if let pdf = p.pdf, let edges = p.binEdges {
                 try meta.createDataset("bins", of: Double.self, shape: [1, edges.count]).write(edges)
                 _ = try meta.createStringDataset("pdf_name", values: ["hist"])
@@ -135,6 +145,10 @@ public enum PredictionFile {
         var p = Predictions(
             objectID: ids, zSpec: try floats("z_spec") ?? [], ebv: try floats("ebv") ?? [], zPhot: try floats("z_phot") ?? [],
             zPhotMode: try floats("z_phot_mode"), zPhotStd: try floats("z_phot_std"))
+        if ancil.contains("ra") && ancil.contains("dec") {
+            p.ra = try values(ancil, "ra", "ancil", as: Double.self, count: n)
+            p.dec = try values(ancil, "dec", "ancil", as: Double.self, count: n)
+        }
         if root.contains("data") {
             guard root.contains("meta"), try root.group("meta").contains("bins") else { throw fail("data/pdfs without meta/bins") }
             let edges = try values(try root.group("meta"), "bins", "meta", as: Double.self, count: nil)

@@ -23,7 +23,8 @@ public struct Predictor {
     }
 
     /// The columns prediction reads.
-    static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv].map { ShardSchema.column($0)! }
+    static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv,
+                          ShardSchema.ra, ShardSchema.dec].map { ShardSchema.column($0)! }
 
     /// Predicts every row of `split` (nil: all rows), in shard order.
     ///
@@ -40,6 +41,8 @@ public struct Predictor {
         let first = networks[0]
         let k = first.head == .classification ? first.bins.count : 0
         var out = Predictions(objectID: [], zSpec: [], ebv: [], zPhot: [])
+        out.ra = []
+        out.dec = []
         var pdfs: [Float] = [], modes: [Float] = [], stds: [Float] = [], trueBinLoss: [Float] = []
         var done = 0
 
@@ -61,6 +64,8 @@ public struct Predictor {
             out.objectID += rows.objectID[0..<n]
             out.zSpec += rows.zSpec[0..<n]
             out.ebv += rows.ebv[0..<n]
+            out.ra? += rows.ra[0..<n]
+            out.dec? += rows.dec[0..<n]
             if first.head == .classification && keepPDFs {
                 pdfs += average
             } else if first.head == .classification {

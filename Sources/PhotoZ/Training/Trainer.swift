@@ -112,6 +112,13 @@ public final class Trainer {
 
     /// Labels must be finite: a NaN z_spec or E(B−V) would poison every step.
     private static func checkLabels(_ dataSet: DataSet) throws {
+        // Rows without a redshift (ingest --keep-unlabelled, or a catalog without z) are for
+        // predict: say so, and how to train on the others, rather than "row k is nan".
+        // (Only where shards record labels: a NaN z_spec in a shard without `labelled` is bad data, reported below.)
+        if dataSet.heldCarriedColumns.contains(where: { $0.name == ShardSchema.labelled }),
+           let unlabelled = try dataSet.unlabelledRows(in: nil), unlabelled > 0 {
+            throw PhotoZDataError.invalidOption("\(dataSet.path): \(unlabelled) of its \(dataSet.rows(in: nil)) rows have no spectroscopic redshift (unlabelled, for predict); training needs labels on every row: train on the labelled rows with photoz select \(dataSet.path) --where 'labelled == 1' --out LABELLED")
+        }
         for info in dataSet.shards(in: nil) {
             let shard = try Shard(path: info.path)
             for name in [ShardSchema.zSpec, ShardSchema.ebv] {

@@ -9,6 +9,12 @@ public enum CatalogColumnRole: String, Sendable, CaseIterable, Codable {
     case ebv
     /// The prefix of the per-band extinction columns (`extinction_u` … `extinction_z`).
     case extinctionPrefix = "extinction_prefix"
+    /// The spectral class (SDSS `CLASS`), read for a class cut.
+    case objectClass = "class"
+    /// SDSS's redshift warning flags, read for a ZWARNING cut.
+    case zWarning = "zwarning"
+    /// A column to keep as it is (`--keep-columns`).
+    case kept = "kept"
 
     /// The value in words, for messages ("the object id").
     public var meaning: String {
@@ -20,6 +26,9 @@ public enum CatalogColumnRole: String, Sendable, CaseIterable, Codable {
         case .zErr: "the redshift error"
         case .ebv: "E(B-V)"
         case .extinctionPrefix: "the per-band extinctions"
+        case .objectClass: "the spectral class"
+        case .zWarning: "the redshift warning flags"
+        case .kept: "a column to keep"
         }
     }
 }

@@ -11,7 +11,8 @@ struct CatalogTable {
         /// Floating-point values and the largest integer magnitude their type holds exactly
         /// (2^53 for 64-bit, 2^24 for 32-bit floats).
         case double([Double], exactIntegersUpTo: Double)
-        /// CSV text, parsed on demand row by row.
+        /// CSV text or a FITS text column ('A'), parsed on demand row by row (SDSS specObj
+        /// files store BESTOBJID as text, CLASS is text).
         case text([String])
         /// A FITS column that holds no single number per row (a vector, logical, text or an
         /// unsupported type), not read; the text says what it holds, e.g. "a vector of 5 values per row (TFORM5 = '5E')".
@@ -22,6 +23,8 @@ struct CatalogTable {
     let columnNames: [String]
     let rowCount: Int
     private let columns: [String: Column]
+    /// TUNITn of FITS columns that have one, by column name (CSV has none).
+    var units: [String: String] = [:]
 
     /// Finds a column by exact name first, then case-insensitively.
     func resolve(_ name: String) -> String? {
@@ -52,6 +55,45 @@ struct CatalogTable {
         case let .text(values): return values.map { Int64($0.trimmingCharacters(in: .whitespaces)) }
         case .unusable: return [Int64?](repeating: nil, count: rowCount)
         }
+    }
+
+    /// Reads a column as trimmed text (numbers as they print), e.g. SDSS's CLASS.
+    func textValues(_ name: String) -> [String] {
+        switch columns[name]! {
+        case let .int64(values): return values.map { String($0) }
+        case let .double(values, _): return values.map { String($0) }
+        case let .text(values): return values.map { $0.trimmingCharacters(in: .whitespaces) }
+        case .unusable: return [String](repeating: "", count: rowCount)
+        }
+    }
+
+    /// A column's values typed for keeping: integers, real numbers (empty or unparsable cells
+    /// NaN only when every other cell is a number), or text (trimmed).
+    enum KeptValues { case ints([Int64]), reals([Double]), text([String]) }
+
+    func keptValues(_ name: String) -> KeptValues {
+        switch columns[name]! {
+        case let .int64(values): return .ints(values)
+        case let .double(values, _): return .reals(values)
+        case .unusable: return .text([String](repeating: "", count: rowCount))
+        case let .text(raw):
+            let values = raw.map { $0.trimmingCharacters(in: .whitespaces) }
+            let ints = values.map { Int64($0) }
+            if !values.isEmpty, ints.allSatisfy({ $0 != nil }) { return .ints(ints.map { $0! }) }
+            let reals = values.map { $0.isEmpty ? Double.nan : Self.parseDouble($0) }
+            if reals.allSatisfy({ $0 != nil }) { return .reals(reals.map { $0! }) }
+            return .text(values)
+        }
+    }
+
+    /// Whether row `row` of a column is an empty text cell, or `null` as database exports write
+    /// a missing value (a missing value in CSV or FITS text).
+    func isEmpty(_ name: String, row: Int) -> Bool {
+        if case let .text(values) = columns[name]! {
+            let text = values[row].trimmingCharacters(in: .whitespaces)
+            return text.isEmpty || text.lowercased() == "null"
+        }
+        return false
     }
 
     /// Reads a column as doubles; `nil` marks a value that is not a number. Callers first check `numberProblem`.
@@ -125,7 +167,9 @@ struct CatalogTable {
                     let described = "TFORM\(index + 1) = '\(form)'"
                     switch code {
                     case "L": columns[name] = .unusable("logical values (\(described))"); continue
-                    case "A": columns[name] = .unusable("text (\(described))"); continue
+                    case "A":
+                        if case let .string(v) = try file.readColumn(name) { columns[name] = .text(v) } else { columns[name] = .unusable("text (\(described))") }
+                        continue
                     case "B", "I", "J", "K", "E", "D", "F", "G": break
                     default: columns[name] = .unusable("values of a type photoz does not read as numbers (\(described): bit, complex or variable-length)"); continue
                     }
@@ -142,7 +186,13 @@ struct CatalogTable {
                     case .string: columns[name] = .unusable("text (\(described))")
                     }
                 }
-                return CatalogTable(path: path, columnNames: names, rowCount: try file.tableRowCount(), columns: columns)
+                var table = CatalogTable(path: path, columnNames: names, rowCount: try file.tableRowCount(), columns: columns)
+                for index in names.indices {
+                    if let unit = try? file.string("TUNIT\(index + 1)"), !unit.trimmingCharacters(in: .whitespaces).isEmpty {
+                        table.units[names[index]] = unit.trimmingCharacters(in: .whitespaces)
+                    }
+                }
+                return table
             }
             throw PhotoZDataError.catalog(path: path, message: "no table HDU found among \(count) HDUs; a catalog is a FITS binary table or a CSV file")
         }

@@ -35,16 +35,35 @@ public struct CutoutReader: Sendable {
     /// Returns the number of non-finite pixels replaced.
     @discardableResult
     public func read(files: [Band: String], into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) -> Int {
-        precondition(image.count == 5 * size * size, "image buffer must hold 5 × size × size floats")
-        switch layout {
-        case .mef: try readMEF(files.values.first!, into: image)
-        case .perBand: try readPerBand(files, into: image)
-        case .cube: try readCube(files.values.first!, into: image)
-        }
-        return try checkFinite(image, file: files.values.sorted().first!)
+        try readStamp(files: files, into: image).filled
     }
 
-    private func readMEF(_ path: String, into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) {
+    /// Reads one object and the stamp's celestial WCS, from the r band's header (a cube's own
+    /// header) with the crop applied; nil when that header has no equatorial WCS.
+    public func readStamp(files: [Band: String], into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) -> (filled: Int, wcs: StampWCS?) {
+        precondition(image.count == 5 * size * size, "image buffer must hold 5 × size × size floats")
+        var header: ReferenceHeader?
+        switch layout {
+        case .mef: try readMEF(files.values.first!, into: image, header: &header)
+        case .perBand: try readPerBand(files, into: image, header: &header)
+        case .cube: try readCube(files.values.first!, into: image, header: &header)
+        }
+        let filled = try checkFinite(image, file: files.values.sorted().first!)
+        let wcs = header.flatMap { StampWCS.derive(cards: $0.cards, x0: $0.x0, y0: $0.y0, size: size, source: $0.source) }
+        return (filled, wcs)
+    }
+
+    /// The header the stamp's WCS comes from and where the crop starts in that image (0-based).
+    struct ReferenceHeader {
+        var cards: [FITSCard]
+        var x0: Int, y0: Int
+        var source: String
+    }
+
+    /// The reference band of a stamp's WCS (photoz's stamps share one grid; r is SDSS's reference).
+    static let referenceBand = Band.r
+
+    private func readMEF(_ path: String, into image: UnsafeMutableBufferPointer<Float>, header: inout ReferenceHeader?) throws(CutoutProblem) {
         var seen: [Band: Int] = [:]
         do {
             // HDU by HDU to the end: each header is read once (counting the HDUs first would
@@ -53,7 +72,7 @@ public struct CutoutReader: Sendable {
             var hdu = 0
             var type: FITSHDUType? = try file.currentHDUType()
             while let current = type {
-                if current == .image { try readBand(file, hdu: hdu, path: path, seen: &seen, into: image) }
+                if current == .image { try readBand(file, hdu: hdu, path: path, seen: &seen, into: image, header: &header) }
                 do {
                     type = try file.moveToNextHDU()
                 } catch where truncationNote(path) != nil {
@@ -75,7 +94,7 @@ public struct CutoutReader: Sendable {
 
     /// Reads the current image HDU of a multi-extension file into its band's plane.
     private func readBand(_ file: FITSFile, hdu: Int, path: String, seen: inout [Band: Int],
-                          into image: UnsafeMutableBufferPointer<Float>) throws {
+                          into image: UnsafeMutableBufferPointer<Float>, header: inout ReferenceHeader?) throws {
         let shape = try file.imageShape()
         if shape.isEmpty || shape.allSatisfy({ $0 == 0 }) { return }   // header-only primary
         let extname = try file.string("EXTNAME") ?? ""
@@ -90,6 +109,12 @@ public struct CutoutReader: Sendable {
         seen[band] = hdu
         try checkUnit(file, path: path, hdu: hdu)
         try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
+        if band == Self.referenceBand { header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)") }
+    }
+
+    /// The current header with the crop offsets of an image of `shape`.
+    private func reference(_ file: FITSFile, shape: [Int], source: String) throws -> ReferenceHeader {
+        ReferenceHeader(cards: try file.headerCards(), x0: (shape[0] - size) / 2, y0: (shape[1] - size) / 2, source: source)
     }
 
     /// Explains a short read: an uncompressed FITS file is a whole number of 2880-byte blocks.
@@ -100,7 +125,7 @@ public struct CutoutReader: Sendable {
         return "the file is truncated (\(size) bytes is not a whole number of 2880-byte FITS blocks); copy it again"
     }
 
-    private func readPerBand(_ files: [Band: String], into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) {
+    private func readPerBand(_ files: [Band: String], into image: UnsafeMutableBufferPointer<Float>, header: inout ReferenceHeader?) throws(CutoutProblem) {
         let missing = Band.allCases.filter { files[$0] == nil }
         if !missing.isEmpty {
             throw CutoutProblem(reason: .missingBand, file: files.values.sorted().first ?? "", detail: "missing band file for \(missing.map(\.rawValue).joined(separator: ","))")
@@ -111,14 +136,16 @@ public struct CutoutReader: Sendable {
                 let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
                 let hdu = try firstImageHDU(file, path: path)
                 try checkUnit(file, path: path, hdu: hdu)
-                try cropPlane(file, shape: try file.imageShape(), path: path, hdu: hdu, into: plane(image, band))
+                let shape = try file.imageShape()
+                try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
+                if band == Self.referenceBand { header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)") }
             } catch let problem as CutoutProblem { throw problem } catch {
                 throw CutoutProblem(reason: .unreadableCutout, file: path, detail: "\(error)")
             }
         }
     }
 
-    private func readCube(_ path: String, into image: UnsafeMutableBufferPointer<Float>) throws(CutoutProblem) {
+    private func readCube(_ path: String, into image: UnsafeMutableBufferPointer<Float>, header: inout ReferenceHeader?) throws(CutoutProblem) {
         do {
             let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
             let hdu = try firstImageHDU(file, path: path)
@@ -130,6 +157,7 @@ public struct CutoutReader: Sendable {
             try checkUnit(file, path: path, hdu: hdu)
             try checkSize(shape, path: path, hdu: hdu)
             let x0 = (shape[0] - size) / 2, y0 = (shape[1] - size) / 2
+            header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)")
             for (plane, band) in order.enumerated() {
                 let pixels = try file.readImageSection([x0..<x0 + size, y0..<y0 + size, plane..<plane + 1])
                 let target = self.plane(image, band)

@@ -13,6 +13,12 @@ public struct IngestSummary: Sendable, Codable {
     public var bytes: Int
     public var seconds: Double
     public var nonFinitePixelsFilled: Int
+    /// Rows written without a redshift (prediction only).
+    public var unlabelled: Int = 0
+    /// Where E(B−V) came from.
+    public var ebvSource: String = ""
+    /// Rows whose cutout had no celestial WCS (their `/wcs` row is NaN).
+    public var withoutWCS: Int = 0
 
     public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
 }
@@ -35,7 +41,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         throw PhotoZDataError.outputExists(path: output.path)
     }
 
-    let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction)
+    let catalog = try Catalog.read(config.catalog, columns: config.columns, extinction: config.extinction,
+                                   selection: config.selection, ebv: config.ebv, keep: config.keepColumns)
     var index = try CutoutIndex.scan(config.cutouts, layout: config.layout, template: config.template)
 
     // Match catalog rows with cutout files.
@@ -58,12 +65,18 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
 
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
-    let inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
-                  "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+    var inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
+                  "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
+                  "catalog_selection": config.selection.summary, "ebv_source": catalog.columnsUsed["ebv"] ?? ""]
+    if case let .maps(paths) = config.ebv {  // the maps are inputs: recorded with their checksums
+        inputs["ebv_maps"] = paths.joined(separator: ", ")
+        inputs["ebv_maps_sha256"] = try paths.map { try SHA256.hexDigest(ofFile: $0) }.joined(separator: ", ")
+    }
     var options = DataSetWriter.Options(imageSize: config.size)
     options.shardSize = config.shardSize
     options.compression = config.compression
     options.overwrite = config.overwrite
+    options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!, ShardSchema.column(ShardSchema.wcs)!] + catalog.extraColumns
     options.attributes.extinction = config.extinction
     options.attributes.inputs = jsonText(inputs)
     options.attributes.configuration = jsonText(config)
@@ -76,10 +89,10 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let blockSize = 64
     let pixels = 5 * config.size * config.size
-    let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size)
+    let sink = IngestSink(writer: writer, pixelsPerImage: pixels, imageSize: config.size, extraColumns: catalog.extraColumns)
     let depth = 3  // blocks in flight: one being read, up to two waiting for or in the writer
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockSize * pixels)) }
-    let outcomes = (0..<depth).map { _ in OutcomeBox<Int, CutoutProblem>(count: blockSize) }
+    let outcomes = (0..<depth).map { _ in OutcomeBox<StampRead, CutoutProblem>(count: blockSize) }
     let free = DispatchSemaphore(value: buffers.count)
     let writerQueue = DispatchQueue(label: "photoz.ingest.write")
     defer {
@@ -101,7 +114,8 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
                 for k in stride(from: worker, to: items.count, by: threads) {
                     let image = UnsafeMutableBufferPointer(start: base.pointer + placement.slot[k] * pixels, count: pixels)
                     do throws(CutoutProblem) {
-                        slots.set(k, .success(try reader.read(files: items[k].files, into: image)))
+                        let read = try reader.readStamp(files: items[k].files, into: image)
+                        slots.set(k, .success(StampRead(filled: read.filled, wcs: read.wcs)))
                     } catch {
                         slots.set(k, .failure(error))
                     }
@@ -134,7 +148,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
 
     // Report, then the writer's checksums, manifest and move into place.
     let reportName = "skipped.csv"
-    try writeSkippedReport(skipped, to: writer.stagedPath(reportName))
+    try writeSkippedReport(skipped, to: writer.stagedPath(reportName), catalogRows: catalog.rowCount)
     let manifest = try writer.finish { _ in
         Manifest(imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
                  rows: [:], skipped: skipped.count, skippedReport: reportName, shards: [])
@@ -143,7 +157,14 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
-        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled)
+        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled,
+        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "", withoutWCS: sink.withoutWCS)
+}
+
+/// What reading one object's cutout gave besides its pixels.
+struct StampRead: Sendable {
+    var filled: Int
+    var wcs: StampWCS?
 }
 
 /// Where the objects of a block go in its buffer: the objects of each split in one run, in
@@ -181,12 +202,18 @@ final class IngestSink: @unchecked Sendable {
     private(set) var skipped: [SkippedObject] = []
     private(set) var filled = 0
     private(set) var rows = 0
+    private(set) var unlabelled = 0
+    /// Rows whose cutout had no equatorial celestial WCS (stored as NaN).
+    private(set) var withoutWCS = 0
     /// One per split, refilled for each block: every column but `images`, which stay in the block's buffer.
     private var batches: [ShardRows] = []
     private let lock = NSLock()
     private var error: Error?
 
-    init(writer: DataSetWriter, pixelsPerImage: Int, imageSize: Int) {
+    private let extraColumns: [ShardColumn]
+
+    init(writer: DataSetWriter, pixelsPerImage: Int, imageSize: Int, extraColumns: [ShardColumn] = []) {
+        self.extraColumns = extraColumns
         self.writer = writer
         self.pixelsPerImage = pixelsPerImage
         self.imageSize = imageSize
@@ -198,24 +225,28 @@ final class IngestSink: @unchecked Sendable {
     /// `outcomes` says which were read. The images of skipped objects are squeezed out of their
     /// split's run in place.
     func consume(_ entries: [CatalogEntry], images: UnsafeMutableBufferPointer<Float>, placement: BlockPlacement,
-                 outcomes: OutcomeBox<Int, CutoutProblem>) {
+                 outcomes: OutcomeBox<StampRead, CutoutProblem>) {
         guard !failed else { return }
         if batches.isEmpty {
-            let columns = ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }
+            let columns = (ShardSchema.requiredColumns + [ShardSchema.labelled, ShardSchema.wcs].map { ShardSchema.column($0)! })
+                .filter { $0.name != ShardSchema.images } + extraColumns
             batches = Split.allCases.map { _ in ShardRows(imageSize: imageSize, columns: columns, capacity: entries.count) }
         }
         defer { for i in batches.indices { batches[i].removeAll() } }  // reused: no fresh pages to fault in per block
         for (k, entry) in entries.enumerated() {
             let s = placement.splits[k].index
             switch outcomes.get(k) {
-            case let .success(replaced)?:
-                filled += replaced
+            case let .success(read)?:
+                filled += read.filled
                 let kept = placement.start[s] + batches[s].count
                 if kept != placement.slot[k] {  // an earlier object of the split was skipped
                     (images.baseAddress! + kept * pixelsPerImage).update(from: images.baseAddress! + placement.slot[k] * pixelsPerImage,
                                                                           count: pixelsPerImage)
                 }
                 batches[s].append(entry)
+                batches[s][float64: ShardSchema.wcs].append(contentsOf: read.wcs?.values ?? StampWCS.none)
+                if read.wcs == nil { withoutWCS += 1 }
+                if !entry.labelled { unlabelled += 1 }
             case let .failure(problem)?:
                 skipped.append(SkippedObject(objectID: entry.objectID, row: entry.row, file: problem.file, reason: problem.reason, detail: problem.detail))
             case nil:
@@ -250,13 +281,37 @@ extension ShardRows {
         zSpec.append(entry.zSpec)
         zSpecErr.append(entry.zSpecErr)
         ebv.append(entry.ebv)
+        if holds(ShardSchema.labelled) { self[int64: ShardSchema.labelled].append(entry.labelled ? 1 : 0) }
+        // The catalog columns kept, in the order of the entry's values (both follow Catalog.extraColumns).
+        for (c, value) in zip(columns.filter(\.isCatalogColumn), entry.extras) {
+            switch value {
+            case let .int(v): self[int64: c.name].append(v)
+            case let .real(v): self[float64: c.name].append(v)
+            }
+        }
     }
 }
 
-/// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail.
-func writeSkippedReport(_ skipped: [SkippedObject], to path: String) throws {
+/// Catalog-level reasons listed as one summary line each when they are more than this many
+/// rows and most of the catalog: a specObj file has millions of rows for a few thousand
+/// cutouts, and a report of millions of "no cutout" lines helps nobody.
+let skippedSummaryThreshold = 1000
+
+/// Writes the skipped objects as CSV: object_id, catalog_row, reason, file, detail. Rows
+/// skipped for a catalog-level reason (no cutout, not selected, no redshift) that are most of
+/// the catalog are summarised in one line per reason (count and the first ids in `detail`).
+func writeSkippedReport(_ skipped: [SkippedObject], to path: String, catalogRows: Int = 0) throws {
     var text = "object_id,catalog_row,reason,file,detail\n"
-    for s in skipped {
+    let summarised: Set<SkipReason> = [.missingCutout, .notSelected, .missingRedshift]
+    let counts = Dictionary(grouping: skipped.filter { summarised.contains($0.reason) }, by: \.reason).mapValues(\.count)
+    let folded = Set(counts.filter { $0.value > skippedSummaryThreshold && 2 * $0.value > catalogRows }.keys)
+    for reason in SkipReason.allCases where folded.contains(reason) {
+        let rows = skipped.filter { $0.reason == reason }
+        let first = rows.prefix(5).map { "\($0.objectID.map(String.init) ?? "?") (row \($0.row ?? 0))" }.joined(separator: ", ")
+        let detail = "\(rows.count) of \(catalogRows) catalog rows (summarised); first: \(first); e.g. \(rows[0].detail)"
+        text += ["", "", reason.rawValue, "", detail].map(csvQuote).joined(separator: ",") + "\n"
+    }
+    for s in skipped where !folded.contains(s.reason) {
         let fields = [s.objectID.map(String.init) ?? "", s.row.map(String.init) ?? "", s.reason.rawValue, s.file ?? "", s.detail]
         text += fields.map(csvQuote).joined(separator: ",") + "\n"
     }

@@ -17,6 +17,12 @@ public struct IngestConfiguration: Codable, Sendable {
     public var fillNonFinite: Float?
     public var columns = CatalogColumns()
     public var extinction: ExtinctionCoefficients = .sfd98
+    /// Rows without a redshift, and the class / ZWARNING / redshift cuts.
+    public var selection = CatalogSelection()
+    /// Where E(B−V) comes from.
+    public var ebv: EBVSource = .catalog
+    /// More catalog columns stored as they are.
+    public var keepColumns: KeptColumns = .none
     public var cubeBandOrder: [Band]?
     /// Worker threads reading FITS files; nil: one per core.
     public var threads: Int?
@@ -32,6 +38,12 @@ public struct IngestConfiguration: Codable, Sendable {
         guard size >= 8 else { throw PhotoZDataError.invalidOption("--size \(size): a cutout must be at least 8 pixels") }
         guard shardSize >= 1 else { throw PhotoZDataError.invalidOption("--shard-size \(shardSize): a shard holds at least one row") }
         if let threads, threads < 1 { throw PhotoZDataError.invalidOption("--threads \(threads): at least 1") }
+        if let low = selection.zMin, let high = selection.zMax, !(low < high) {
+            throw PhotoZDataError.invalidOption("the redshift range \(low)…\(high) is empty: give the lower end first, e.g. 0.01,0.4")
+        }
+        if case let .constant(v) = ebv, !(v.isFinite && v >= 0 && v < 10) {
+            throw PhotoZDataError.invalidOption("E(B-V) \(v): a reddening in magnitudes, from 0 to about 1 for any extragalactic field")
+        }
     }
 }
 

@@ -4,8 +4,9 @@ import SafeOutput
 // Data-set management: `select`, `split` and `merge` read data sets through `DataSetReader`
 // and write new ones through `DataSetWriter`, so every output is a data set like ingest's
 // (staged, hashed, manifest last) and every input stays untouched. Rows are copied bit for bit
-// (the required columns of the shard schema; the optional `perturbation` column of
-// adversarial sets is not carried over — the images already contain it).
+// (the required columns of the shard schema and the carried optional ones the sources hold, e.g. `labelled`;
+// the optional `perturbation` column of adversarial sets is not carried over — the images
+// already contain it).
 
 /// Settings shared by the management commands' outputs.
 public struct ManagedOutput: Codable, Sendable {
@@ -388,6 +389,8 @@ final class RowCopier {
     let writer: DataSetWriter
     let output: ManagedOutput
     let inputs: [String: String]
+    /// The columns copied: the required ones, the carried optional ones and the common catalog columns.
+    let columns: [ShardColumn]
     static let batchRows = 256
 
     init(sources: [DataSetReader], output: ManagedOutput, inputs: [String: String], configuration: String) throws {
@@ -396,6 +399,12 @@ final class RowCopier {
         options.shardSize = output.shardSize
         options.compression = output.compression
         options.overwrite = output.overwrite
+        // Catalog columns every source holds alike are carried; others cannot be (a merge of
+        // sets kept with other columns keeps the common ones).
+        let catalog = sources.map(\.catalogColumns).reduce(sources[0].catalogColumns) { common, next in common.filter(next.contains) }
+        let held = ShardSchema.carriedColumns.filter { c in sources.contains { $0.heldCarriedColumns.contains(c) } }
+        options.optionalColumns = held + catalog
+        columns = ShardSchema.requiredColumns + held + catalog
         if let name = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
            let set = ExtinctionCoefficients.named(name) { options.attributes.extinction = set }
         options.attributes.inputs = jsonText(inputs)
@@ -409,7 +418,9 @@ final class RowCopier {
     func copy(_ reader: DataSetReader, split: Split?, progress: ProgressHandler?,
               _ decide: (ShardRows, Int, Split, (shard: Int, row: Int)) throws -> Split?) throws -> Int {
         guard reader.rows(in: split) > 0 else { return 0 }
-        let batches = try reader.batches(split: split, order: .perShard, batchSize: Self.batchRows, purpose: "copying rows")
+        // The carried optional columns too (`labelled`: read as z_spec's finiteness from shards without it).
+        let columns = self.columns
+        let batches = try reader.batches(split: split, order: .perShard, batchSize: Self.batchRows, columns: columns, purpose: "copying rows")
         var read = 0, shard = -1, rowInShard = 0
         while let batch = try batches.next() {
             if batch.shard != shard { shard = batch.shard!; rowInShard = 0 }
@@ -417,7 +428,7 @@ final class RowCopier {
             var parts: [Split: ShardRows] = [:]
             for k in 0..<batch.count {
                 guard let target = try decide(batch.rows, k, source, (shard, rowInShard + k)) else { continue }
-                parts[target, default: ShardRows(imageSize: reader.imageSize)].append(rows: k..<k + 1, of: batch.rows)
+                parts[target, default: ShardRows(imageSize: reader.imageSize, columns: columns)].append(rows: k..<k + 1, of: batch.rows)
             }
             rowInShard += batch.count
             for split in Split.allCases { if let part = parts[split] { try writer.append(part, split: split) } }

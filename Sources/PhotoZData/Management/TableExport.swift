@@ -39,12 +39,20 @@ public struct DataSetTable: Sendable {
     public var count: Int { splits.count }
 
     /// The column names written, in order.
-    public var names: [String] { columns.map(\.name) + ["split"] }
+    public var names: [String] { columns.map(\.catalogName) + ["split"] }
+
+    /// The text of row `k` of a catalog text column (codes into `categories`; "" for an empty cell).
+    func text(_ c: ShardColumn, _ k: Int) -> String {
+        let code = rows[int64: c.name][k]
+        guard let categories = c.categories, code >= 0, code < Int64(categories.count) else { return "" }
+        return categories[Int(code)]
+    }
 }
 
 /// Reads the scalar columns of `split` (nil: all) of a data set.
 public func readTable(_ reader: DataSetReader, split: Split?) throws -> DataSetTable {
-    let columns = ShardSchema.requiredColumns.filter { $0.shape == .scalar }
+    // `labelled` always (read from z_spec where a shard lacks it): a table is for reading.
+    let columns = (ShardSchema.requiredColumns + ShardSchema.carriedColumns + reader.catalogColumns).filter { $0.shape == .scalar }
     var rows = ShardRows(imageSize: reader.imageSize, columns: columns, capacity: reader.rows(in: split))
     var splits: [Split] = []
     let batches = try reader.batches(split: split, order: .perShard, batchSize: 4096, columns: columns, purpose: "a table")
@@ -80,6 +88,7 @@ public func exportTable(_ config: TableConfiguration, replacing: Replacement = .
             try AtomicFile.write(to: config.out, replacing: replacing) { path in
                 let file = try HDF5File.create(path)
                 let root = file.root
+                if table.columns.contains(where: \.isCatalogColumn) { _ = try root.createGroup(ShardColumn.catalogGroup) }
                 for c in table.columns {
                     let dataset: HDF5Dataset
                     switch c.kind {
@@ -94,6 +103,7 @@ public func exportTable(_ config: TableConfiguration, replacing: Replacement = .
                         try dataset.write(table.rows[float64: c.name])
                     }
                     if !c.unit.isEmpty { try dataset.setAttribute("unit", .string(c.unit)) }
+                    if let categories = c.categories { try dataset.setAttribute("categories", .strings(categories)) }
                 }
                 _ = try root.createStringDataset("split", values: table.splits.map(\.rawValue))
                 try root.setAttribute("schema", .string(TableConfiguration.schema))
@@ -122,6 +132,7 @@ public func csvText(_ table: DataSetTable) -> String {
         var fields: [String] = []
         for c in table.columns {
             switch c.kind {
+            case .int64 where c.categories != nil: fields.append(csvField(table.text(c, k)))
             case .int64: fields.append(String(table.rows[int64: c.name][k]))
             case .float32: fields.append(number(Double(table.rows[float32: c.name][k]), digits: 9))
             case .float64: fields.append(number(table.rows[float64: c.name][k], digits: 17))
@@ -149,9 +160,10 @@ private func fitsColumns(_ table: DataSetTable) -> [FITSColumn] {
     var columns = table.columns.map { c -> FITSColumn in
         let unit = c.unit.isEmpty ? nil : c.unit
         switch c.kind {
-        case .int64: return FITSColumn(name: c.name, unit: unit, data: .int64(table.rows[int64: c.name]))
-        case .float32: return FITSColumn(name: c.name, unit: unit, data: .float32(table.rows[float32: c.name]))
-        case .float64: return FITSColumn(name: c.name, unit: unit, data: .float64(table.rows[float64: c.name]))
+        case .int64 where c.categories != nil: return FITSColumn(name: c.catalogName, unit: unit, data: .string((0..<table.count).map { table.text(c, $0) }))
+        case .int64: return FITSColumn(name: c.catalogName, unit: unit, data: .int64(table.rows[int64: c.name]))
+        case .float32: return FITSColumn(name: c.catalogName, unit: unit, data: .float32(table.rows[float32: c.name]))
+        case .float64: return FITSColumn(name: c.catalogName, unit: unit, data: .float64(table.rows[float64: c.name]))
         }
     }
     columns.append(FITSColumn(name: "split", data: .string(table.splits.map(\.rawValue))))

@@ -95,6 +95,35 @@ public final class DataSetReader: @unchecked Sendable {
     /// Rows of a split.
     public func rows(in split: Split?) -> Int { shards(in: split).reduce(0) { $0 + $1.rows } }
 
+    /// The catalog columns (`ingest --keep-columns`) every shard holds alike: what a copy of
+    /// the data set carries.
+    public var catalogColumns: [ShardColumn] {
+        guard let first = opened.first else { return [] }
+        return first.optionalColumns.filter { c in c.isCatalogColumn && opened.allSatisfy { $0.optionalColumns.contains(c) } }
+    }
+
+    /// The columns of `ShardSchema.carriedColumns` some shard holds (shards without one read its
+    /// default: `labelled` from z_spec, `wcs` as NaN): a copy writes exactly these, so it holds
+    /// what its source holds and no more.
+    public var heldCarriedColumns: [ShardColumn] {
+        ShardSchema.carriedColumns.filter { c in opened.contains { $0.optionalColumns.contains(c) } }
+    }
+
+    /// Every column a copy of the data set carries: the required ones, `heldCarriedColumns` and `catalogColumns`.
+    public var carriedColumns: [ShardColumn] { ShardSchema.requiredColumns + heldCarriedColumns + catalogColumns }
+
+    /// Rows of a split (nil: all) without a spectroscopic redshift (`labelled` = 0, or a NaN
+    /// z_spec in shards without the column); nil when there are none to count (an empty split).
+    public func unlabelledRows(in split: Split?) throws -> Int? {
+        let list = shardIndices(in: split)
+        guard !list.isEmpty else { return nil }
+        var count = 0
+        for k in list {
+            count += try opened[k].scalarColumn(ShardSchema.labelled)[int64: ShardSchema.labelled].reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        }
+        return count
+    }
+
     /// The shards of a split, or an error naming the split and the rows per split when it is empty.
     @discardableResult
     public func requireRows(in split: Split?, purpose: String) throws -> [ShardInfo] {

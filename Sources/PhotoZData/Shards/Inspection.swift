@@ -46,6 +46,13 @@ public struct DataSetInspection: Codable, Sendable {
     /// Every scalar column of the schema the shards hold (`ShardSchema.columns`), by name.
     public var columns: [String: Distribution]
     public var attributes: [String: String]
+    /// Rows with a spectroscopic redshift, and without (prediction only).
+    public var labelledRows: Int = 0
+    public var unlabelledRows: Int = 0
+    /// The optional columns the shards hold (e.g. `labelled`, `perturbation`).
+    public var optionalColumns: [String] = []
+    /// `schema_minor_version` of the first shard.
+    public var schemaMinorVersion: Int = 0
 }
 
 /// Reads shards (one file, or every shard of a folder) and summarises them.
@@ -81,9 +88,13 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
     var values: [String: [Double]] = [:]
     var pixels = Array(repeating: [Double](), count: Band.allCases.count)
     let every = max(1, total / max(1, maxPixelRows))
-    var sampled = 0
+    var sampled = 0, unlabelled = 0
+    var optional: [String] = []
     for shard in shards {
         perSplit[shard.split?.rawValue ?? "unknown", default: 0] += shard.rows
+        // Read (or, for shards without the column, derived from z_spec) like every reader does.
+        unlabelled += try shard.scalarColumn(ShardSchema.labelled)[int64: ShardSchema.labelled].reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        for c in shard.optionalColumns where !optional.contains(c.name) { optional.append(c.name) }
         for c in scalars where shard.columns.contains(c) {
             let rows = try shard.scalarColumn(c.name)
             values[c.name, default: []] += (0..<rows.count).map { rows.scalar(c, row: $0) }
@@ -106,7 +117,8 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
         rowsPerSplit: perSplit, imageSize: shards[0].imageSize, compression: (try? images.filters) ?? [], pixelRowsSampled: sampled,
         bands: Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0.rawValue, Distribution(pixels[$0.index])) }),
         zSpec: distributions[ShardSchema.zSpec] ?? Distribution([]), zSpecErr: distributions[ShardSchema.zSpecErr] ?? Distribution([]),
-        ebv: distributions[ShardSchema.ebv] ?? Distribution([]), columns: distributions, attributes: attributes)
+        ebv: distributions[ShardSchema.ebv] ?? Distribution([]), columns: distributions, attributes: attributes,
+        labelledRows: total - unlabelled, unlabelledRows: unlabelled, optionalColumns: optional, schemaMinorVersion: Int(shards[0].minorVersion))
 }
 
 /// One object of an HDF5 file, for the generic view of files other than shards.

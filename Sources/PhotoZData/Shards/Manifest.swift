@@ -38,6 +38,8 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var schemaVersion: Int = 1
     public var shardSchema: String = ShardSchema.name
     public var shardSchemaVersion: Int = Int(ShardSchema.version)
+    /// Absent in manifests of minor version 0 (before `labelled`).
+    public var shardSchemaMinorVersion: Int? = Int(ShardSchema.minorVersion)
     public var tool: String = "photoz"
     public var toolVersion: String = PhotoZVersion.current
     public var created: String = isoTimestamp()
@@ -66,6 +68,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schema, schemaVersion = "schema_version", shardSchema = "shard_schema", shardSchemaVersion = "shard_schema_version"
+        case shardSchemaMinorVersion = "shard_schema_minor_version"
         case tool, toolVersion = "tool_version", created, imageSize = "image_size", bands
         case splitFractions = "split_fractions", splitRule = "split_rule", compression, inputs, rows, skipped
         case skippedReport = "skipped_report", shards

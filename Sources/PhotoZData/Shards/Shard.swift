@@ -16,6 +16,8 @@ public final class Shard: @unchecked Sendable {
     public let split: Split?
     /// The optional columns this shard holds (e.g. `perturbation`).
     public let optionalColumns: [ShardColumn]
+    /// `schema_minor_version` (0 when absent: written before `labelled` existed).
+    public let minorVersion: Int64
     /// Device, inode, size and modification time when opened (or last verified).
     public var identity: FileIdentity { lock.withLock { verified } }
     /// The SHA-256 the manifest lists for this shard, if any.
@@ -44,6 +46,7 @@ public final class Shard: @unchecked Sendable {
         guard version == ShardSchema.version else {
             throw PhotoZDataError.schema(path: path, message: "shard schema version \(version); this photoz reads version \(ShardSchema.version): re-ingest the data with this version")
         }
+        if case let .int64(minor)? = try root.attribute(ShardSchema.Attribute.schemaMinorVersion) { minorVersion = minor } else { minorVersion = 0 }
         let layout = try ShardLayout(path: path, root: root, fileBytes: identity.size)
         rows = layout.rows
         imageSize = layout.imageSize
@@ -84,6 +87,19 @@ public final class Shard: @unchecked Sendable {
         var done: [ShardColumn] = []
         do {
             for c in target.columns {
+                if c.name == ShardSchema.labelled && !columns.contains(c) {
+                    try readDerivedLabels(rows: range, appendingTo: &target)
+                    done.append(c)
+                    continue
+                }
+                if c.name == ShardSchema.wcs && !columns.contains(c) {  // no WCS stored: none known (NaN rows)
+                    try target.appendFilling(c, rows: range.count) { buffer in
+                        guard case let .float64(b) = buffer else { preconditionFailure("wcs is a float64 column") }
+                        b.update(repeating: .nan)
+                    }
+                    done.append(c)
+                    continue
+                }
                 guard columns.contains(c) else {
                     throw PhotoZDataError.schema(path: path, message: "dataset \(c) is missing (it holds \(columns.map(\.description).joined(separator: ", ")))")
                 }
@@ -103,6 +119,19 @@ public final class Shard: @unchecked Sendable {
         }
     }
 
+    /// `labelled` of a shard without the column (minor version 0, or written by a stage that did
+    /// not carry it): 1 where z_spec is finite. Shards of minor version 0 never hold a
+    /// non-finite z_spec, so all their rows are labelled.
+    private func readDerivedLabels(rows range: Range<Int>, appendingTo target: inout ShardRows) throws {
+        let z = try file.root.dataset(ShardSchema.zSpec)
+        var values = [Float](repeating: 0, count: range.count)
+        try values.withUnsafeMutableBufferPointer { try z.readRows(range, into: $0) }
+        try target.appendFilling(ShardSchema.column(ShardSchema.labelled)!, rows: range.count) { buffer in
+            guard case let .int64(b) = buffer else { preconditionFailure("labelled is an int64 column") }
+            for k in values.indices { b[k] = values[k].isFinite ? 1 : 0 }
+        }
+    }
+
     /// Reads rows `range` of `columns` (default: the required columns).
     public func read(rows range: Range<Int>, columns: [ShardColumn] = ShardSchema.requiredColumns) throws -> ShardRows {
         var out = ShardRows(imageSize: imageSize, columns: columns, capacity: range.count)
@@ -119,6 +148,12 @@ public final class Shard: @unchecked Sendable {
     /// Reads a whole scalar column, in blocks (its row count is bounded at opening).
     public func scalarColumn(_ name: String) throws -> ShardRows {
         guard let c = ShardSchema.column(name), c.shape == .scalar else { preconditionFailure("/\(name) is not a scalar column") }
+        return try scalarColumn(c)
+    }
+
+    /// Reads a whole scalar column (of the table, or a catalog column), in blocks.
+    public func scalarColumn(_ c: ShardColumn) throws -> ShardRows {
+        precondition(c.shape == .scalar, "\(c) is not a scalar column")
         var out = ShardRows(imageSize: imageSize, columns: [c], capacity: rows)
         for start in stride(from: 0, to: rows, by: 65536) { try read(rows: start..<min(start + 65536, rows), appendingTo: &out) }
         return out
@@ -161,7 +196,7 @@ struct ShardLayout {
         }
         var optional: [ShardColumn] = []
         var rowBytes = 0
-        for c in ShardSchema.columns where root.contains(c.name) {
+        for c in try ShardSchema.columns.filter({ root.contains($0.name) }) + Self.catalogColumns(root, fail) {
             let d = try root.dataset(c.name)
             let expected = c.shape.datasetShape(rows: rows, imageSize: size)
             let found = try d.shape
@@ -183,6 +218,33 @@ struct ShardLayout {
         self.rows = rows
         imageSize = size
         optionalColumns = optional
+    }
+
+    /// The catalog columns kept by `ingest --keep-columns`: the datasets of group `catalog`,
+    /// int64 (with text `categories` when they are codes) or float64.
+    static func catalogColumns(_ root: HDF5Group, _ fail: (String) -> PhotoZDataError) throws -> [ShardColumn] {
+        guard root.contains(ShardColumn.catalogGroup) else { return [] }
+        let group = try root.group(ShardColumn.catalogGroup)
+        var columns: [ShardColumn] = []
+        for name in try group.memberNames().sorted() {
+            guard try group.isDataset(name) else { throw fail("/catalog/\(name) is a group; /catalog holds only per-row columns") }
+            let d = try group.dataset(name)
+            let kind: ShardColumn.ElementKind
+            switch try d.elementType {
+            case .int64: kind = .int64
+            case .float64: kind = .float64
+            case let other: throw fail("/catalog/\(name) holds \(other) values; catalog columns are int64 or float64")
+            }
+            var categories: [String]?
+            if case let .strings(values)? = try d.attribute("categories") {
+                guard kind == .int64 else { throw fail("/catalog/\(name) has categories but float64 values; codes are int64") }
+                categories = values
+            }
+            var unit = ""
+            if case let .string(u)? = try d.attribute("unit") { unit = u }
+            columns.append(.catalog(name, kind, categories: categories, unit: unit))
+        }
+        return columns
     }
 }
 

@@ -21,17 +21,28 @@ public struct ShardColumn: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Shape of one row: a scalar, or an image of every band (5, S, S).
+    /// Shape of one row: a scalar, a fixed vector of n values, or an image of every band (5, S, S).
     public enum RowShape: Sendable, Hashable {
         case scalar
+        case vector(Int)
         case image
 
         /// The dataset's shape for `rows` rows of images of side `imageSize`.
         public func datasetShape(rows: Int, imageSize: Int) -> [Int] {
-            self == .scalar ? [rows] : [rows, Band.allCases.count, imageSize, imageSize]
+            switch self {
+            case .scalar: [rows]
+            case let .vector(n): [rows, n]
+            case .image: [rows, Band.allCases.count, imageSize, imageSize]
+            }
         }
         /// Elements per row.
-        public func elements(imageSize: Int) -> Int { self == .scalar ? 1 : Band.allCases.count * imageSize * imageSize }
+        public func elements(imageSize: Int) -> Int {
+            switch self {
+            case .scalar: 1
+            case let .vector(n): n
+            case .image: Band.allCases.count * imageSize * imageSize
+            }
+        }
     }
 
     /// Whether every shard holds the column.
@@ -48,7 +59,12 @@ public struct ShardColumn: Sendable, Hashable, CustomStringConvertible {
     /// What the column means (schema doc, `inspect`, FITS comments).
     public let meaning: String
 
-    public init(_ name: String, _ kind: ElementKind, _ shape: RowShape, unit: String, _ presence: Presence, fits: String?, _ meaning: String) {
+    /// For a catalog column of text stored as codes: the text of each code (code k is
+    /// `categories[k]`, -1 an empty cell); nil for every other column.
+    public let categories: [String]?
+
+    public init(_ name: String, _ kind: ElementKind, _ shape: RowShape, unit: String, _ presence: Presence, fits: String?, _ meaning: String,
+                categories: [String]? = nil) {
         self.name = name
         self.kind = kind
         self.shape = shape
@@ -56,17 +72,31 @@ public struct ShardColumn: Sendable, Hashable, CustomStringConvertible {
         self.presence = presence
         fitsKeyword = fits
         self.meaning = meaning
+        self.categories = categories
     }
 
-    /// Position in `ShardSchema.columns` (the storage slot of `ShardRows`).
-    public var index: Int { ShardSchema.columnIndex[name]! }
+    /// The group of the catalog columns kept by `ingest --keep-columns`.
+    public static let catalogGroup = "catalog"
+
+    /// A catalog column kept as it is (`catalog/NAME`): an optional per-row scalar that is not
+    /// in the schema's table, carried by every stage that copies rows. Numbers keep their type
+    /// (int64 or float64, NaN for a missing value); text is stored as int64 codes into
+    /// `categories` (pandas: `Categorical.from_codes`).
+    public static func catalog(_ name: String, _ kind: ElementKind, categories: [String]? = nil, unit: String = "") -> ShardColumn {
+        precondition(kind != .float32 && (categories == nil || kind == .int64), "catalog columns are float64, int64 or int64 codes")
+        return ShardColumn(catalogGroup + "/" + name, kind, .scalar, unit: unit, .optional, fits: nil,
+                           categories == nil ? "catalog column \(name)" : "catalog column \(name) (text, as codes into the attribute categories)",
+                           categories: categories)
+    }
+
+    /// Whether this is a catalog column kept by `--keep-columns` rather than one of the table's.
+    public var isCatalogColumn: Bool { name.hasPrefix(Self.catalogGroup + "/") }
+
+    /// The catalog's name of a catalog column (`CLASS` for `catalog/CLASS`).
+    public var catalogName: String { isCatalogColumn ? String(name.dropFirst(Self.catalogGroup.count + 1)) : name }
 
     /// Bytes of one row of this column.
     public func rowBytes(imageSize: Int) -> Int { kind.size * shape.elements(imageSize: imageSize) }
 
     public var description: String { "/\(name)" }
-}
-
-extension ShardSchema {
-    static let columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1.name, $0) })
 }

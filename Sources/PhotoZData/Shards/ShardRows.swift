@@ -8,20 +8,27 @@ public struct ShardRows: Sendable {
     public let imageSize: Int
     /// The columns held, in table order.
     public let columns: [ShardColumn]
-    // One slot per column of the table (empty for columns not held), by element type.
-    private var f32: [[Float]]
-    private var f64: [[Double]]
-    private var i64: [[Int64]]
+    // The values of each column held, by name and element type. (By name rather than by a
+    // slot of the table: catalog columns kept by `--keep-columns` are not in the table.)
+    private var f32: [String: [Float]] = [:]
+    private var f64: [String: [Double]] = [:]
+    private var i64: [String: [Int64]] = [:]
 
-    /// Empty rows holding `columns` (default: the required columns).
+    /// Empty rows holding `columns` (default: the required columns): columns of
+    /// `ShardSchema.columns` and catalog columns (`ShardColumn.catalog`), each once.
     public init(imageSize: Int, columns: [ShardColumn] = ShardSchema.requiredColumns, capacity: Int = 0) {
         self.imageSize = imageSize
-        self.columns = ShardSchema.columns.filter(columns.contains)
-        precondition(self.columns.count == columns.count, "columns must be columns of ShardSchema.columns, each once")
-        let slots = ShardSchema.columns.count
-        f32 = Array(repeating: [], count: slots)
-        f64 = Array(repeating: [], count: slots)
-        i64 = Array(repeating: [], count: slots)
+        let catalog = columns.filter(\.isCatalogColumn)
+        self.columns = ShardSchema.columns.filter(columns.contains) + catalog
+        precondition(self.columns.count == columns.count && Set(columns.map(\.name)).count == columns.count,
+                     "columns must be columns of ShardSchema.columns or catalog columns, each once")
+        for c in self.columns {
+            switch c.kind {
+            case .float32: f32[c.name] = []
+            case .float64: f64[c.name] = []
+            case .int64: i64[c.name] = []
+            }
+        }
         reserveCapacity(capacity)
     }
 
@@ -37,33 +44,36 @@ public struct ShardRows: Sendable {
 
     private func elementCount(_ column: ShardColumn) -> Int {
         switch column.kind {
-        case .float32: f32[column.index].count
-        case .float64: f64[column.index].count
-        case .int64: i64[column.index].count
+        case .float32: f32[column.name]!.count
+        case .float64: f64[column.name]!.count
+        case .int64: i64[column.name]!.count
         }
     }
 
     // MARK: Typed access
 
     /// The values of a float32 column, (rows × elements per row).
+    // (`_modify` checks the key without copying the array out: a copy alive during the yield
+    // would make every append copy the whole column.)
     public subscript(float32 name: String) -> [Float] {
-        get { f32[slot(name, .float32)] }
-        _modify { yield &f32[slot(name, .float32)] }
+        get { f32[name] ?? missing(name, .float32) }
+        _modify { require(f32.index(forKey: name) != nil, name, .float32); yield &f32[name]! }
     }
     public subscript(float64 name: String) -> [Double] {
-        get { f64[slot(name, .float64)] }
-        _modify { yield &f64[slot(name, .float64)] }
+        get { f64[name] ?? missing(name, .float64) }
+        _modify { require(f64.index(forKey: name) != nil, name, .float64); yield &f64[name]! }
     }
     public subscript(int64 name: String) -> [Int64] {
-        get { i64[slot(name, .int64)] }
-        _modify { yield &i64[slot(name, .int64)] }
+        get { i64[name] ?? missing(name, .int64) }
+        _modify { require(i64.index(forKey: name) != nil, name, .int64); yield &i64[name]! }
     }
 
-    private func slot(_ name: String, _ kind: ShardColumn.ElementKind) -> Int {
-        guard let column = ShardSchema.column(name), column.kind == kind else {
-            preconditionFailure("ShardRows: /\(name) is not a \(kind) column of the shard schema")
-        }
-        return column.index
+    private func missing<T>(_ name: String, _ kind: ShardColumn.ElementKind) -> [T] {
+        preconditionFailure("ShardRows: /\(name) is not a \(kind) column of these rows (they hold \(columns.map(\.description).joined(separator: ", ")))")
+    }
+
+    private func require(_ held: Bool, _ name: String, _ kind: ShardColumn.ElementKind) {
+        if !held { let _: [Float] = missing(name, kind) }
     }
 
     public var images: [Float] {
@@ -106,9 +116,9 @@ public struct ShardRows: Sendable {
         for c in columns {
             let k = n * c.shape.elements(imageSize: imageSize)
             switch c.kind {
-            case .float32: f32[c.index].reserveCapacity(k)
-            case .float64: f64[c.index].reserveCapacity(k)
-            case .int64: i64[c.index].reserveCapacity(k)
+            case .float32: f32[c.name]!.reserveCapacity(k)
+            case .float64: f64[c.name]!.reserveCapacity(k)
+            case .int64: i64[c.name]!.reserveCapacity(k)
             }
         }
     }
@@ -121,9 +131,9 @@ public struct ShardRows: Sendable {
             let per = c.shape.elements(imageSize: imageSize)
             let part = range.lowerBound * per..<range.upperBound * per
             switch c.kind {
-            case .float32: f32[c.index].append(contentsOf: other.f32[c.index][part])
-            case .float64: f64[c.index].append(contentsOf: other.f64[c.index][part])
-            case .int64: i64[c.index].append(contentsOf: other.i64[c.index][part])
+            case .float32: f32[c.name]!.append(contentsOf: other.f32[c.name]![part])
+            case .float64: f64[c.name]!.append(contentsOf: other.f64[c.name]![part])
+            case .int64: i64[c.name]!.append(contentsOf: other.i64[c.name]![part])
             }
         }
     }
@@ -138,9 +148,9 @@ public struct ShardRows: Sendable {
             let per = c.shape.elements(imageSize: imageSize)
             let part = range.lowerBound * per..<range.upperBound * per
             switch c.kind {
-            case .float32: f32[c.index].append(contentsOf: other.f32[c.index][part])
-            case .float64: f64[c.index].append(contentsOf: other.f64[c.index][part])
-            case .int64: i64[c.index].append(contentsOf: other.i64[c.index][part])
+            case .float32: f32[c.name]!.append(contentsOf: other.f32[c.name]![part])
+            case .float64: f64[c.name]!.append(contentsOf: other.f64[c.name]![part])
+            case .int64: i64[c.name]!.append(contentsOf: other.i64[c.name]![part])
             }
         }
     }
@@ -150,9 +160,9 @@ public struct ShardRows: Sendable {
         for c in columns {
             let k = n * c.shape.elements(imageSize: imageSize)
             switch c.kind {
-            case .float32: f32[c.index].append(contentsOf: repeatElement(0, count: k))
-            case .float64: f64[c.index].append(contentsOf: repeatElement(0, count: k))
-            case .int64: i64[c.index].append(contentsOf: repeatElement(0, count: k))
+            case .float32: f32[c.name]!.append(contentsOf: repeatElement(0, count: k))
+            case .float64: f64[c.name]!.append(contentsOf: repeatElement(0, count: k))
+            case .int64: i64[c.name]!.append(contentsOf: repeatElement(0, count: k))
             }
         }
     }
@@ -161,12 +171,13 @@ public struct ShardRows: Sendable {
     /// the remaining rows changes; nothing is shifted).
     public mutating func moveRow(_ k: Int, to other: inout ShardRows) {
         let last = count - 1
+        // (A column `other` lacks gets an empty, unused entry there: nothing is appended to it.)
         for c in columns {
             let per = c.shape.elements(imageSize: imageSize)
             switch c.kind {
-            case .float32: Self.move(&f32[c.index], k, last, per, &other.f32[c.index], other.columns.contains(c))
-            case .float64: Self.move(&f64[c.index], k, last, per, &other.f64[c.index], other.columns.contains(c))
-            case .int64: Self.move(&i64[c.index], k, last, per, &other.i64[c.index], other.columns.contains(c))
+            case .float32: Self.move(&f32[c.name]!, k, last, per, &other.f32[c.name, default: []], other.columns.contains(c))
+            case .float64: Self.move(&f64[c.name]!, k, last, per, &other.f64[c.name, default: []], other.columns.contains(c))
+            case .int64: Self.move(&i64[c.name]!, k, last, per, &other.i64[c.name, default: []], other.columns.contains(c))
             }
         }
     }
@@ -186,9 +197,9 @@ public struct ShardRows: Sendable {
         for c in columns {
             let k = n * c.shape.elements(imageSize: imageSize)
             switch c.kind {
-            case .float32: f32[c.index].removeFirst(k)
-            case .float64: f64[c.index].removeFirst(k)
-            case .int64: i64[c.index].removeFirst(k)
+            case .float32: f32[c.name]!.removeFirst(k)
+            case .float64: f64[c.name]!.removeFirst(k)
+            case .int64: i64[c.name]!.removeFirst(k)
             }
         }
     }
@@ -197,9 +208,9 @@ public struct ShardRows: Sendable {
     public mutating func removeAll() {
         for c in columns {
             switch c.kind {
-            case .float32: f32[c.index].removeAll(keepingCapacity: true)
-            case .float64: f64[c.index].removeAll(keepingCapacity: true)
-            case .int64: i64[c.index].removeAll(keepingCapacity: true)
+            case .float32: f32[c.name]!.removeAll(keepingCapacity: true)
+            case .float64: f64[c.name]!.removeAll(keepingCapacity: true)
+            case .int64: i64[c.name]!.removeAll(keepingCapacity: true)
             }
         }
     }
@@ -225,9 +236,9 @@ public struct ShardRows: Sendable {
         for c in copy.columns {
             precondition(columns.contains(c), "keeping \(c), which the rows lack")
             switch c.kind {
-            case .float32: copy.f32[c.index] = f32[c.index]
-            case .float64: copy.f64[c.index] = f64[c.index]
-            case .int64: copy.i64[c.index] = i64[c.index]
+            case .float32: copy.f32[c.name]! = f32[c.name]!
+            case .float64: copy.f64[c.name]! = f64[c.name]!
+            case .int64: copy.i64[c.name]! = i64[c.name]!
             }
         }
         return copy
@@ -240,21 +251,21 @@ public struct ShardRows: Sendable {
         var copy = ShardRows(imageSize: imageSize, columns: columns + [c])
         for k in copy.columns where k != c {
             switch k.kind {
-            case .float32: copy.f32[k.index] = f32[k.index]
-            case .float64: copy.f64[k.index] = f64[k.index]
-            case .int64: copy.i64[k.index] = i64[k.index]
+            case .float32: copy.f32[k.name]! = f32[k.name]!
+            case .float64: copy.f64[k.name]! = f64[k.name]!
+            case .int64: copy.i64[k.name]! = i64[k.name]!
             }
         }
-        copy.f32[c.index] = values
+        copy.f32[c.name]! = values
         return copy
     }
 
     /// The values of scalar column `c` at row `k` as a Double (display, FITS headers).
     public func scalar(_ c: ShardColumn, row k: Int) -> Double {
         switch c.kind {
-        case .float32: Double(f32[c.index][k])
-        case .float64: f64[c.index][k]
-        case .int64: Double(i64[c.index][k])
+        case .float32: Double(f32[c.name]![k])
+        case .float64: f64[c.name]![k]
+        case .int64: Double(i64[c.name]![k])
         }
     }
 
@@ -265,9 +276,9 @@ public struct ShardRows: Sendable {
         let per = c.shape.elements(imageSize: imageSize)
         let part = range.lowerBound * per..<range.upperBound * per
         switch c.kind {
-        case .float32: return try f32[c.index].withUnsafeBufferPointer { try body(.float32(UnsafeBufferPointer(rebasing: $0[part]))) }
-        case .float64: return try f64[c.index].withUnsafeBufferPointer { try body(.float64(UnsafeBufferPointer(rebasing: $0[part]))) }
-        case .int64: return try i64[c.index].withUnsafeBufferPointer { try body(.int64(UnsafeBufferPointer(rebasing: $0[part]))) }
+        case .float32: return try f32[c.name]!.withUnsafeBufferPointer { try body(.float32(UnsafeBufferPointer(rebasing: $0[part]))) }
+        case .float64: return try f64[c.name]!.withUnsafeBufferPointer { try body(.float64(UnsafeBufferPointer(rebasing: $0[part]))) }
+        case .int64: return try i64[c.name]!.withUnsafeBufferPointer { try body(.int64(UnsafeBufferPointer(rebasing: $0[part]))) }
         }
     }
 
@@ -285,9 +296,9 @@ public struct ShardRows: Sendable {
             }
         }
         switch c.kind {
-        case .float32: try fill(&f32[c.index], MutableColumnBuffer.float32)
-        case .float64: try fill(&f64[c.index], MutableColumnBuffer.float64)
-        case .int64: try fill(&i64[c.index], MutableColumnBuffer.int64)
+        case .float32: try fill(&f32[c.name]!, MutableColumnBuffer.float32)
+        case .float64: try fill(&f64[c.name]!, MutableColumnBuffer.float64)
+        case .int64: try fill(&i64[c.name]!, MutableColumnBuffer.int64)
         }
     }
 
@@ -295,9 +306,9 @@ public struct ShardRows: Sendable {
     mutating func dropLast(_ rows: Int, of c: ShardColumn) {
         let k = rows * c.shape.elements(imageSize: imageSize)
         switch c.kind {
-        case .float32: f32[c.index].removeLast(k)
-        case .float64: f64[c.index].removeLast(k)
-        case .int64: i64[c.index].removeLast(k)
+        case .float32: f32[c.name]!.removeLast(k)
+        case .float64: f64[c.name]!.removeLast(k)
+        case .int64: i64[c.name]!.removeLast(k)
         }
     }
 }

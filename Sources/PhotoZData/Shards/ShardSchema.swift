@@ -1,6 +1,11 @@
 import Foundation
 
-/// The shard schema, version 1: the names, types and attributes `schemas/shard-v1.md` describes.
+/// The shard schema, version 1.1: the names, types and attributes `schemas/shard-v1.md` describes.
+///
+/// Minor version 1 added `labelled` (rows without a spectroscopic redshift). A minor version
+/// only adds: a reader of 1.1 reads 1.0 shards (every row labelled, as their z_spec is always
+/// finite), and a reader of 1.0 reads 1.1 shards, where an unlabelled row's NaN z_spec makes
+/// `train` and `validate` refuse it rather than take it as a label.
 ///
 /// A shard is an HDF5 file of flat, row-aligned datasets: row k of every dataset describes
 /// the same object. The per-row datasets are the columns of `ShardSchema.columns`, the one
@@ -8,6 +13,8 @@ import Foundation
 public enum ShardSchema {
     public static let name = "photoz.shard"
     public static let version: Int64 = 1
+    /// Written as `schema_minor_version`; absent means 0.
+    public static let minorVersion: Int64 = 1
 
     /// Names of the columns code refers to by meaning (the table below declares them).
     public static let images = "images"
@@ -18,6 +25,8 @@ public enum ShardSchema {
     public static let zSpecErr = "z_spec_err"
     public static let ebv = "ebv"
     public static let perturbation = "perturbation"
+    public static let labelled = "labelled"
+    public static let wcs = "wcs"
 
     /// Every per-row column a shard may hold, in file order. This table drives the row type
     /// (`ShardRows`), the writers, the reader, `validate`, `inspect` and the FITS export:
@@ -33,7 +42,15 @@ public enum ShardSchema {
         ShardColumn(ebv, .float32, .scalar, unit: "mag", .required, fits: "EBV", "Galactic reddening E(B-V)"),
         ShardColumn(perturbation, .float32, .image, unit: "nanomaggy", .optional, fits: nil,
                     "adversarial shards: images minus the clean images"),
+        ShardColumn(labelled, .int64, .scalar, unit: "", .optional, fits: "LABELLED",
+                    "1: z_spec is a spectroscopic redshift; 0: none is known (z_spec, z_spec_err NaN). Absent: 1 where z_spec is finite"),
+        ShardColumn(wcs, .float64, .vector(StampWCS.count), unit: "", .optional, fits: nil,
+                    "the stamp's celestial WCS from its cutout, as a TAN projection about the stamp centre: CRVAL1, CRVAL2 (deg, ICRS), CRPIX1, CRPIX2, CD1_1, CD1_2, CD2_1, CD2_2 (deg/pixel); all NaN: the cutout had none"),
     ]
+
+    /// Optional columns that describe the object rather than how its images were made: every
+    /// stage that copies rows (select, split, merge, attacks) carries them to its output.
+    public static var carriedColumns: [ShardColumn] { columns.filter { $0.presence == .optional && $0.name != perturbation } }
 
     /// The columns every shard holds.
     public static let requiredColumns = columns.filter { $0.presence == .required }
@@ -47,6 +64,7 @@ public enum ShardSchema {
     public enum Attribute {
         public static let schema = "schema"
         public static let schemaVersion = "schema_version"
+        public static let schemaMinorVersion = "schema_minor_version"
         public static let bands = "bands"
         public static let imageSize = "image_size"
         public static let pixelScale = "pixel_scale"

@@ -61,16 +61,18 @@ final class ShardWriter {
         file = try HDF5File.create(path, mode: .exclusive)
         let size = attributes.imageSize
         let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
+            + optionalColumns.filter(\.isCatalogColumn)
         self.columns = columns
         let shuffle = compression != .none
         // Direct chunk writes and reserved storage only for the plain layout ingest writes.
-        let plain = compression == .none && optionalColumns.isEmpty
+        let plain = compression == .none && optionalColumns.allSatisfy { $0.shape != .image }  // (per-row values ride along like the required scalars)
         let planned = plain ? max(plannedRows ?? 0, 0) : 0
         let reserve = planned > 0
         self.plannedRows = planned
         writesDirectly = plain
         extent = planned
         let root = file.root
+        if columns.contains(where: \.isCatalogColumn) { _ = try root.createGroup(ShardColumn.catalogGroup) }
         // In table order, images first: with reserved storage their chunks come right after the
         // first metadata block, in row order, ahead of everything else in the file.
         var datasets: [String: HDF5Dataset] = [:]
@@ -78,13 +80,15 @@ final class ShardWriter {
             let shape = c.shape.datasetShape(rows: planned, imageSize: size)
             var maxShape: [Int?] = shape
             maxShape[0] = nil
-            let chunks = c.shape == .image ? c.shape.datasetShape(rows: ShardSchema.chunkRows, imageSize: size) : [ShardSchema.columnChunkRows]
+            let chunks = c.shape == .image ? c.shape.datasetShape(rows: ShardSchema.chunkRows, imageSize: size)
+                : c.shape.datasetShape(rows: ShardSchema.columnChunkRows, imageSize: size)
                         let d: HDF5Dataset = switch c.kind {
             case .float32: try root.createDataset(c.name, of: Float.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             case .float64: try root.createDataset(c.name, of: Double.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             case .int64: try root.createDataset(c.name, of: Int64.self, shape: shape, maxShape: maxShape, chunks: chunks, compression: compression, shuffle: shuffle, reserveStorage: reserve)
             }
             if !c.unit.isEmpty { try d.setAttribute("unit", .string(c.unit)) }
+            if let categories = c.categories { try d.setAttribute("categories", .strings(categories)) }
             datasets[c.name] = d
         }
         self.datasets = datasets
@@ -204,6 +208,7 @@ final class ShardWriter {
         typealias A = ShardSchema.Attribute
         try root.setAttribute(A.schema, .string(ShardSchema.name))
         try root.setAttribute(A.schemaVersion, .int64(ShardSchema.version))
+        try root.setAttribute(A.schemaMinorVersion, .int64(ShardSchema.minorVersion))
         try root.setAttribute(A.bands, .strings(Band.allCases.map(\.rawValue)))
         try root.setAttribute(A.imageSize, .int64(Int64(a.imageSize)))
         try root.setAttribute(A.pixelScale, .double(Survey.pixelScale))

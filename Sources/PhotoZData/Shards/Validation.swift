@@ -11,6 +11,8 @@ public struct ValidationReport: Sendable, Codable {
     /// Files checked and rows seen.
     public var filesChecked = 0
     public var rows = 0
+    /// Rows without a redshift (`labelled` = 0): valid, for prediction only.
+    public var unlabelledRows = 0
 
     public var isValid: Bool { problems.isEmpty && !unreadable }
 }

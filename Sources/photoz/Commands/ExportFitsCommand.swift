@@ -54,6 +54,7 @@ struct ExportFitsCommand: ParsableCommand {
         export.first = first
         export.clean = clean
         export.overwrite = overwrite
+        export.noteWithoutWCS = { id in printError("export-fits: object \(id): the shards store no celestial WCS for it; its FITS file has none") }
         let written = try export.run()
         for path in written { print(path) }
     }

@@ -56,6 +56,30 @@ struct IngestCommand: ParsableCommand {
 
     @OptionGroup var columns: CatalogColumnOptions
 
+    @Flag(help: "Keep catalog rows without a redshift (empty, NaN, -9999, -999, -99) as unlabelled rows for predict, instead of skipping them.")
+    var keepUnlabelled = false
+
+    @Option(name: .customLong("class"), help: "Keep only rows of these spectral classes (the CLASS column), comma-separated, e.g. GALAXY.")
+    var classes: String?
+
+    @Option(help: "Keep only rows with these ZWARNING values, comma-separated, e.g. 0.")
+    var zwarning: String?
+
+    @Option(help: "Keep only labelled rows with z at or above this.")
+    var zMin: Double?
+
+    @Option(help: "Keep only labelled rows with z at or below this.")
+    var zMax: Double?
+
+    @Option(help: "More catalog columns to store as per-row columns (catalog/NAME in the shards), comma-separated, or 'all'.")
+    var keepColumns: String?
+
+    @Option(help: "E(B-V) of every object, for a catalog without an E(B-V) column.")
+    var ebv: Double?
+
+    @Option(parsing: .upToNextOption, help: "Dust maps to read E(B-V) from at each position: SFD_dust_4096_ngp.fits SFD_dust_4096_sgp.fits, or any FITS map with a celestial WCS.")
+    var ebvMap: [String] = []
+
     @Option(help: "Worker threads reading FITS files (default: one per core).")
     var threads: Int?
 
@@ -86,6 +110,33 @@ struct IngestCommand: ParsableCommand {
             config.columns = columns.catalogColumns
             config.extinction = try columns.coefficients()
             config.threads = threads
+            config.selection.keepUnlabelled = keepUnlabelled
+            if let classes {
+                let list = classes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !list.isEmpty else { throw ValidationError("--class '\(classes)': name at least one class, e.g. GALAXY") }
+                config.selection.classes = list
+            }
+            if let zwarning {
+                let list = zwarning.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+                guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else { throw ValidationError("--zwarning '\(zwarning)': integers, comma-separated, e.g. 0") }
+                config.selection.zWarning = list.compactMap { $0 }
+            }
+            for (name, value) in [("--z-min", zMin), ("--z-max", zMax)] {
+                if let value, !(value.isFinite && value > -1) { throw ValidationError("\(name) \(value): a redshift above -1") }
+            }
+            config.selection.zMin = zMin
+            config.selection.zMax = zMax
+            if ebv != nil && !ebvMap.isEmpty { throw ValidationError("--ebv and --ebv-map both give E(B-V); choose one") }
+            if (ebv != nil || !ebvMap.isEmpty) && (columns.ebvColumn != nil || columns.extinctionPrefix != nil) {
+                throw ValidationError("--ebv/--ebv-map replace the catalog's E(B-V); drop --ebv-column/--extinction-prefix, or the replacement")
+            }
+            if let keepColumns {
+                let list = keepColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !list.isEmpty else { throw ValidationError("--keep-columns '\(keepColumns)': name columns, comma-separated, or all") }
+                config.keepColumns = list == ["all"] ? .all : .named(list)
+            }
+            if let ebv { config.ebv = .constant(ebv) }
+            if !ebvMap.isEmpty { config.ebv = .maps(ebvMap) }
             if let cubeBands {
                 let bands = cubeBands.compactMap { Band(fitsName: String($0)) }
                 guard bands.count == 5, Set(bands).count == 5 else {
@@ -118,6 +169,11 @@ func describe(_ s: IngestSummary) -> String {
     } else {
         lines.append("skipped 0")
     }
+    if s.unlabelled > 0 {
+        lines.append("  \(s.unlabelled) of them unlabelled (no redshift): photoz predict estimates theirs; train needs labelled rows")
+    }
+    if !s.ebvSource.isEmpty { lines.append("  E(B-V): \(s.ebvSource)") }
+    if s.withoutWCS > 0 { lines.append("  \(s.withoutWCS) cutouts had no equatorial celestial WCS in their r-band header: none is stored for them (export-fits writes none)") }
     if s.nonFinitePixelsFilled > 0 { lines.append("  \(s.nonFinitePixelsFilled) non-finite pixels replaced by --fill-nonfinite") }
     lines.append("  report: \(s.skippedReport)")
     lines.append("  output: \(s.output)")
@@ -126,13 +182,13 @@ func describe(_ s: IngestSummary) -> String {
 
 /// Options naming the catalog's columns.
 struct CatalogColumnOptions: ParsableArguments {
-    @Option(help: "Object-id column (default: objID, objid, object_id).")
+    @Option(help: "Object-id column (default: objID, objid, object_id, id, bestObjID).")
     var idColumn: String?
-    @Option(help: "RA column in degrees (default: ra).")
+    @Option(help: "RA column, degrees or TUNIT rad (default: ra, PLUG_RA).")
     var raColumn: String?
-    @Option(help: "Dec column in degrees (default: dec).")
+    @Option(help: "Dec column, degrees or TUNIT rad (default: dec, PLUG_DEC).")
     var decColumn: String?
-    @Option(help: "Spectroscopic-redshift column (default: z, z_spec).")
+    @Option(help: "Spectroscopic-redshift column (default: z, Z, z_spec; none: every row unlabelled).")
     var zColumn: String?
     @Option(help: "Redshift-error column (default: zErr, z_err).")
     var zErrColumn: String?
@@ -153,6 +209,9 @@ struct CatalogColumnOptions: ParsableArguments {
         case .zErr: "--z-err-column"
         case .ebv: "--ebv-column"
         case .extinctionPrefix: "--extinction-prefix"
+        case .objectClass: "--class (the CLASS column is needed for the cut)"
+        case .zWarning: "--zwarning (the ZWARNING column is needed for the cut)"
+        case .kept: "--keep-columns"
         }
     }
 

@@ -53,8 +53,10 @@ struct InspectCommand: ParsableCommand {
 func describe(_ d: DataSetInspection) -> String {
     func f(_ v: Double) -> String { String(format: "%.4g", v) }
     var lines = [
-        "\(d.path): \(d.schema) v\(d.schemaVersion), \(d.files) file(s), \(d.rows) rows, images 5×\(d.imageSize)×\(d.imageSize) float32 (\(d.attributes["flux_unit"] ?? "?")), filters: \(d.compression.isEmpty ? "none" : d.compression.joined(separator: "+"))",
+        "\(d.path): \(d.schema) v\(d.schemaVersion).\(d.schemaMinorVersion), \(d.files) file(s), \(d.rows) rows, images 5×\(d.imageSize)×\(d.imageSize) float32 (\(d.attributes["flux_unit"] ?? "?")), filters: \(d.compression.isEmpty ? "none" : d.compression.joined(separator: "+"))",
         "splits: " + ["train", "valid", "test", "unknown"].compactMap { s in d.rowsPerSplit[s].map { "\(s) \($0)" } }.joined(separator: ", "),
+        "labels: \(d.labelledRows) rows with a spectroscopic redshift, \(d.unlabelledRows) without (predict only)"
+            + (d.optionalColumns.isEmpty ? "" : "; optional columns: " + d.optionalColumns.joined(separator: ", ")),
         "pixels (\(d.pixelRowsSampled) rows sampled)        mean        std        min     median        max",
     ]
     for band in Band.allCases {

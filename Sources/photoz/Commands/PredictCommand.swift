@@ -55,8 +55,13 @@ struct PredictCommand: ParsableCommand {
         NeuralNet.Precision.default = precision
         let predictions = try predictToFile(configuration, progress: ProgressDisplay("predict").handler)
         print("\(predictions.count) objects → \(out)")
-        if predictions.zSpec.contains(where: \.isFinite) {
-            print(PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec).summary)
+        // Metrics only over rows with a spectroscopic redshift; the others are what predict is for.
+        let known = predictions.zSpec.indices.filter { predictions.zSpec[$0].isFinite }
+        if known.count < predictions.count {
+            print("\(predictions.count - known.count) of them unlabelled (no z_spec): photo-z only\(known.isEmpty ? "" : ", left out of the metrics")")
+        }
+        if !known.isEmpty {
+            print(PhotoZMetrics(zPhot: known.map { predictions.zPhot[$0] }, zSpec: known.map { predictions.zSpec[$0] }).summary)
         }
     }
 }

@@ -98,6 +98,9 @@ struct RobustnessCommand: ParsableCommand {
             print(jsonText(report))
         } else {
             print(report.table(transferEpsilon: transferEpsilon))
+            if let labelled = report.clean.first?.count, labelled < report.rows {
+                print("\(report.rows - labelled) of the \(report.rows) rows have no z_spec (unlabelled): left out of every metric")
+            }
             if !written.isEmpty { print("\nwritten: " + written.joined(separator: ", ")) }
         }
     }

@@ -21,7 +21,7 @@ struct ValidateCommand: ParsableCommand {
         if json {
             print(jsonText(report))
         } else if report.isValid {
-            print("valid: \(path) (\(report.filesChecked) file(s), \(report.rows) rows)")
+            print("valid: \(path) (\(report.filesChecked) file(s), \(report.rows) rows\(report.unlabelledRows > 0 ? ", \(report.unlabelledRows) of them unlabelled: no redshift, for predict only" : ""))")
         } else {
             print("\(report.unreadable ? "unreadable" : "invalid"): \(path) (\(report.problems.count) problem(s))")
             for problem in report.problems { print("  - \(problem)") }
