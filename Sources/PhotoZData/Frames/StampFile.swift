@@ -1,6 +1,5 @@
 import FITS
 import Foundation
-import SafeOutput
 
 /// Writes one object's stamp file: a header-only primary HDU describing the object and the
 /// cutting, then one float32 image HDU per band (EXTNAME u…z, BUNIT nanomaggy, the stamp's
@@ -9,7 +8,7 @@ func writeStamp(_ pixels: UnsafeBufferPointer<Float>, object: Placement, frames:
                 config: CutoutConfiguration, to path: String) throws {
     let n = config.size, plane = n * n
     let grid = StampGrid(ra: object.target.ra, dec: object.target.dec, size: n, pixelScale: config.pixelScale)
-    try writeFITSAtomically(to: path) { file in
+    try writeStagedFITS(to: path) { file in
         try file.createImage(bitpix: 8, shape: [])
         try file.write("OBJID", .int(Int(object.target.objectID)), comment: "catalog object id")
         try file.write("CATROW", .int(object.target.row), comment: "1-based catalog row")
@@ -44,12 +43,13 @@ func writeStamp(_ pixels: UnsafeBufferPointer<Float>, object: Placement, frames:
     }
 }
 
-/// Writes a stamp atomically (`SafeOutput.AtomicFile`: a temporary sibling, flushed, renamed),
-/// so a reader never sees half a stamp.
-func writeFITSAtomically(to path: String, _ body: (FITSFile) throws -> Void) throws {
-    try AtomicFile.write(to: path) { temporary in
-        let file = try FITSFile.create(temporary)  // AtomicFile's fresh temporary name: nothing to clobber
-        do { try body(file) } catch { _ = try? file.close(); throw error }
-        try file.close()
-    }
+/// Creates a FITS file at `path` directly: stamps are written inside the output's
+/// `StagedFolder`, which becomes visible only whole, after one `syncfs` for all of them
+/// (SafeOutput). A temporary name, an `fsync` and a rename per stamp, as `AtomicFile` does for
+/// a file that is visible at once, bought nothing here and cost a third of the run (2,000
+/// stamps: 2.0 s of CPU and waits on the disk).
+func writeStagedFITS(to path: String, _ body: (FITSFile) throws -> Void) throws {
+    let file = try FITSFile.create(path)  // a fresh name in a fresh staging folder: nothing to clobber
+    do { try body(file) } catch { _ = try? file.close(); throw error }
+    try file.close()
 }

@@ -126,12 +126,7 @@ func describe(_ s: IngestSummary) -> String {
 
 /// Options naming the catalog's columns.
 struct CatalogColumnOptions: ParsableArguments {
-    @Option(help: "Object-id column (default: objID, objid, object_id).")
-    var idColumn: String?
-    @Option(help: "RA column in degrees (default: ra).")
-    var raColumn: String?
-    @Option(help: "Dec column in degrees (default: dec).")
-    var decColumn: String?
+    @OptionGroup var position: CatalogPositionOptions
     @Option(help: "Spectroscopic-redshift column (default: z, z_spec).")
     var zColumn: String?
     @Option(help: "Redshift-error column (default: zErr, z_err).")
@@ -157,7 +152,7 @@ struct CatalogColumnOptions: ParsableArguments {
     }
 
     var catalogColumns: CatalogColumns {
-        CatalogColumns(objectID: idColumn, ra: raColumn, dec: decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
+        CatalogColumns(objectID: position.idColumn, ra: position.raColumn, dec: position.decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
     }
 
     func coefficients() throws -> ExtinctionCoefficients {
