@@ -150,7 +150,9 @@ extension FITSFile {
 
     /// The fewest significant digits (at least the integer digits, at most 17) whose `%G`
     /// form reads back as exactly `value`.
-    static func significantDigits(_ value: Double) -> Int {
+    /// Public for writers that format header cards themselves (photoz cutout's stamp files)
+    /// and must write numbers exactly as `write(_:_:comment:)` does.
+    public static func significantDigits(_ value: Double) -> Int {
         let integerDigits = abs(value) >= 1 ? Int(log10(abs(value)).rounded(.down)) + 1 : 1
         // Swift's `description` is the shortest decimal that reads back exactly, so its digit
         // count is the answer; one `%G` formatting confirms it. Trying 1…17 digits in turn cost
