@@ -139,7 +139,7 @@ struct CutoutFrameTests {
     ///
     /// The frames' own offsets between bands are the data's: SDSS calibrates u, g, i and z
     /// against r to 25–35 mas rms (0.06–0.09 px; Pier et al. 2003), and measured directly on the
-    /// raw frames of this field with astropy (904 stars, scripts in the cutout report) the band
+    /// raw frames of this field with astropy (904 stars, `scripts/sdss-band-offsets.py`) the band
     /// medians lie within 0.06 px of r. photoz must neither remove nor add to them.
     @Test func starsAreCentredAndTheBandsAgree() throws {
         let run = try #require(Self.run, "the cutout run failed")
