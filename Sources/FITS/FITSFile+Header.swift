@@ -150,8 +150,28 @@ extension FITSFile {
 
     /// The fewest significant digits (at least the integer digits, at most 17) whose `%G`
     /// form reads back as exactly `value`.
-    static func significantDigits(_ value: Double) -> Int {
+    /// Public for writers that format header cards themselves (photoz cutout's stamp files)
+    /// and must write numbers exactly as `write(_:_:comment:)` does.
+    public static func significantDigits(_ value: Double) -> Int {
         let integerDigits = abs(value) >= 1 ? Int(log10(abs(value)).rounded(.down)) + 1 : 1
+        // Swift's `description` is the shortest decimal that reads back exactly, so its digit
+        // count is the answer; one `%G` formatting confirms it. Trying 1…17 digits in turn cost
+        // up to 17 formattings per keyword: a third of `photoz cutout`'s stamp writing.
+        var shortest = 0, trailingZeros = 0
+        for c in value.description.utf8 {
+            if c == UInt8(ascii: "e") { break }
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { continue }
+            if c == UInt8(ascii: "0") {
+                if shortest > 0 { trailingZeros += 1 }
+            } else {
+                shortest += trailingZeros + 1
+                trailingZeros = 0
+            }
+        }
+        let guess = max(1, min(17, max(shortest, integerDigits)))
+        if Double(String(format: "%.\(guess)G", value)) == value && (guess == 1 || Double(String(format: "%.\(guess - 1)G", value)) != value || guess <= integerDigits) {
+            return guess
+        }
         for digits in max(1, min(17, integerDigits))...17 where Double(String(format: "%.\(digits)G", value)) == value {
             return digits
         }

@@ -26,9 +26,9 @@ struct Placement: Sendable {
 /// came from), `skipped.csv` (objects not cut, with reasons) and `cutout.json` into the output.
 ///
 /// Each object takes the field where it lies farthest from the frame edges (SDSS fields
-/// overlap by 128 rows), all five bands of that field. Fields are processed in batches; each
-/// frame is decompressed once, on one of `threads` threads, and every object of its field is
-/// resampled from it. The run fails only when nothing at all could be cut.
+/// overlap by 128 rows), all five bands of that field. Each frame is decompressed once and
+/// every object of its field resampled from it, on `threads` threads that share decompressing,
+/// resampling and writing (`CutoutPipeline`). The run fails only when nothing at all could be cut.
 public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = nil) throws -> CutoutSummary {
     try config.validate()
     let start = Date()
@@ -55,25 +55,13 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
     writing.output = staged.path
 
     let fieldOrder = placements.keys.sorted()
-    let total = placements.values.reduce(0) { $0 + $1.count }
-    var done = 0
-    var written = 0
-    var framesRead = 0
-    var frameRows: [String] = []
     let timing = Timing()
-    // Enough fields per batch to keep every thread busy with a frame (five per field).
-    let fieldsPerBatch = max(1, (threads + 4) / 5)
-    for batchStart in stride(from: 0, to: fieldOrder.count, by: fieldsPerBatch) {
-        let batch = Array(fieldOrder[batchStart..<min(batchStart + fieldsPerBatch, fieldOrder.count)])
-        let objects = batch.flatMap { placements[$0]! }
-        let outcome = try cutBatch(batch, objects: objects, index: index, config: writing, threads: threads, timing: timing)
-        framesRead += outcome.framesRead
-        skipped += outcome.skipped
-        written += outcome.written
-        frameRows += outcome.frameRows
-        done += objects.count
-        progress?(done, total)
-    }
+    let outcome = try CutoutPipeline(fields: fieldOrder, objects: fieldOrder.map { placements[$0]! }, index: index, config: writing,
+                                     threads: threads, timing: timing, progress: progress).run()
+    let written = outcome.written
+    skipped += outcome.skipped
+    let framesRead = fieldOrder.count * 5
+    let frameRows = outcome.frameRows
     guard written > 0 else {
         throw PhotoZDataError.catalog(path: config.catalog, message: "no stamp could be cut: \(skipped.count) objects skipped, first: \(skipped.first?.detail ?? "-")")
     }
@@ -86,7 +74,7 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
         written: written, skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         fieldsUsed: fieldOrder.count, framesRead: framesRead, seconds: seconds,
         objectsPerSecond: seconds > 0 ? Double(written) / seconds : 0,
-        frameReadSeconds: timing.read, resampleSeconds: timing.resample,
+        frameReadSeconds: timing.read, resampleSeconds: timing.resample, writeSeconds: timing.write,
         output: config.output, skippedReport: out.appendingPathComponent("skipped.csv").path,
         framesReport: out.appendingPathComponent("frames.csv").path)
     struct Record: Codable { var tool = "photoz cutout"; var toolVersion = PhotoZVersion.current; var configuration: CutoutConfiguration; var summary: CutoutSummary }
@@ -111,13 +99,20 @@ let cutoutRecordName = "cutout.json"
 /// (SDSS-style default names, explicit names first); redshift columns are not needed.
 func readCutoutTargets(_ path: String, columns: CatalogColumns) throws -> ([CutoutTarget], [CutoutSkip]) {
     let table = try CatalogTable.read(path)
-    func column(_ key: String, _ explicit: String?) throws -> String {
-        let candidates = explicit.map { [$0] } ?? CatalogColumns.defaults[key]!
+    // The errors name the column's role, not a command-line option: the CLI maps the role to
+    // its own flag (as for ingest's catalog reader).
+    func column(_ role: CatalogColumnRole, _ explicit: String?) throws -> String {
+        let candidates = explicit.map { [$0] } ?? CatalogColumns.defaults[role.rawValue]!
         if let name = candidates.lazy.compactMap({ table.resolve($0) }).first { return name }
         let how = explicit == nil ? "none of \(candidates.joined(separator: ", ")) found" : "column '\(explicit!)' not found"
-        throw PhotoZDataError.catalog(path: path, message: "no \(key) column: \(how); columns found: \(table.columnNames.joined(separator: ", ")). Name it with --\(key.replacingOccurrences(of: "_", with: "-"))-column")
+        throw CatalogColumnError(path: path, role: role, column: nil,
+                                 message: "no \(role.rawValue) column (\(role.meaning)): \(how); columns found: \(table.columnNames.joined(separator: ", ")). Name the column that holds it")
     }
-    let idName = try column("object_id", columns.objectID), raName = try column("ra", columns.ra), decName = try column("dec", columns.dec)
+    let idName = try column(.objectID, columns.objectID), raName = try column(.ra, columns.ra), decName = try column(.dec, columns.dec)
+    if let (largest, limit) = table.inexactIntegers(idName) {
+        throw CatalogColumnError(path: path, role: .objectID, column: idName,
+                                 message: "object id column '\(idName)' holds floating-point values up to \(largest), beyond \(limit) (2^\(limit.exponent)), the largest integer its type holds exactly: the 64-bit ids were rounded when the catalog was written. Write the ids as 64-bit integers (FITS TFORM 'K', or plain digits in CSV)")
+    }
     let ids = table.int64Values(idName), ras = table.doubleValues(raName), decs = table.doubleValues(decName)
     var targets: [CutoutTarget] = [], skipped: [CutoutSkip] = []
     var firstRow: [Int64: Int] = [:]
@@ -185,195 +180,28 @@ func place(_ target: CutoutTarget, in index: FrameIndex) throws -> Result<Placem
                                detail: "(\(target.ra), \(target.dec)) lies outside every frame found"))
 }
 
-/// Thread-summed timings.
+/// The CPU time of the calling thread, seconds: phase timings that other processes on the
+/// machine do not inflate, as wall-clock intervals on a loaded machine are.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Thread-summed CPU times of the phases.
 final class Timing: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var read = 0.0
     private(set) var resample = 0.0
-    func add(read r: Double, resample s: Double) { lock.lock(); read += r; resample += s; lock.unlock() }
+    private(set) var write = 0.0
+    func add(read r: Double = 0, resample s: Double = 0, write w: Double = 0) { lock.lock(); read += r; resample += s; write += w; lock.unlock() }
 }
 
-/// The outcome of one batch of fields.
+/// What the pipeline did.
 struct BatchOutcome {
     var written = 0
-    var framesRead = 0
     var skipped: [CutoutSkip] = []
     var frameRows: [String] = []
-}
-
-/// Decompresses the frames of `fields` in parallel (each once), then resamples the objects of
-/// those fields in chunks — every (object, band) a unit of work — and writes their stamps.
-///
-/// Memory is bounded whatever the catalog: the batch's frames (12 MB each for SDSS) plus one
-/// chunk of stamps of at most `chunkBytes`.
-func cutBatch(_ fields: [FieldID], objects: [Placement], index: FrameIndex, config: CutoutConfiguration,
-              threads: Int, timing: Timing) throws -> BatchOutcome {
-    let n = config.size, plane = n * n
-    let frameList = fields.flatMap { field in Band.allCases.map { index.fields[field]![$0]! } }
-    let images = FrameImages(count: frameList.count)
-    let failures = FrameFailures()
-    DispatchQueue.concurrentPerform(iterations: min(threads, frameList.count)) { worker in
-        for f in stride(from: worker, to: frameList.count, by: threads) {
-            let t0 = Date()
-            do { images.set(f, try readFrameImage(frameList[f])) } catch { failures.add(frameList[f].field, frameList[f].path, "\(error)") }
-            timing.add(read: Date().timeIntervalSince(t0), resample: 0)
-        }
-    }
-    let frameSlot = Dictionary(uniqueKeysWithValues: frameList.enumerated().map { ($0.element.path, $0.offset) })
-    let pixelsOf = images.all()
-
-    var outcome = BatchOutcome()
-    outcome.framesRead = frameList.count
-    var eligible: [Placement] = []
-    for object in objects {
-        if let (path, message) = failures.get(object.field) {
-            outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .unreadableFrame, file: path, detail: message))
-        } else {
-            eligible.append(object)
-        }
-    }
-    let chunkSize = max(1, chunkBytes / (5 * plane * MemoryLayout<Float>.size))
-    let resampler = LanczosResampler()
-    let folder = URL(fileURLWithPath: config.output)
-    for chunkStart in stride(from: 0, to: eligible.count, by: chunkSize) {
-        let chunk = Array(eligible[chunkStart..<min(chunkStart + chunkSize, eligible.count)])
-        let stamps = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk.count * 5 * plane)
-        defer { stamps.deallocate() }
-        let base = SendablePointer(stamps.baseAddress!)
-        let masked = MaskedCounts(objects: chunk.count)
-        let errors = FirstError()
-        let units = chunk.count * 5
-        DispatchQueue.concurrentPerform(iterations: min(threads, units)) { worker in
-            let t0 = Date()
-            for u in stride(from: worker, to: units, by: threads) {
-                let k = u / 5, band = Band.allCases[u % 5]
-                let object = chunk[k]
-                let frame = index.fields[object.field]![band]!
-                let grid = StampGrid(ra: object.target.ra, dec: object.target.dec, size: n, pixelScale: config.pixelScale)
-                let target = UnsafeMutableBufferPointer(start: base.pointer + (k * 5 + band.index) * plane, count: plane)
-                do {
-                    let count = try pixelsOf[frameSlot[frame.path]!]!.withUnsafeBufferPointer { image in
-                        try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: target)
-                    }
-                    masked.set(k, band, count)
-                } catch {
-                    errors.add("\(frame.path): \(error)")
-                }
-            }
-            timing.add(read: 0, resample: Date().timeIntervalSince(t0))
-        }
-        if let message = errors.first { throw PhotoZDataError.io(path: config.frames, message: "cannot resample: \(message)") }
-        var toWrite: [Int] = []
-        for (k, object) in chunk.enumerated() {
-            let counts = masked.get(k)
-            if config.edge == .skip && counts.contains(where: { $0 > 0 }) {
-                outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
-                                                  detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
-                continue
-            }
-            toWrite.append(k)
-        }
-        let writeList = toWrite
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(1, writeList.count))) { worker in
-            for w in stride(from: worker, to: writeList.count, by: threads) {
-                let k = writeList[w]
-                let object = chunk[k]
-                let pixels = UnsafeBufferPointer(start: base.pointer + k * 5 * plane, count: 5 * plane)
-                do {
-                    try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: masked.get(k), config: config,
-                                   to: folder.appendingPathComponent("\(object.target.objectID).fits").path)
-                } catch {
-                    errors.add("\(error)")
-                }
-            }
-        }
-        if let message = errors.first { throw PhotoZDataError.io(path: config.output, message: "cannot write a stamp: \(message)") }
-        for k in writeList {
-            let object = chunk[k]
-            let counts = masked.get(k)
-            for band in Band.allCases {
-                let frame = index.fields[object.field]![band]!, p = object.positions[band]!
-                let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
-                              frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
-                              String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
-                outcome.frameRows.append(fields.map(csvQuote).joined(separator: ",") + "\n")
-            }
-        }
-        outcome.written += writeList.count
-    }
-    return outcome
-}
-
-/// Stamps held in memory at once: 256 MB (3,200 objects of 64 × 64 × 5).
-private let chunkBytes = 256 << 20
-
-/// Decompressed frame images, written by worker threads, read after they join.
-final class FrameImages: @unchecked Sendable {
-    private var images: [[Float]?]
-    private let lock = NSLock()
-    init(count: Int) { images = Array(repeating: nil, count: count) }
-    func set(_ k: Int, _ pixels: [Float]) { lock.lock(); images[k] = pixels; lock.unlock() }
-    func all() -> [[Float]?] { lock.lock(); defer { lock.unlock() }; return images }
-}
-
-/// The first error message of a parallel loop.
-final class FirstError: @unchecked Sendable {
-    private var message: String?
-    private let lock = NSLock()
-    func add(_ text: String) { lock.lock(); if message == nil { message = text }; lock.unlock() }
-    var first: String? { lock.lock(); defer { lock.unlock() }; return message }
-}
-
-/// The frame's primary image in nanomaggies, read with cfitsio; `.bz2`/`.gz` frames are first
-/// decompressed (primary HDU only) into a temporary file by `FrameHeaderReader`, which lets
-/// frames decompress in parallel. Checked against the size its header promised when indexed.
-func readFrameImage(_ frame: Frame) throws -> [Float] {
-    let lower = frame.path.lowercased()
-    var path = frame.path
-    var temporary: String?
-    if lower.hasSuffix(".bz2") || lower.hasSuffix(".gz") {
-        let name = ".photoz-frame-\(getpid())-\(UUID().uuidString).fits"
-        temporary = (NSTemporaryDirectory() as NSString).appendingPathComponent(name)
-        path = temporary!
-    }
-    defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
-    if let temporary { try FrameHeaderReader.decompressPrimaryHDU(frame.path, bytes: frame.primaryBytes, to: temporary) }
-    do {
-        return try FITSFile.withFile(path) { file in
-            try file.moveTo(hdu: 0)
-            let shape = try file.imageShape()
-            guard shape == [frame.width, frame.height] else {
-                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 is \(shape) but its header said \(frame.width)×\(frame.height); the file changed while cutting")
-            }
-            if let unit = try file.string("BUNIT"), !["nanomaggy", "nanomaggies", "nmgy"].contains(unit.lowercased()) {
-                throw PhotoZDataError.io(path: frame.path, message: "HDU 0 has BUNIT = '\(unit)'; stamps are written in nanomaggies, so frames must be calibrated (SDSS frame files are)")
-            }
-            return try file.readImage()
-        }
-    } catch let error as FITSError where temporary != nil {
-        throw PhotoZDataError.io(path: frame.path, message: "HDU 0 (decompressed): \(error.message)")
-    }
-}
-
-/// Masked-pixel counts per object and band, written by worker threads.
-final class MaskedCounts: @unchecked Sendable {
-    private var counts: [Int]
-    private let lock = NSLock()
-    init(objects: Int) { counts = Array(repeating: 0, count: objects * 5) }
-    func set(_ k: Int, _ band: Band, _ value: Int) { lock.lock(); counts[k * 5 + band.index] = value; lock.unlock() }
-    func get(_ k: Int) -> [Int] { lock.lock(); defer { lock.unlock() }; return Array(counts[k * 5..<k * 5 + 5]) }
-}
-
-/// The first failure of each field, written by worker threads.
-final class FrameFailures: @unchecked Sendable {
-    private var failures: [FieldID: (String, String)] = [:]
-    private let lock = NSLock()
-    func add(_ field: FieldID, _ path: String, _ message: String) {
-        lock.lock()
-        if failures[field] == nil { failures[field] = (path, message) }
-        lock.unlock()
-    }
-    func get(_ field: FieldID) -> (String, String)? { lock.lock(); defer { lock.unlock() }; return failures[field] }
 }
 
 /// Writes the skipped objects as CSV, in the columns of ingest's skipped.csv.

@@ -99,9 +99,11 @@ public struct CutoutSummary: Codable, Sendable {
     public var framesRead: Int
     public var seconds: Double
     public var objectsPerSecond: Double
-    /// Summed over threads: seconds spent decompressing and reading frames, and resampling.
+    /// CPU seconds summed over threads: decompressing and decoding frames, and resampling.
     public var frameReadSeconds: Double
     public var resampleSeconds: Double
+    /// CPU seconds summed over threads: writing stamp files.
+    public var writeSeconds: Double
     public var output: String
     public var skippedReport: String
     public var framesReport: String

@@ -36,38 +36,22 @@ enum FrameHeaderReader {
         throw PhotoZDataError.io(path: path, message: "no END card in the first \(maximumBlocks) header blocks; not a FITS frame")
     }
 
-    /// Decompresses the first `bytes` bytes of a `.bz2`/`.gz` file (the primary HDU: header and
-    /// image, not the extensions) into the new file `destination`.
+    /// The first `bytes` bytes of a plain, `.gz` or `.bz2` file (the primary HDU: header and
+    /// image, not the extensions), decompressed into memory.
     ///
-    /// cfitsio decompresses whole files inside `ffopen`, under its process-wide lock, so it
-    /// decompresses one frame at a time whatever the thread count, and a run deadlocked once
-    /// in that lock with two threads opening `.bz2` frames. Decompressing here keeps frames in
-    /// parallel, skips the extensions (a fifth of an SDSS frame), and leaves cfitsio a plain file.
-    static func decompressPrimaryHDU(_ path: String, bytes: Int, to destination: String) throws {
+    /// Decompressing here rather than through cfitsio keeps frames in parallel (cfitsio
+    /// decompresses whole files inside `ffopen`, under its process-wide lock, one at a time, and
+    /// a run deadlocked once in that lock), skips the extensions (a fifth of an SDSS frame), and
+    /// writes no temporary file for cfitsio to read back (12 MB each way per SDSS frame).
+    static func readPrimaryHDU(_ path: String, bytes: Int) throws -> [UInt8] {
         let reader = try open(path)
         defer { reader.close() }
-        guard let output = fopen(destination, "wbx") else {
-            throw PhotoZDataError.io(path: destination, message: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        let got = try reader.read(&buffer)
+        guard got == bytes else {
+            throw PhotoZDataError.io(path: path, message: "the file ends \(got) bytes into its primary HDU, which its header says is \(bytes) bytes; the file is truncated")
         }
-        var closed = false
-        defer { if !closed { fclose(output) } }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var remaining = bytes
-        while remaining > 0 {
-            if chunk.count > remaining { chunk = [UInt8](repeating: 0, count: remaining) }
-            let got = try reader.read(&chunk)
-            guard got == chunk.count else {
-                throw PhotoZDataError.io(path: path, message: "the file ends \(bytes - remaining + got) bytes into its primary HDU, which its header says is \(bytes) bytes; the file is truncated")
-            }
-            guard fwrite(chunk, 1, got, output) == got else {
-                throw PhotoZDataError.io(path: destination, message: "cannot write a temporary file: \(String(cString: strerror(errno)))")
-            }
-            remaining -= got
-        }
-        closed = true
-        guard fclose(output) == 0 else {
-            throw PhotoZDataError.io(path: destination, message: "cannot write a temporary file: \(String(cString: strerror(errno)))")
-        }
+        return buffer
     }
 
     private protocol Reader {

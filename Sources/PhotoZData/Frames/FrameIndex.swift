@@ -33,12 +33,29 @@ public struct Frame: Sendable {
     public var unit: String?
     /// Bytes of the primary HDU (header and image, whole 2880-byte blocks).
     var primaryBytes: Int
+    /// How the image is stored: BITPIX, where its data start (after the header's blocks),
+    /// BSCALE, BZERO and, for integer images, BLANK.
+    var storage = FrameStorage(bitpix: -32, dataOffset: 2880, scale: 1, zero: 0, blank: nil)
 
     /// The distance in pixels from a FITS 1-based position to the nearest frame edge
     /// (negative outside the frame).
     public func margin(x: Double, y: Double) -> Double {
         min(x - 0.5, Double(width) + 0.5 - x, y - 0.5, Double(height) + 0.5 - y)
     }
+}
+
+/// The largest frame image read (pixels): 2²⁷, 512 MB as floats; an SDSS frame has 3 million.
+let maximumFramePixels = 1 << 27
+
+/// How a frame's primary image is stored in its file (see `FrameImageDecoder`).
+struct FrameStorage: Sendable {
+    var bitpix: Int
+    /// Bytes from the start of the file to the first pixel.
+    var dataOffset: Int
+    var scale: Double
+    var zero: Double
+    /// The integer that marks an undefined pixel (BLANK), integer images only.
+    var blank: Int64?
 }
 
 /// The frames of a folder (searched recursively), grouped by field, indexed by footprint.
@@ -135,10 +152,24 @@ public struct FrameIndex: Sendable {
         guard let bitpix = header.int("BITPIX"), [8, 16, 32, 64, -32, -64].contains(bitpix) else {
             throw PhotoZDataError.io(path: path, message: "HDU 0 has BITPIX \(header.value("BITPIX") ?? "missing"); expected 8, 16, 32, 64, -32 or -64")
         }
+        // The image is held whole in memory (4 bytes a pixel) while its objects are cut: bounded
+        // here, before anything is allocated from the header's sizes. SDSS frames: 3 Mpixels.
+        guard width * height <= maximumFramePixels else {
+            throw PhotoZDataError.io(path: path, message: "HDU 0 is \(width)×\(height) pixels, more than the \(maximumFramePixels) a frame may have here; cut it into smaller frames")
+        }
+        let scale = header.value("BSCALE").map { _ in header.double("BSCALE") ?? .nan } ?? 1
+        let zero = header.value("BZERO").map { _ in header.double("BZERO") ?? .nan } ?? 0
+        guard scale.isFinite, scale != 0, zero.isFinite else {
+            throw PhotoZDataError.io(path: path, message: "HDU 0 has BSCALE = \(header.value("BSCALE") ?? "1"), BZERO = \(header.value("BZERO") ?? "0"); no image can be scaled so (BSCALE must be a finite non-zero number, BZERO finite)")
+        }
         func blocks(_ n: Int) -> Int { (n + 2879) / 2880 * 2880 }
-        let primaryBytes = blocks((header.cardCount + 1) * 80) + blocks(width * height * abs(bitpix) / 8)
+        let headerBytes = blocks((header.cardCount + 1) * 80)
+        let primaryBytes = headerBytes + blocks(width * height * abs(bitpix) / 8)
+        let storage = FrameStorage(bitpix: bitpix, dataOffset: headerBytes, scale: scale, zero: zero,
+                                   blank: bitpix > 0 ? header.value("BLANK").flatMap { Int64($0) } : nil)
         return Frame(path: path, band: band, field: field, width: width, height: height, wcs: wcs,
-                     referenceSystem: system.isEmpty ? "ICRS" : system, unit: header.value("BUNIT"), primaryBytes: primaryBytes)
+                     referenceSystem: system.isEmpty ? "ICRS" : system, unit: header.value("BUNIT"), primaryBytes: primaryBytes,
+                     storage: storage)
     }
 
     /// Records which sky cells each field's footprint (all bands, corners and edge midpoints) touches.

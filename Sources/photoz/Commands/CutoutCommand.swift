@@ -47,12 +47,7 @@ struct CutoutCommand: ParsableCommand {
     @Flag(help: "Replace an existing --out that photoz cutout wrote (any other folder is refused).")
     var overwrite = false
 
-    @Option(help: "Object-id column (default: objID, objid, object_id).")
-    var idColumn: String?
-    @Option(help: "RA column in degrees (default: ra).")
-    var raColumn: String?
-    @Option(help: "Dec column in degrees (default: dec).")
-    var decColumn: String?
+    @OptionGroup var columns: CatalogPositionOptions
 
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
@@ -77,7 +72,7 @@ struct CutoutCommand: ParsableCommand {
         config.edge = edge
         config.threads = threads
         config.overwrite = overwrite
-        config.columns = CatalogColumns(objectID: idColumn, ra: raColumn, dec: decColumn)
+        config.columns = columns.catalogColumns
         let summary = try cutout(config, progress: ProgressDisplay("cutout").handler)
         if json {
             print(jsonText(summary))
@@ -85,8 +80,8 @@ struct CutoutCommand: ParsableCommand {
         }
         let skipped = summary.skipped.values.reduce(0, +)
         print("cut \(summary.written) objects from \(summary.fieldsUsed) fields (\(summary.framesRead) frames) into \(summary.output)")
-        print(String(format: "  %.1f s, %.1f objects/s (frame reading %.1f s, resampling %.1f s, summed over threads)",
-                     summary.seconds, summary.objectsPerSecond, summary.frameReadSeconds, summary.resampleSeconds))
+        print(String(format: "  %.1f s, %.1f objects/s (CPU summed over threads: frames %.1f s, resampling %.1f s, writing %.1f s)",
+                     summary.seconds, summary.objectsPerSecond, summary.frameReadSeconds, summary.resampleSeconds, summary.writeSeconds))
         print("skipped \(skipped)" + (skipped > 0 ? ": " + summary.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") : ""))
         print("  report: \(summary.skippedReport)")
         print("  frames used: \(summary.framesReport)")

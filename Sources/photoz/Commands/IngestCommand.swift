@@ -182,12 +182,7 @@ func describe(_ s: IngestSummary) -> String {
 
 /// Options naming the catalog's columns.
 struct CatalogColumnOptions: ParsableArguments {
-    @Option(help: "Object-id column (default: objID, objid, object_id, id, bestObjID).")
-    var idColumn: String?
-    @Option(help: "RA column, degrees or TUNIT rad (default: ra, PLUG_RA).")
-    var raColumn: String?
-    @Option(help: "Dec column, degrees or TUNIT rad (default: dec, PLUG_DEC).")
-    var decColumn: String?
+    @OptionGroup var position: CatalogPositionOptions
     @Option(help: "Spectroscopic-redshift column (default: z, Z, z_spec; none: every row unlabelled).")
     var zColumn: String?
     @Option(help: "Redshift-error column (default: zErr, z_err).")
@@ -216,7 +211,7 @@ struct CatalogColumnOptions: ParsableArguments {
     }
 
     var catalogColumns: CatalogColumns {
-        CatalogColumns(objectID: idColumn, ra: raColumn, dec: decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
+        CatalogColumns(objectID: position.idColumn, ra: position.raColumn, dec: position.decColumn, z: zColumn, zErr: zErrColumn, ebv: ebvColumn, extinctionPrefix: extinctionPrefix)
     }
 
     func coefficients() throws -> ExtinctionCoefficients {

@@ -1,0 +1,303 @@
+import Dispatch
+import Foundation
+
+/// Cuts the objects of every field on `threads` workers that share three kinds of task:
+/// decompressing a frame, resampling one band of a group of objects from its decompressed
+/// frame, and writing a group's stamp files once its five bands are resampled.
+///
+/// Why one pool rather than phases: with many objects per field, decompression and resampling
+/// cost about the same, and a field's five frames do not divide evenly over the threads (two
+/// threads: two, two, then one frame with the other thread idle). Here a band's objects are
+/// resampled as soon as its frame is decompressed, on whichever thread is free, and stamps are
+/// written while other frames decompress. A worker takes, in order: a group ready to be
+/// written (it frees memory), a frame to decompress (the longest tasks, started first), a
+/// band of a group to resample.
+///
+/// Memory is bounded whatever the catalog: the frames of at most `liveFields` fields, and
+/// resampled stamps of at most `stampBytes` (groups are opened only within that budget; a group
+/// is opened only when one of its frames is ready, and finishes once the others are).
+final class CutoutPipeline: @unchecked Sendable {
+    private let fields: [FieldID]
+    private let objects: [[Placement]]
+    private let index: FrameIndex
+    private let config: CutoutConfiguration
+    private let threads: Int
+    private let timing: Timing
+    private let progress: ProgressHandler?
+    private let plane: Int
+    private let groupSize: Int
+    private let liveFields: Int
+    private let stampBudget: Int
+    private let total: Int
+
+    private let condition = NSCondition()
+    // Everything below is guarded by `condition`.
+    private var nextField = 0
+    private var states: [Int: FieldState] = [:]
+    private var decodes: [(field: Int, band: Int)] = []
+    private var resamples: [(field: Int, group: Int, band: Int)] = []
+    private var resampleHead = 0
+    private var writes: [(field: Int, group: Int)] = []
+    private var openObjects = 0
+    /// Admitted fields whose frames are still needed.
+    private var holding = 0
+    private var finished = 0
+    private var busy = 0
+    private var failure: (any Error)?
+    private var outcome = BatchOutcome()
+    private var rows: [Int: [Int: [String]]] = [:]
+
+    private final class FieldState {
+        var frames: [[Float]?] = Array(repeating: nil, count: 5)
+        var failed: (path: String, message: String)?
+        var groups: [GroupState]
+        var resamplesLeft: Int
+        init(groups: [GroupState]) {
+            self.groups = groups
+            resamplesLeft = groups.count * 5
+        }
+    }
+
+    private final class GroupState {
+        let range: Range<Int>
+        var stamps: UnsafeMutableBufferPointer<Float>?
+        var masked: [Int]
+        var bands = 0
+        /// Resampling tasks running on it (its stamps are freed only when none is).
+        var running = 0
+        init(range: Range<Int>) {
+            self.range = range
+            masked = Array(repeating: 0, count: range.count * 5)
+        }
+    }
+
+    init(fields: [FieldID], objects: [[Placement]], index: FrameIndex, config: CutoutConfiguration, threads: Int,
+         timing: Timing, progress: ProgressHandler?) {
+        self.fields = fields
+        self.objects = objects
+        self.index = index
+        self.config = config
+        self.threads = threads
+        self.timing = timing
+        self.progress = progress
+        plane = config.size * config.size
+        stampBudget = stampBytes / (5 * plane * MemoryLayout<Float>.size)
+        // Groups of up to 16 objects: small enough to balance the threads, large enough that
+        // the scheduling is negligible; several groups fit the budget whatever the stamp size.
+        groupSize = max(1, min(16, stampBudget / 8))
+        // Enough fields' frames to keep every thread decompressing (five per field), plus one so
+        // the next field decompresses while the current one is resampled.
+        liveFields = (threads + 4) / 5 + 1
+        total = objects.reduce(0) { $0 + $1.count }
+    }
+
+    /// Runs the workers until every object is written or skipped; throws the first error that
+    /// is not an unreadable frame (those skip their field's objects).
+    func run() throws -> BatchOutcome {
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in work() }
+        for state in states.values { for group in state.groups { group.stamps?.deallocate() } }
+        if let failure { throw failure }
+        for f in rows.keys.sorted() { for g in rows[f]!.keys.sorted() { outcome.frameRows += rows[f]![g]! } }
+        return outcome
+    }
+
+    private enum Task {
+        case decode(field: Int, band: Int)
+        case resample(field: Int, group: Int, band: Int)
+        case write(field: Int, group: Int)
+    }
+
+    private func work() {
+        condition.lock()
+        while failure == nil && finished < total {
+            guard let task = nextTask() else {
+                // Only a running task can make more work: with none running, there is none left.
+                if busy == 0 { break }
+                condition.wait()
+                continue
+            }
+            busy += 1
+            condition.unlock()
+            let result = Result { try perform(task) }
+            condition.lock()
+            busy -= 1
+            complete(task, result)
+            condition.broadcast()
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next task to run, if any is ready (lock held).
+    private func nextTask() -> Task? {
+        if let w = writes.popLast() { return .write(field: w.field, group: w.group) }
+        admitFields()
+        while let d = decodes.first {
+            decodes.removeFirst()
+            if states[d.field]?.failed == nil { return .decode(field: d.field, band: d.band) }
+        }
+        var k = resampleHead
+        while k < resamples.count {
+            let unit = resamples[k]
+            guard let state = states[unit.field], state.failed == nil else {
+                if k == resampleHead { resampleHead += 1 }
+                k += 1
+                continue
+            }
+            let group = state.groups[unit.group]
+            if group.stamps == nil {
+                // Open it only within the stamp budget (always one group, whatever its size).
+                guard openObjects == 0 || openObjects + group.range.count <= stampBudget else { k += 1; continue }
+                group.stamps = .allocate(capacity: group.range.count * 5 * plane)
+                openObjects += group.range.count
+            }
+            group.running += 1
+            if k == resampleHead { resampleHead += 1 } else { resamples.remove(at: k) }
+            if resampleHead > 4096 { resamples.removeFirst(resampleHead); resampleHead = 0 }
+            return .resample(field: unit.field, group: unit.group, band: unit.band)
+        }
+        return nil
+    }
+
+    /// Admits fields while fewer than `liveFields` hold frames (lock held).
+    private func admitFields() {
+        while holding < liveFields && nextField < fields.count {
+            let f = nextField
+            nextField += 1
+            holding += 1
+            let count = objects[f].count
+            let groups = stride(from: 0, to: count, by: groupSize).map { GroupState(range: $0..<min($0 + groupSize, count)) }
+            states[f] = FieldState(groups: groups)
+            for band in 0..<5 { decodes.append((f, band)) }
+        }
+    }
+
+    /// Runs a task without the lock: frames and groups it touches are owned by it until it completes.
+    private func perform(_ task: Task) throws -> [Int] {
+        switch task {
+        case let .decode(f, b):
+            let frame = index.fields[fields[f]]![Band.allCases[b]]!
+            let t0 = threadCPUSeconds()
+            defer { timing.add(read: threadCPUSeconds() - t0) }
+            let image = try readFrameImage(frame)
+            condition.lock()
+            states[f]!.frames[b] = image
+            condition.unlock()
+            return []
+        case let .resample(f, g, b):
+            let t0 = threadCPUSeconds()
+            defer { timing.add(resample: threadCPUSeconds() - t0) }
+            condition.lock()
+            let state = states[f]!, group = state.groups[g], image = state.frames[b]!
+            condition.unlock()
+            let band = Band.allCases[b], frame = index.fields[fields[f]]![band]!
+            let resampler = LanczosResampler()
+            var masked: [Int] = []
+            try image.withUnsafeBufferPointer { image in
+                for (k, o) in group.range.enumerated() {
+                    let target = objects[f][o].target
+                    let grid = StampGrid(ra: target.ra, dec: target.dec, size: config.size, pixelScale: config.pixelScale)
+                    let out = UnsafeMutableBufferPointer(rebasing: group.stamps![(k * 5 + b) * plane..<(k * 5 + b + 1) * plane])
+                    do {
+                        masked.append(try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: out))
+                    } catch {
+                        throw PhotoZDataError.io(path: frame.path, message: "cannot resample object \(target.objectID): \(error)")
+                    }
+                }
+            }
+            return masked
+        case let .write(f, g):
+            let t0 = threadCPUSeconds()
+            defer { timing.add(write: threadCPUSeconds() - t0) }
+            condition.lock()
+            let group = states[f]!.groups[g]
+            condition.unlock()
+            var written: [Int] = []
+            let folder = URL(fileURLWithPath: config.output)
+            for (k, o) in group.range.enumerated() {
+                let object = objects[f][o]
+                let counts = Array(group.masked[k * 5..<k * 5 + 5])
+                if config.edge == .skip && counts.contains(where: { $0 > 0 }) { continue }
+                let pixels = UnsafeBufferPointer(rebasing: group.stamps![k * 5 * plane..<(k + 1) * 5 * plane])
+                try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: counts, config: config,
+                               to: folder.appendingPathComponent("\(object.target.objectID).fits").path)
+                written.append(k)
+            }
+            return written
+        }
+    }
+
+    /// Records a finished task and queues what it made ready (lock held).
+    private func complete(_ task: Task, _ result: Result<[Int], any Error>) {
+        switch (task, result) {
+        case let (.decode(f, b), .success):
+            let state = states[f]!
+            for g in state.groups.indices { resamples.append((f, g, b)) }
+        case let (.decode(f, b), .failure(error)):
+            let state = states[f]!
+            guard state.failed == nil else { return }
+            let path = index.fields[fields[f]]![Band.allCases[b]]!.path
+            state.failed = (path, "\(error)")
+            state.frames = Array(repeating: nil, count: 5)
+            holding -= 1
+            for group in state.groups where group.running == 0 { release(group) }
+            for object in objects[f] {
+                outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .unreadableFrame, file: path, detail: "\(error)"))
+            }
+            finished += objects[f].count
+            progress?(finished, total)
+        case let (.resample(f, g, b), .success(masked)):
+            let state = states[f]!, group = state.groups[g]
+            group.running -= 1
+            if state.failed != nil {   // another frame of the field failed: its objects are skipped
+                if group.running == 0 { release(group) }
+                return
+            }
+            for (k, count) in masked.enumerated() { group.masked[k * 5 + b] = count }
+            group.bands += 1
+            if group.bands == 5 { writes.append((f, g)) }
+            state.resamplesLeft -= 1
+            if state.resamplesLeft == 0 {   // frees the field's frames (~60 MB for SDSS)
+                state.frames = Array(repeating: nil, count: 5)
+                holding -= 1
+            }
+        case let (.write(f, g), .success(written)):
+            let state = states[f]!, group = state.groups[g]
+            var lines: [String] = []
+            for (k, o) in group.range.enumerated() {
+                let object = objects[f][o]
+                let counts = Array(group.masked[k * 5..<k * 5 + 5])
+                guard written.contains(k) else {
+                    outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
+                                                      detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
+                    continue
+                }
+                for band in Band.allCases {
+                    let frame = index.fields[object.field]![band]!, p = object.positions[band]!
+                    let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
+                                  frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
+                                  String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
+                    lines.append(fields.map(csvQuote).joined(separator: ",") + "\n")
+                }
+            }
+            rows[f, default: [:]][g] = lines
+            outcome.written += written.count
+            release(group)
+            finished += group.range.count
+            progress?(finished, total)
+        case let (_, .failure(error)):
+            if failure == nil { failure = error }
+        }
+    }
+
+    /// Frees a group's stamps (lock held).
+    private func release(_ group: GroupState) {
+        guard let stamps = group.stamps else { return }
+        stamps.deallocate()
+        group.stamps = nil
+        openObjects -= group.range.count
+    }
+}
+
+/// Resampled stamps held in memory at once: 256 MB (3,200 objects of 64 × 64 × 5).
+private let stampBytes = 256 << 20
