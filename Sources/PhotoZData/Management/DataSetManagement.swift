@@ -398,6 +398,11 @@ final class RowCopier {
         options.overwrite = output.overwrite
         if let name = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
            let set = ExtinctionCoefficients.named(name) { options.attributes.extinction = set }
+        // Bands and pixel scale are data: a g,r,i,z,y set stays g,r,i,z,y through select/split/merge.
+        if let bands = try source.manifest?.bands ?? (source.opened.first?.file.root.attribute(ShardSchema.Attribute.bands)?.stringsValue) {
+            options.attributes.bands = bands
+        }
+        if let scale = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.pixelScale)?.doubleValue { options.attributes.pixelScale = scale }
         options.attributes.inputs = jsonText(inputs)
         options.attributes.configuration = configuration
         self.output = output
