@@ -217,3 +217,19 @@ final class HDF5Source: ConvertSource {
                            z: try floats("z_spec")!, zErr: try floats("z_spec_err"), ebv: ebv)
     }
 }
+
+extension DataSetReader {
+    /// The band names of axis 1 of the images: the manifest's, else the shard's `bands` attribute.
+    public var bands: [String] {
+        if let bands = manifest?.bands { return bands }
+        return (try? opened.first?.file.root.attribute(ShardSchema.Attribute.bands)?.stringsValue ?? nil) ?? ShardSchema.sdssBands
+    }
+
+    /// Throws unless the images are SDSS u,g,r,i,z: for code whose physics is SDSS's (the k-NN
+    /// baseline dereddens u…z magnitudes with SDSS coefficients), `purpose` names it.
+    public func requireSDSSBands(purpose: String) throws {
+        guard bands == ShardSchema.sdssBands else {
+            throw PhotoZDataError.invalidOption("\(path) holds bands \(bands.joined(separator: ",")) but \(purpose) needs SDSS u,g,r,i,z images; it cannot be run on this data set")
+        }
+    }
+}
