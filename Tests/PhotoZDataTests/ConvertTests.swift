@@ -155,6 +155,8 @@ import Testing
         let attrs = try reader.opened[0].file.root
         #expect(try attrs.attribute("bands") == .strings(["g", "r", "i", "z", "y"]))
         #expect(try attrs.attribute("pixel_scale") == .double(0.168))
+        let inspection = try inspectShards(path: dir.file("ds"))
+        #expect(inspection.bandOrder == ["g", "r", "i", "z", "y"] && inspection.bands["y"] != nil && inspection.bands["u"] == nil)
         // Flux: HSC zero point 27 → nanomaggies.
         let text = try runPython("""
         import sys, h5py

@@ -86,16 +86,19 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
     var row = 0, skipped: [Int] = [], skippedCount = 0
     let p = 5 * size * size, sp = 5 * source.imageSize * source.imageSize
     let offset = (source.imageSize - size) / 2
+    var image = [Float](repeating: 0, count: p)
     while row < source.rows {
         let n = min(config.blockRows, source.rows - row)
         let block = try source.read(n)
-        var parts: [Split: (rows: ShardRows, images: [Float])] = [:]
+        // One part per split, mutated in place (a copy out of a dictionary would copy every image on each row).
+        let scalarColumns = ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }
+        var partRows = Split.allCases.map { _ in ShardRows(imageSize: size, columns: scalarColumns, capacity: n) }
+        var partImages = Split.allCases.map { _ in [Float]() }
         for k in 0..<n {
             let id = block.ids?[k] ?? Int64(row + k)
             let z = block.z[k], ebv = block.ebv?[k] ?? 0, zErr = block.zErr?[k] ?? 0
             let ra = block.ra?[k] ?? 0, dec = block.dec?[k] ?? 0
-            // Crop (centre) and scale into the row's image.
-            var image = [Float](repeating: 0, count: p)
+            // Crop (centre) and scale into the row's image (one buffer reused for every row).
             var finite = z.isFinite && ebv.isFinite && zErr.isFinite && ra.isFinite && dec.isFinite
             block.images.withUnsafeBufferPointer { src in
                 image.withUnsafeMutableBufferPointer { dst in
@@ -127,18 +130,19 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
             case .hash: config.fractions.split(of: id)
             case let .all(s): s
             }
-            var part = parts[split] ?? (ShardRows(imageSize: size, columns: ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }), [])
-            part.rows.objectID.append(id)
-            part.rows.ra.append(ra)
-            part.rows.dec.append(dec)
-            part.rows.zSpec.append(z)
-            part.rows.zSpecErr.append(zErr)
-            part.rows.ebv.append(ebv)
-            part.images.append(contentsOf: image)
-            parts[split] = part
+            let i = Split.allCases.firstIndex(of: split)!
+            partRows[i].objectID.append(id)
+            partRows[i].ra.append(ra)
+            partRows[i].dec.append(dec)
+            partRows[i].zSpec.append(z)
+            partRows[i].zSpecErr.append(zErr)
+            partRows[i].ebv.append(ebv)
+            if partImages[i].isEmpty { partImages[i].reserveCapacity(n * p) }
+            partImages[i].append(contentsOf: image)
         }
         for split in Split.allCases {
-            if let part = parts[split] { try part.images.withUnsafeBufferPointer { try writer.append(part.rows, images: $0, split: split) } }
+            let i = Split.allCases.firstIndex(of: split)!
+            if partRows[i].count > 0 { try partImages[i].withUnsafeBufferPointer { try writer.append(partRows[i], images: $0, split: split) } }
         }
         row += n
         progress?(row, source.rows)
