@@ -229,6 +229,30 @@ import Testing
         #expect(try Manifest.read(directory: dir.file("nan")).inputs["skipped_rows"] == "2,4")
     }
 
+    /// Other dtypes (big-endian, float64 images, int32 ids, float64 z) are converted exactly as numpy casts them.
+    @Test func otherDTypesAreConvertedAsNumpyCastsThem() throws {
+        let dir = TemporaryDirectory()
+        _ = try runPython("""
+        import sys, numpy as np
+        rng = np.random.default_rng(5)
+        d = rng.normal(size=(9, 16, 16, 5))
+        np.savez_compressed(sys.argv[1] + "/f8.npz", data=d.astype(">f8"), z=rng.uniform(0, 1, 9), ebv=np.zeros(9, ">f4"),
+                            object_id=np.arange(9, dtype=np.int32) * 3)
+        np.save(sys.argv[1] + "/expected.npy", d.astype(np.float32))
+        """, arguments: [dir.path])
+        _ = try Self.convert(.pasquetNPZ, dir.file("f8.npz"), dir.file("ds")) { $0.splitScheme = .all(.train) }
+        _ = try exportCollection(ExportConfiguration(data: dir.file("ds"), format: .pasquetNPZ, out: dir.file("back.npz")))
+        let out = try runPython("""
+        import sys, numpy as np
+        a, b, e = np.load(sys.argv[1]), np.load(sys.argv[2]), np.load(sys.argv[3])
+        assert np.array_equal(b["data"], e)
+        assert np.array_equal(b["z"], a["z"].astype(np.float32))
+        assert np.array_equal(b["object_id"], np.arange(9) * 3)
+        print("ok")
+        """, arguments: [dir.file("f8.npz"), dir.file("back.npz"), dir.file("expected.npy")])
+        #expect(out.hasPrefix("ok"), "\(out)")
+    }
+
     @Test func declaredShapesAreBoundedByTheFile() throws {
         let dir = TemporaryDirectory()
         // An npy header declaring 2^40 images over 64 bytes of data, stored and deflated.
