@@ -82,13 +82,15 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
     let writer = try DataSetWriter(target: config.output.out, options: options)
 
     var seen = Set<Int64>()
-    seen.reserveCapacity(min(source.rows, 1 << 24))
+    seen.reserveCapacity(min(source.rows, 1 << 20))
+    // A block's source images stay under 256 MiB whatever --block-rows asks (GalaxiesML's 127² images: 1,000 rows).
+    let blockRows = max(1, min(config.blockRows, (256 << 20) / (5 * source.imageSize * source.imageSize * 4)))
     var row = 0, skipped: [Int] = [], skippedCount = 0
     let p = 5 * size * size, sp = 5 * source.imageSize * source.imageSize
     let offset = (source.imageSize - size) / 2
     var image = [Float](repeating: 0, count: p)
     while row < source.rows {
-        let n = min(config.blockRows, source.rows - row)
+        let n = min(blockRows, source.rows - row)
         let block = try source.read(n)
         // One part per split, mutated in place (a copy out of a dictionary would copy every image on each row).
         let scalarColumns = ShardSchema.requiredColumns.filter { $0.name != ShardSchema.images }
