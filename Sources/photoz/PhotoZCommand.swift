@@ -28,6 +28,8 @@ struct PhotoZCommand: ParsableCommand {
             SplitCommand.self,
             MergeCommand.self,
             TableCommand.self,
+            ConvertCommand.self,
+            ExportCommand.self,
         ]
     )
 

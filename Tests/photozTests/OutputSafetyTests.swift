@@ -289,7 +289,8 @@ func killNow(_ process: Process) {
         var existing: Set<String> = ["--help", "--version", "--no-augment", "--no-perturbation", "--no-plots", "--no-random-start",
                                         "--mpi"]  // `srun --mpi=pmix` in the MPI layer's advice: an option of Slurm, not photoz
         let commands = ["ingest", "simulate", "train", "predict", "evaluate", "baseline", "attack", "robustness", "export-fits",
-                        "inspect", "validate", "demo", "bench", "bench-attack", "cutout", "select", "split", "merge", "table"]
+                        "inspect", "validate", "demo", "bench", "bench-attack", "cutout", "select", "split", "merge", "table",
+                        "convert", "export"]
         for command in commands {
             let help = try Photoz.run(["help", command]).stdout
             let option = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]+")

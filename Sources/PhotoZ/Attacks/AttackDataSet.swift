@@ -59,6 +59,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
     options.shardSize = Int.max  // each output shard ends where its source shard ends
     options.compression = config.compression
     options.overwrite = config.overwrite
+    options.attributes.bands = dataSet.bands  // adversarial shards keep their source's bands (g,r,i,z,y stays so)
     let perturbationColumn = ShardSchema.column(ShardSchema.perturbation)!
     options.optionalColumns = dataSet.heldCarriedColumns + dataSet.catalogColumns
     if config.writePerturbation { options.optionalColumns.append(perturbationColumn) }
@@ -101,6 +102,8 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, fitProgress: Pro
             let sourceSHA = try info.sha256 ?? SHA256.hexDigest(ofFile: info.path)
             let split = info.split ?? source.split ?? .test
             var attributes = ShardAttributes()
+            attributes.bands = dataSet.bands
+            if let scale = try source.file.root.attribute(ShardSchema.Attribute.pixelScale)?.doubleValue { attributes.pixelScale = scale }
             if let name = try source.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
                let set = ExtinctionCoefficients.named(name) { attributes.extinction = set }
             var inputs = ["source_shard": info.path, "source_shard_sha256": sourceSHA, "source_data": config.data,

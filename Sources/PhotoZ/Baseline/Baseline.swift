@@ -33,6 +33,7 @@ public struct BaselineConfiguration: Codable, Sendable, Equatable {
 public func runColourKNNBaseline(_ config: BaselineConfiguration) throws -> (metrics: PhotoZMetrics, predictions: Predictions) {
     try config.validate()
     let dataSet = try DataSet(path: config.data)
+    try dataSet.requireSDSSBands(purpose: "the colour k-NN baseline (u-g…i-z colours dereddened with SDSS extinction coefficients)")
     var knn = ColourKNN(k: config.k, apertureRadius: config.aperture)
     let train = try knn.features(of: dataSet, split: .train)
     guard train.features.count >= config.k else {

@@ -407,6 +407,11 @@ final class RowCopier {
         columns = ShardSchema.requiredColumns + held + catalog
         if let name = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.extinctionCoefficients)?.stringValue,
            let set = ExtinctionCoefficients.named(name) { options.attributes.extinction = set }
+        // Bands and pixel scale are data: a g,r,i,z,y set stays g,r,i,z,y through select/split/merge.
+        if let bands = try source.manifest?.bands ?? (source.opened.first?.file.root.attribute(ShardSchema.Attribute.bands)?.stringsValue) {
+            options.attributes.bands = bands
+        }
+        if let scale = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.pixelScale)?.doubleValue { options.attributes.pixelScale = scale }
         options.attributes.inputs = jsonText(inputs)
         options.attributes.configuration = configuration
         self.output = output
@@ -425,13 +430,22 @@ final class RowCopier {
         while let batch = try batches.next() {
             if batch.shard != shard { shard = batch.shard!; rowInShard = 0 }
             let source = reader.shards[shard].split ?? reader.opened[shard].split ?? .test
-            var parts: [Split: ShardRows] = [:]
-            for k in 0..<batch.count {
-                guard let target = try decide(batch.rows, k, source, (shard, rowInShard + k)) else { continue }
-                parts[target, default: ShardRows(imageSize: reader.imageSize, columns: columns)].append(rows: k..<k + 1, of: batch.rows)
-            }
+            let targets = try (0..<batch.count).map { k in try decide(batch.rows, k, source, (shard, rowInShard + k)) }
             rowInShard += batch.count
-            for split in Split.allCases { if let part = parts[split] { try writer.append(part, split: split) } }
+            if let only = targets.first ?? nil, targets.allSatisfy({ $0 == only }) {
+                // Every row to one split (merge, select of a whole range): the batch as it is, no copy.
+                try writer.append(batch.count == batch.rows.count ? batch.rows : batch.rows.rows(0..<batch.count), split: only)
+            } else {
+                var parts: [Split: ShardRows] = [:]
+                var k = 0
+                while k < targets.count {  // runs of rows with one target are copied at once
+                    var end = k + 1
+                    while end < targets.count, targets[end] == targets[k] { end += 1 }
+                    if let target = targets[k] { parts[target, default: ShardRows(imageSize: reader.imageSize, columns: columns)].append(rows: k..<end, of: batch.rows) }
+                    k = end
+                }
+                for split in Split.allCases { if let part = parts[split] { try writer.append(part, split: split) } }
+            }
             read += batch.count
             progress?(read, batches.rows)
         }

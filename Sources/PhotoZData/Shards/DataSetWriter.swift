@@ -105,6 +105,7 @@ public final class DataSetWriter {
                 (split.rawValue, entries.filter { $0.split == split }.reduce(0) { $0 + $1.rows })
             })
             manifest.imageSize = options.imageSize
+            manifest.bands = options.attributes.bands
             try manifest.write(directory: staging.path)
             hasher.drain()
             try staging.commit()

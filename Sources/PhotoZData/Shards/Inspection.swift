@@ -53,6 +53,8 @@ public struct DataSetInspection: Codable, Sendable {
     public var optionalColumns: [String] = []
     /// `schema_minor_version` of the first shard.
     public var schemaMinorVersion: Int = 0
+    /// Band names in image order (the shards' `bands`: u,g,r,i,z or g,r,i,z,y); keys of `bands`.
+    public var bandOrder: [String] = ShardSchema.sdssBands
 }
 
 /// Reads shards (one file, or every shard of a folder) and summarises them.
@@ -111,14 +113,17 @@ public func inspectShards(path: String, maxPixelRows: Int = 2000) throws -> Data
     var attributes: [String: String] = [:]
     for name in (try? first.attributeNames()) ?? [] { attributes[name] = try shards[0].attributeText(name) }
     let images = try first.dataset(ShardSchema.images)
+    let stored = (try? first.attribute(ShardSchema.Attribute.bands))??.stringsValue
+    let bandOrder = stored.map(Set.init)?.count == Band.allCases.count ? stored! : ShardSchema.sdssBands
     let distributions = values.mapValues(Distribution.init)
     return DataSetInspection(
         path: path, schema: ShardSchema.name, schemaVersion: Int(ShardSchema.version), files: shards.count, rows: total,
         rowsPerSplit: perSplit, imageSize: shards[0].imageSize, compression: (try? images.filters) ?? [], pixelRowsSampled: sampled,
-        bands: Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0.rawValue, Distribution(pixels[$0.index])) }),
+        bands: Dictionary(uniqueKeysWithValues: bandOrder.enumerated().map { ($1, Distribution(pixels[$0])) }),
         zSpec: distributions[ShardSchema.zSpec] ?? Distribution([]), zSpecErr: distributions[ShardSchema.zSpecErr] ?? Distribution([]),
         ebv: distributions[ShardSchema.ebv] ?? Distribution([]), columns: distributions, attributes: attributes,
-        labelledRows: total - unlabelled, unlabelledRows: unlabelled, optionalColumns: optional, schemaMinorVersion: Int(shards[0].minorVersion))
+        labelledRows: total - unlabelled, unlabelledRows: unlabelled, optionalColumns: optional, schemaMinorVersion: Int(shards[0].minorVersion),
+        bandOrder: bandOrder)
 }
 
 /// One object of an HDF5 file, for the generic view of files other than shards.

@@ -115,7 +115,7 @@ extension Manifest {
         if shardSchema != ShardSchema.name || shardSchemaVersion != Int(ShardSchema.version) {
             problem("shard schema \(shardSchema) v\(shardSchemaVersion); this photoz reads \(ShardSchema.name) v\(ShardSchema.version): re-ingest the data with this version")
         }
-        if bands != Band.allCases.map(\.rawValue) { problem("bands \(bands) are not [u, g, r, i, z]") }
+        if !ShardSchema.knownBandSets.contains(bands) { problem("bands \(bands) are not one of \(ShardSchema.knownBandSets.map { $0.joined() }.joined(separator: ", "))") }
         if !(1...ShardSchema.maxImageSize).contains(imageSize) {
             problem("image_size \(imageSize) is outside 1…\(ShardSchema.maxImageSize)")
         }

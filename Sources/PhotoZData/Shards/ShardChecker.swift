@@ -5,7 +5,7 @@ struct ShardChecker {
     let path: String
     let root: HDF5Group
 
-    func check(_ report: inout ValidationReport, seenIDs: inout Set<Int64>, expectedSplit: Split?, imageSize: Int? = nil) {
+    func check(_ report: inout ValidationReport, seenIDs: inout Set<Int64>, expectedSplit: Split?, imageSize: Int? = nil, expectedBands: [String]? = nil) {
         var problems: [String] = []
         func problem(_ text: String) { problems.append("\(path): \(text)") }
         defer { report.problems += problems }
@@ -15,7 +15,9 @@ struct ShardChecker {
         if case let .int64(version)? = try? root.attribute(A.schemaVersion) {
             if version != ShardSchema.version { problem("schema_version \(version); this photoz reads version \(ShardSchema.version)"); return }
         } else { problem("root attribute schema_version missing or not an integer") }
-        if (try? root.attribute(A.bands)) != .strings(Band.allCases.map(\.rawValue)) { problem("root attribute bands is not [u, g, r, i, z]") }
+        if let bands = try? root.attribute(A.bands)?.stringsValue, ShardSchema.knownBandSets.contains(bands) {
+            if let expectedBands, bands != expectedBands { problem("root attribute bands \(bands.joined()) differs from manifest.json's \(expectedBands.joined())") }
+        } else { problem("root attribute bands is not one of \(ShardSchema.knownBandSets.map { $0.joined() }.joined(separator: ", "))") }
         if (try? root.attribute(A.fluxUnit)) != .string(Survey.fluxUnit) { problem("root attribute flux_unit is not '\(Survey.fluxUnit)'") }
         for name in [A.pixelScale] where !(isDouble(try? root.attribute(name))) { problem("root attribute \(name) missing or not a number") }
         for name in [A.extinctionCoefficients, A.toolVersion, A.created, A.inputs, A.split] {

@@ -5,6 +5,11 @@ import HDF5
 public struct ShardAttributes: Sendable {
     public var imageSize: Int = Survey.cutoutSize
     public var extinction: ExtinctionCoefficients = .sfd98
+    /// Band names in the order of axis 1 of `images` (`ShardSchema.knownBandSets`); converted
+    /// HSC data are g,r,i,z,y and must never be labelled u,g,r,i,z.
+    public var bands: [String] = Band.allCases.map(\.rawValue)
+    /// Arcseconds per pixel (SDSS 0.396, HSC 0.168).
+    public var pixelScale: Double = Survey.pixelScale
     public var split: Split?
     /// JSON text describing the inputs (catalog and cutouts with checksums, source shards…).
     public var inputs: String = "{}"
@@ -209,9 +214,9 @@ final class ShardWriter {
         try root.setAttribute(A.schema, .string(ShardSchema.name))
         try root.setAttribute(A.schemaVersion, .int64(ShardSchema.version))
         try root.setAttribute(A.schemaMinorVersion, .int64(ShardSchema.minorVersion))
-        try root.setAttribute(A.bands, .strings(Band.allCases.map(\.rawValue)))
+        try root.setAttribute(A.bands, .strings(a.bands))
         try root.setAttribute(A.imageSize, .int64(Int64(a.imageSize)))
-        try root.setAttribute(A.pixelScale, .double(Survey.pixelScale))
+        try root.setAttribute(A.pixelScale, .double(a.pixelScale))
         try root.setAttribute(A.pixelScaleUnit, .string("arcsec/pixel"))
         try root.setAttribute(A.fluxUnit, .string(Survey.fluxUnit))
         try root.setAttribute(A.extinctionCoefficients, .string(a.extinction.name))

@@ -74,7 +74,7 @@ private func validateDataSet(_ directory: String, _ report: inout ValidationRepo
             report.problems.append("\(path): SHA-256 \(sha.prefix(12))… differs from manifest.json's \(entry.sha256.prefix(12))…: the file changed after ingest")
         }
         let before = report.rows
-        validateFile(path, &report, seenIDs: &seen, expectedSplit: entry.split, imageSize: manifest.imageSize)
+        validateFile(path, &report, seenIDs: &seen, expectedSplit: entry.split, imageSize: manifest.imageSize, bands: manifest.bands)
         if report.rows - before != entry.rows {
             report.problems.append("\(path): \(report.rows - before) rows, manifest.json says \(entry.rows)")
         }
@@ -83,7 +83,7 @@ private func validateDataSet(_ directory: String, _ report: inout ValidationRepo
 }
 
 private func validateFile(_ path: String, _ report: inout ValidationReport, seenIDs: inout Set<Int64>, expectedSplit: Split? = nil,
-                          imageSize: Int? = nil, single: Bool = false) {
+                          imageSize: Int? = nil, bands: [String]? = nil, single: Bool = false) {
     report.filesChecked += 1
     let file: HDF5File
     do { file = try HDF5File.open(path, readOnly: true) } catch {
@@ -101,7 +101,7 @@ private func validateFile(_ path: String, _ report: inout ValidationReport, seen
         report.problems.append(contentsOf: validateOtherFile(path, file: file, schema: schema))
         return
     }
-    ShardChecker(path: path, root: root).check(&report, seenIDs: &seenIDs, expectedSplit: expectedSplit, imageSize: imageSize)
+    ShardChecker(path: path, root: root).check(&report, seenIDs: &seenIDs, expectedSplit: expectedSplit, imageSize: imageSize, expectedBands: bands)
 }
 
 /// Files other than shards: the schema must at least be one photoz knows.

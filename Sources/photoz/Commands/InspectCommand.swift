@@ -59,9 +59,9 @@ func describe(_ d: DataSetInspection) -> String {
             + (d.optionalColumns.isEmpty ? "" : "; optional columns: " + d.optionalColumns.joined(separator: ", ")),
         "pixels (\(d.pixelRowsSampled) rows sampled)        mean        std        min     median        max",
     ]
-    for band in Band.allCases {
-        let s = d.bands[band.rawValue]!
-        lines.append("  \(band.rawValue)  " + [s.mean, s.std, s.min, s.median, s.max].map { f($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " "))
+    for band in d.bandOrder {
+        let s = d.bands[band]!
+        lines.append("  \(band)  " + [s.mean, s.std, s.min, s.median, s.max].map { f($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " "))
     }
     for (name, s) in ShardSchema.columns.compactMap({ c in d.columns[c.name].map { (c.name, $0) } }) {
         lines.append("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) min \(f(s.min))  p16 \(f(s.p16))  median \(f(s.median))  p84 \(f(s.p84))  max \(f(s.max))  (N \(s.count))")
