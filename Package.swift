@@ -52,7 +52,7 @@ let package = Package(
 
         .executableTarget(
             name: "photoz",
-            dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", "MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The MPI tests that need several processes: run alone, it launches itself under mpirun (scripts/test).

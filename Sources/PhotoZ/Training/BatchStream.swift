@@ -8,7 +8,23 @@ public struct TrainingBatch: Sendable {
     public var ebv: [Float]         // (n)
     public var zSpec: [Float]       // (n)
     public var objectID: [Int64]    // (n)
+    /// Which rows of the global batch these are: all of them in a single process, this rank's
+    /// share under mpirun (`RankPartition`).
+    public var rowsOfGlobalBatch: Range<Int>
+    /// The rows of the global batch (`--batch-size`).
+    public var globalCount: Int
     public var count: Int { objectID.count }
+
+    /// A batch; by default the whole global batch (a single process).
+    public init(images: [Float], ebv: [Float], zSpec: [Float], objectID: [Int64], rowsOfGlobalBatch: Range<Int>? = nil,
+                globalCount: Int? = nil) {
+        self.images = images
+        self.ebv = ebv
+        self.zSpec = zSpec
+        self.objectID = objectID
+        self.rowsOfGlobalBatch = rowsOfGlobalBatch ?? 0..<objectID.count
+        self.globalCount = globalCount ?? objectID.count
+    }
 }
 
 /// Streams shuffled, augmented training batches on a background thread.
@@ -31,8 +47,15 @@ public final class BatchStream: @unchecked Sendable {
     public static var readBlockRows: Int { DataSetReader.shuffleBlockRows }
 
     /// Starts streaming at global step `startStep` (0 for a new run).
+    ///
+    /// `rows` (nil: all) keeps only those rows of each batch of `batchSize`: a rank's share of
+    /// the global batch under mpirun. The batches read, their order and each row's augmentation
+    /// are those of the whole batch (the augmentation generator still draws for every row), so
+    /// the ranks' shares put together are exactly the single process's batch; only the kept
+    /// rows are augmented and transformed.
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
-                startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3) throws {
+                startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3, rows kept: Range<Int>? = nil) throws {
+        precondition(kept.map { $0.lowerBound >= 0 && $0.upperBound <= batchSize } ?? true, "BatchStream: rows \(kept!) outside a batch of \(batchSize)")
         let rows = try dataSet.requireRows(in: split, purpose: "training").reduce(0) { $0 + $1.rows }
         guard rows >= batchSize else {
             throw PhotoZDataError.invalidOption("\(dataSet.path): the \(split.rawValue) split has \(rows) rows, fewer than --batch-size \(batchSize); use a smaller batch")
@@ -42,7 +65,8 @@ public final class BatchStream: @unchecked Sendable {
         let queue = BoundedQueue<Result<TrainingBatch, Error>>(capacity: queueDepth)
         self.queue = queue
         let producer = BatchProducer(reader: dataSet, split: split, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, seed: seed,
-                                     augment: augment, transform: transform, bufferRows: bufferRows, queue: queue)
+                                     augment: augment, transform: transform, bufferRows: bufferRows, queue: queue,
+                                     kept: kept ?? 0..<batchSize)
         self.producer = producer
         let thread = Thread { producer.run(from: startStep) }
         thread.name = "photoz.batches"
@@ -74,6 +98,8 @@ final class BatchProducer: @unchecked Sendable {
     private let transform: PixelTransform
     private let bufferRows: Int
     private let queue: BoundedQueue<Result<TrainingBatch, Error>>
+    /// The rows of each batch delivered (a rank's share).
+    private let kept: Range<Int>
     private let lock = NSLock()
     private var running = false
 
@@ -81,7 +107,8 @@ final class BatchProducer: @unchecked Sendable {
     static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv].map { ShardSchema.column($0)! }
 
     init(reader: DataSetReader, split: Split, batchSize: Int, stepsPerEpoch: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
-         bufferRows: Int, queue: BoundedQueue<Result<TrainingBatch, Error>>) {
+         bufferRows: Int, queue: BoundedQueue<Result<TrainingBatch, Error>>, kept: Range<Int>) {
+        self.kept = kept
         self.reader = reader
         self.split = split
         self.batchSize = batchSize
@@ -116,22 +143,28 @@ final class BatchProducer: @unchecked Sendable {
         }
     }
 
-    /// Augments and transforms a batch (the costly part, skipped for batches before `skip`).
+    /// Augments and transforms the kept rows of a batch (the costly part, skipped for batches before `skip`).
     private func finish(_ rows: consuming ShardRows, epoch: Int, index: Int) -> TrainingBatch {
         let n = rows.count
-        var images = rows.images
-        rows.images = []  // `images` is now the only reference: edited in place, not copied
         let imageSize = rows.imageSize
+        let pixels = 5 * imageSize * imageSize
+        var images: [Float]
+        if kept == 0..<n {
+            images = rows.images
+            rows.images = []  // `images` is now the only reference: edited in place, not copied
+        } else {
+            images = Array(rows.images[kept.lowerBound * pixels..<kept.upperBound * pixels])
+        }
         if augment {
             var rng = SplitMix64(seed: seed ^ (UInt64(epoch) << 32 | UInt64(index)) &* 0xD1B5_4A32_D192_ED03)
-            let pixels = 5 * imageSize * imageSize
             var scratch = [Float](repeating: 0, count: pixels)
             images.withUnsafeMutableBufferPointer { all in
                 scratch.withUnsafeMutableBufferPointer { copy in
                     for k in 0..<n {
-                        let d = Dihedral.random(using: &rng)
-                        guard d != .identity else { continue }
-                        let image = UnsafeMutableBufferPointer(rebasing: all[k * pixels..<(k + 1) * pixels])
+                        let d = Dihedral.random(using: &rng)  // drawn for every row: the same draws on every rank
+                        guard d != .identity, kept.contains(k) else { continue }
+                        let j = k - kept.lowerBound
+                        let image = UnsafeMutableBufferPointer(rebasing: all[j * pixels..<(j + 1) * pixels])
                         _ = copy.update(fromContentsOf: image)
                         d.apply(UnsafeBufferPointer(copy), into: image, size: imageSize, planes: 5)
                     }
@@ -139,7 +172,8 @@ final class BatchProducer: @unchecked Sendable {
             }
         }
         transform.apply(&images)
-        return TrainingBatch(images: images, ebv: rows.ebv, zSpec: rows.zSpec, objectID: rows.objectID)
+        return TrainingBatch(images: images, ebv: Array(rows.ebv[kept]), zSpec: Array(rows.zSpec[kept]),
+                             objectID: Array(rows.objectID[kept]), rowsOfGlobalBatch: kept, globalCount: n)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPI
 import NeuralNet
 import PhotoZ
 import PhotoZData
@@ -50,13 +51,18 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lock = try claimOutput(out)
-        defer { lock.release() }
+        // Under mpirun each rank predicts its share of the objects; rank 0 holds the lock,
+        // gathers, writes the one file and prints.
+        try withMPI { context in
+        let lock = context.isRoot ? try claimOutput(out) : nil
+        defer { lock?.release() }
         NeuralNet.Precision.default = precision
-        let predictions = try predictToFile(configuration, progress: ProgressDisplay("predict").handler)
+        let predictions = try predictToFile(configuration, context: context, progress: context.isRoot ? ProgressDisplay("predict").handler : nil)
+        guard context.isRoot else { return }
         print("\(predictions.count) objects → \(out)")
         if predictions.zSpec.contains(where: \.isFinite) {
             print(PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec).summary)
+        }
         }
     }
 }
