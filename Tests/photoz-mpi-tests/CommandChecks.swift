@@ -112,8 +112,8 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
     // difference from one process's is the order in which float32 adds the rows' gradients
     // (the ranks' weighted means, then their sum): measured 4e-9 to 1.5e-8 after 4 steps, i.e.
     // one or two ulps of parameters of about 0.1; the tolerance is 1e-7. A wrong weighting
-    // (1/2 each for the 5- and 4-row shares) changes the gradient by about 5 % of the shares'
-    // difference and the parameters by far more; another batch (8 rows) moves them by > 2e-4.
+    // (1/2 each for the 5- and 4-row shares instead of 5/9 and 4/9) moved them by 4e-3 (tried);
+    // another batch (8 rows) moves them by > 2e-4.
     // With Adam (the default) each element's step is its gradient over the RMS of its past
     // gradients, which magnifies those roundings for elements whose gradient is near zero:
     // measured 2.5e-5 after 4 steps at a learning rate of 2e-3; the tolerance is 1e-4, while
@@ -181,7 +181,30 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
         }
     }
 
-    // 4. More ranks than objects: 3 ranks predict a data set of 2 objects (ranks 1 and 2 have
+    // 4. Robustness: 3 ranks (shares of 3, 3 and 2 of the 8 batches of 16 rows) give the
+    // single process's report: the same metrics for every (model, ε, target), bit for bit.
+    let robustness = ["robustness", "--model", "alone-adam9.h5", "--model", "alone-sgd9.h5", "--data", "shards", "--split", "all",
+                      "--batch-size", "16", "--epsilons", "0.01,0.05"]
+    let robustnessName = "mpirun -np 3 photoz robustness = photoz robustness alone (2 models and their ensemble, 2 epsilons)"
+    if run(robustnessName, robustness + ["--out", "rob-alone"]) != nil, run(robustnessName, robustness + ["--out", "rob-mpi"], ranks: 3) != nil {
+        do {
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let a = try decoder.decode(RobustnessReport.self, from: Data(contentsOf: URL(fileURLWithPath: file("rob-alone.json"))))
+            let b = try decoder.decode(RobustnessReport.self, from: Data(contentsOf: URL(fileURLWithPath: file("rob-mpi.json"))))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            func text<T: Encodable>(_ value: T) throws -> Data { try encoder.encode(value) }
+            let same = try text(a.clean) == text(b.clean) && text(a.attacked) == text(b.attacked) && a.rows == b.rows && a.rows == 120
+            report(robustnessName, same && a.mpiRanks == 1 && b.mpiRanks == 3,
+                   "\(b.rows) rows, metrics \(same ? "identical" : "DIFFERENT"), mpiRanks \(b.mpiRanks.map(String.init) ?? "missing")")
+        } catch {
+            report(robustnessName, false, "\(error)")
+        }
+    }
+
+    // 5. More ranks than objects: 3 ranks predict a data set of 2 objects (ranks 1 and 2 have
     // none) and end cleanly with the single process's file.
     let twoName = "mpirun -np 3 photoz predict on 2 objects ends cleanly with the single process's values"
     if let reference {
