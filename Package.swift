@@ -56,7 +56,7 @@ let package = Package(
         ),
 
         // The MPI tests that need several processes: run alone, it launches itself under mpirun (scripts/test).
-        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet"], path: "Tests/photoz-mpi-tests"),
+        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet", "PhotoZData"], path: "Tests/photoz-mpi-tests"),
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),

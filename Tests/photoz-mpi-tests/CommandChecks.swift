@@ -4,6 +4,7 @@ import Foundation
 import MPI
 import NeuralNet
 import PhotoZ
+import PhotoZData
 
 /// The photoz executable built beside this one (`swift build` builds both).
 func photozExecutable() -> String {
@@ -204,7 +205,39 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
         }
     }
 
-    // 5. More ranks than objects: 3 ranks predict a data set of 2 objects (ranks 1 and 2 have
+    // 5. Attack: PGD with a random start (seeded by the batch's global index) on 3 ranks, 8
+    // batches dealt out in rounds, gives the single process's adversarial data set: every shard's
+    // datasets equal, bit for bit, and `photoz validate` accepts it.
+    let attack = ["attack", "--model", "alone-adam9.h5", "--data", "shards", "--split", "all", "--method", "pgd", "--steps", "2",
+                  "--random-start", "--epsilon", "0.01", "--batch-size", "16"]
+    let attackName = "mpirun -np 3 photoz attack --method pgd --random-start = photoz attack alone (every shard, bit for bit)"
+    if run(attackName, attack + ["--out", "adv-alone"]) != nil, run(attackName, attack + ["--out", "adv-mpi"], ranks: 3) != nil,
+       run(attackName + ": photoz validate", ["validate", "adv-mpi"]) != nil {
+        do {
+            let shards = try fm.contentsOfDirectory(atPath: file("adv-alone")).filter { $0.hasSuffix(".h5") }.sorted()
+            var differing: [String] = [], rows = 0, ranksRecorded: [Int64?] = []
+            for name in shards {
+                let a = try Shard(path: file("adv-alone/" + name)), b = try Shard(path: file("adv-mpi/" + name))
+                rows += a.rows
+                let pixels = [ShardSchema.images, ShardSchema.perturbation].map { ShardSchema.column($0)! }
+                let (x, y) = (try a.read(rows: 0..<a.rows, columns: pixels), try b.read(rows: 0..<b.rows, columns: pixels))
+                if x.images != y.images { differing.append(name + "/images") }
+                if x.perturbation != y.perturbation { differing.append(name + "/perturbation") }
+                for column in [ShardSchema.zSpec, ShardSchema.ebv] where try a.floatColumn(column) != b.floatColumn(column) {
+                    differing.append(name + "/" + column)
+                }
+                if try a.objectIDs() != b.objectIDs() { differing.append(name + "/object_id") }
+                ranksRecorded.append(try b.file.root.attribute("mpi_ranks")?.int64Value)
+            }
+            report(attackName, differing.isEmpty && rows == 120 && shards.count == 3 && ranksRecorded.allSatisfy { $0 == 3 },
+                   "\(shards.count) shards, \(rows) rows; " + (differing.isEmpty ? "identical" : "differ: " + differing.joined(separator: ", "))
+                   + "; mpi_ranks \(ranksRecorded)")
+        } catch {
+            report(attackName, false, "\(error)")
+        }
+    }
+
+    // 6. More ranks than objects: 3 ranks predict a data set of 2 objects (ranks 1 and 2 have
     // none) and end cleanly with the single process's file.
     let twoName = "mpirun -np 3 photoz predict on 2 objects ends cleanly with the single process's values"
     if let reference {
