@@ -119,16 +119,21 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
     // gradients, which magnifies those roundings for elements whose gradient is near zero:
     // measured 2.5e-5 after 4 steps at a learning rate of 2e-3; the tolerance is 1e-4, while
     // another batch moves the parameters by 1.5e-2.
+    // Adversarial training (FGSM, half of each batch): the first round(0.5·9) = 5 rows of the
+    // global batch are replaced; on 3 ranks (3 rows each) rank 0 perturbs 3, rank 1 two, rank 2
+    // none. FGSM's step is the sign of each row's own gradient, so the images are the single
+    // process's and the SGD tolerance holds.
     let sgd = ["--optimizer", "sgd", "--learning-rate", "0.05"]
-    let cases: [(optimizer: [String], ranks: Int, batch: Int, tolerance: Float)] = [
-        (sgd, 2, 9, 1e-7), (sgd, 3, 9, 1e-7), (sgd, 3, 2, 1e-7), ([], 2, 9, 1e-4)]
-    for (optimizer, batch) in [(sgd, 9), (sgd, 8), (sgd, 2), ([], 9), ([], 8)] {
-        let tag = optimizer.isEmpty ? "adam" : "sgd"
-        guard run("train alone, \(tag), batch \(batch)", common + optimizer + ["--batch-size", "\(batch)", "--out", "alone-\(tag)\(batch).h5"]) != nil else { return }
+    let adversarial = sgd + ["--adversarial", "fgsm", "--adv-epsilon", "0.05"]
+    let tags = ["sgd": sgd, "adam": [], "fgsm": adversarial]
+    let cases: [(tag: String, ranks: Int, batch: Int, tolerance: Float)] = [
+        ("sgd", 2, 9, 1e-7), ("sgd", 3, 9, 1e-7), ("sgd", 3, 2, 1e-7), ("adam", 2, 9, 1e-4), ("fgsm", 3, 9, 1e-7)]
+    for (tag, batch) in [("sgd", 9), ("sgd", 8), ("sgd", 2), ("adam", 9), ("adam", 8), ("fgsm", 9), ("fgsm", 8)] {
+        guard run("train alone, \(tag), batch \(batch)", common + tags[tag]! + ["--batch-size", "\(batch)", "--out", "alone-\(tag)\(batch).h5"]) != nil else { return }
     }
-    for (optimizer, ranks, batch, tolerance) in cases {
-        let tag = optimizer.isEmpty ? "adam" : "sgd"
-        let name = "mpirun -np \(ranks) photoz train --optimizer \(tag) --batch-size \(batch) (4 steps) = one process with batch \(batch)"
+    for (tag, ranks, batch, tolerance) in cases {
+        let optimizer = tags[tag]!
+        let name = "mpirun -np \(ranks) photoz train [\(tag)] --batch-size \(batch) (4 steps) = one process with batch \(batch)"
         let out = "mpi\(ranks)-\(tag)\(batch).h5"
         guard let outcome = run(name, common + optimizer + ["--batch-size", "\(batch)", "--out", out], ranks: ranks) else { continue }
         do {
@@ -137,9 +142,12 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
             let (difference, where_) = distributed.largestParameterDifference(from: alone)
             let (scale, _) = other.largestParameterDifference(from: alone)
             let identical = outcome.output.contains("parameters identical on every rank at each evaluation")
-            let passed = difference <= tolerance && scale > 100 * tolerance && distributed.ranks == Int64(ranks) && alone.ranks == 1
+            // Adversarial training must have changed something: against the same run without it.
+            let (effect, _) = tag == "fgsm" ? try SavedRun(file("alone-sgd\(batch).h5")).largestParameterDifference(from: alone) : (.infinity, "")
+            let passed = difference <= tolerance && scale > 100 * tolerance && effect > 100 * tolerance && distributed.ranks == Int64(ranks) && alone.ranks == 1
                 && distributed.step == 4 && identical
             report(name, passed, "largest parameter difference \(difference) (\(where_)), tolerance \(tolerance); another batch differs by \(scale); "
+                   + (tag == "fgsm" ? "without adversarial training: \(effect); " : "")
                    + "mpi_ranks \(distributed.ranks.map(String.init) ?? "missing") (alone: \(alone.ranks.map(String.init) ?? "missing")); "
                    + (identical ? "parameters identical on every rank" : "no check of identical parameters in the output:\n" + outcome.output))
         } catch {
