@@ -155,6 +155,20 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
         }
     }
 
+    // A rank that fails (rank 0: nothing to resume) ends the run at once with a message naming
+    // it, instead of leaving the others waiting in a broadcast. (Rank 1 also says that rank 0
+    // failed when it gets to print before MPI_Abort ends it: not required.)
+    let failName = "mpirun -np 2 photoz train --resume of a missing model file ends the run naming rank 0"
+    do {
+        let outcome = try photoz(common + ["--batch-size", "9", "--out", "missing.h5", "--resume"], ranks: 2, in: dir, timeout: 60)
+        let passed = outcome.status != 0 && !outcome.timedOut
+            && outcome.output.contains("photoz: MPI rank 0 of 2: error: missing.h5: nothing to resume")
+        report(failName + " (\(String(format: "%.1f", outcome.seconds)) s, exit \(outcome.status))", passed,
+               passed ? "" : (outcome.timedOut ? "timed out (hang); " : "") + "output:\n" + outcome.output)
+    } catch {
+        report(failName, false, "\(error)")
+    }
+
     // 2. --resume under mpirun: 2 steps, then resumed to 4, equals the uninterrupted run (mpi2-adam9.h5)
     // bit for bit, parameters and Adam's buffers (same ranks, same arithmetic, state saved exactly).
     let resumeName = "mpirun -np 2 photoz train --resume: stopped after 2 steps and resumed to 4 = uninterrupted, bit for bit"

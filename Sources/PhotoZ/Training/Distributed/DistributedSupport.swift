@@ -23,7 +23,7 @@ extension MPIContext {
         let received = try broadcast(sent)
         if isRoot { return try outcome.get() }
         if let value = received.value { return value }
-        throw MPIError(function: what, rank: rank, size: size, summary: "rank 0 failed: \(what)", message: received.failure ?? "")
+        throw MPIError(function: "MPIContext.onRoot", rank: rank, size: size, summary: "rank 0 failed: \(what)", message: received.failure ?? "")
     }
 
     /// Whether the work of every rank succeeded: each rank passes its own error (nil if none);
@@ -35,7 +35,7 @@ extension MPIContext {
         let failedRank = try allreduce(error == nil ? Int64(size) : Int64(rank), .min)
         if let error { throw error }
         if failedRank < Int64(size) {
-            throw MPIError(function: what, rank: rank, size: size, summary: "rank \(failedRank) failed: \(what)",
+            throw MPIError(function: "MPIContext.agree", rank: rank, size: size, summary: "rank \(failedRank) failed: \(what)",
                            message: "see rank \(failedRank)'s message")
         }
     }
