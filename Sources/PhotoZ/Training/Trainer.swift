@@ -125,7 +125,7 @@ public final class Trainer {
             // warm-up and cosine decay follow from the configuration, which resume checks is the same.
             optimizer.schedule = schedule
         } else {
-            _ = try context.onRoot("checking --out") { () -> Bool in
+            _ = try context.onRoot("checking the model files to write") { () -> Bool in
                 for path in [config.out, config.bestPath] {     // not an input; replaced only if a model file and asked
                     try OutputRules.check(path, kind: .file, inputs: [("--data", config.data)], overwrite: config.overwrite, recognise: PhotoZOutputs.isModelFile)
                 }
