@@ -99,11 +99,11 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, context: MPICont
 
     var tally = AttackTally()
     var currentShard: Int?
-    /// Rank 0: writes batch `k`'s rows with their adversarial images (and perturbation), in batch order.
-    func write(batch k: Int, images: [Float], perturbation: [Float]) throws {
+    /// Rank 0: writes batch `k`'s rows (`rows`, or read again for another rank's batch) with
+    /// their adversarial images (and perturbation), in batch order.
+    func write(batch k: Int, rows: ShardRows? = nil, images: [Float], perturbation: [Float]) throws {
         guard let writer else { return }
-        let batch = try dataSet.read(batches, batch: k)
-        let s = batch.shard!
+        let s = batches.batches[k][0].shard  // .perShard: a batch never spans two shards
         if s != currentShard {  // a new source shard: a new output shard of its split, with its provenance
             let info = dataSet.shards[s]
             let source = dataSet.shard(info)
@@ -124,13 +124,13 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, context: MPICont
             try writer.endShard(split: split, nextAttributes: attributes)
             currentShard = s
         }
-        var out = batch.rows
+        var out = try rows ?? dataSet.read(batches, batch: k).rows
         out.images = images
         if config.writePerturbation { out = out.adding(perturbationColumn, float32: perturbation) }
         try writer.append(out, split: dataSet.shards[s].split ?? dataSet.shard(dataSet.shards[s]).split ?? .test)
     }
     /// Attacks batch `k`: its adversarial images, perturbation and tally.
-    func attackBatch(_ k: Int) throws -> (AdversarialBatch, AttackTally) {
+    func attackBatch(_ k: Int) throws -> (AdversarialBatch, AttackTally, ShardRows) {
         let rows = try dataSet.read(batches, batch: k).rows
         let adversarial: AdversarialBatch
         if let universal {
@@ -141,14 +141,14 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, context: MPICont
         }
         var batchTally = AttackTally()
         try batchTally.add(rows, adversarial, settings: settings, network: network)
-        return (adversarial, batchTally)
+        return (adversarial, batchTally, rows)
     }
 
     if !context.isDistributed {
         for k in batches.indices {
-            let (adversarial, batchTally) = try attackBatch(k)
+            let (adversarial, batchTally, rows) = try attackBatch(k)
             _ = tally.add(packed: batchTally.packed, at: 0)
-            try write(batch: k, images: adversarial.images, perturbation: adversarial.perturbation)
+            try write(batch: k, rows: rows, images: adversarial.images, perturbation: adversarial.perturbation)
             progress?(tally.rows, batches.rows)
         }
     } else {
@@ -159,7 +159,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, context: MPICont
             var failure: (any Error)?
             if k < batches.count {
                 do {
-                    let (adversarial, batchTally) = try attackBatch(k)
+                    let (adversarial, batchTally, _) = try attackBatch(k)
                     message = batchTally.packed + adversarial.images + (config.writePerturbation ? adversarial.perturbation : [])
                 } catch { failure = error }
             }
