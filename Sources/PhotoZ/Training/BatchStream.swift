@@ -33,8 +33,9 @@ public struct TrainingBatch: Sendable {
 /// visits every row of the split once in an order that depends only on (seed, epoch), and
 /// augmentations of batch b of epoch e come from their own generator seeded by (seed, e, b).
 /// So a run resumed at step s sees exactly the batches an uninterrupted run sees from s on.
-/// Memory is bounded by the shuffle buffer (plus one read block) and `queueDepth` batches,
-/// whatever the number of shards. The thread stops with `stop()` or when the stream is
+/// The order is drawn on row references and only the rows delivered are read, so memory is
+/// bounded by the shuffle buffer's references and `queueDepth` batches, whatever the number
+/// of shards. The thread stops with `stop()` or when the stream is
 /// released: it holds only its producer, never the stream.
 public final class BatchStream: @unchecked Sendable {
     public let batchSize: Int
@@ -49,10 +50,11 @@ public final class BatchStream: @unchecked Sendable {
     /// Starts streaming at global step `startStep` (0 for a new run).
     ///
     /// `rows` (nil: all) keeps only those rows of each batch of `batchSize`: a rank's share of
-    /// the global batch under mpirun. The batches read, their order and each row's augmentation
-    /// are those of the whole batch (the augmentation generator still draws for every row), so
-    /// the ranks' shares put together are exactly the single process's batch; only the kept
-    /// rows are augmented and transformed.
+    /// the global batch under mpirun. The order of the batches and of their rows is drawn on row
+    /// references (`DataSetReader.shuffledRowBatches`), the same for every rank, and only the
+    /// kept rows are read from the shards, augmented and transformed; each row's augmentation is
+    /// that of the whole batch (the augmentation generator still draws for every row), so the
+    /// ranks' shares put together are exactly the single process's batch.
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
                 startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3, rows kept: Range<Int>? = nil) throws {
         precondition(kept.map { $0.lowerBound >= 0 && $0.upperBound <= batchSize } ?? true, "BatchStream: rows \(kept!) outside a batch of \(batchSize)")
@@ -130,10 +132,12 @@ final class BatchProducer: @unchecked Sendable {
         var skip = startStep % stepsPerEpoch
         do {
             while !queue.isClosed {
-                let batches = try reader.batches(split: split, order: .shuffled(seed: seed, epoch: epoch, bufferRows: bufferRows),
-                                                 batchSize: batchSize, columns: Self.columns, startBatch: skip, purpose: "training")
-                while let batch = try batches.next() {
-                    guard queue.push(.success(finish(batch.rows, epoch: epoch, index: batch.index))) else { return }
+                // The order is drawn on row references; only the kept rows are read.
+                let batches = try reader.shuffledRowBatches(split: split, seed: seed, epoch: epoch, bufferRows: bufferRows,
+                                                            batchSize: batchSize, startBatch: skip, purpose: "training")
+                while let batch = batches.next() {
+                    let rows = try reader.read(Array(batch.rows[kept]), columns: Self.columns)
+                    guard queue.push(.success(finish(rows, epoch: epoch, index: batch.index))) else { return }
                 }
                 epoch += 1
                 skip = 0
@@ -143,18 +147,13 @@ final class BatchProducer: @unchecked Sendable {
         }
     }
 
-    /// Augments and transforms the kept rows of a batch (the costly part, skipped for batches before `skip`).
+    /// Augments and transforms the kept rows of a batch (`rows`: only those, read for this rank).
     private func finish(_ rows: consuming ShardRows, epoch: Int, index: Int) -> TrainingBatch {
-        let n = rows.count
+        let n = batchSize
         let imageSize = rows.imageSize
         let pixels = 5 * imageSize * imageSize
-        var images: [Float]
-        if kept == 0..<n {
-            images = rows.images
-            rows.images = []  // `images` is now the only reference: edited in place, not copied
-        } else {
-            images = Array(rows.images[kept.lowerBound * pixels..<kept.upperBound * pixels])
-        }
+        var images = rows.images
+        rows.images = []  // `images` is now the only reference: edited in place, not copied
         if augment {
             var rng = SplitMix64(seed: seed ^ (UInt64(epoch) << 32 | UInt64(index)) &* 0xD1B5_4A32_D192_ED03)
             var scratch = [Float](repeating: 0, count: pixels)
@@ -172,8 +171,8 @@ final class BatchProducer: @unchecked Sendable {
             }
         }
         transform.apply(&images)
-        return TrainingBatch(images: images, ebv: Array(rows.ebv[kept]), zSpec: Array(rows.zSpec[kept]),
-                             objectID: Array(rows.objectID[kept]), rowsOfGlobalBatch: kept, globalCount: n)
+        return TrainingBatch(images: images, ebv: rows.ebv, zSpec: rows.zSpec, objectID: rows.objectID, rowsOfGlobalBatch: kept,
+                             globalCount: n)
     }
 }
 
