@@ -14,7 +14,8 @@ func photozExecutable() -> String {
 
 /// Runs photoz alone (`ranks` nil) or under `mpirun --oversubscribe -np ranks`, one OpenMP
 /// thread per process (the machine has 2 cores), killed after `timeout` seconds (a hang).
-func photoz(_ arguments: [String], ranks: Int? = nil, in directory: String, timeout: Double = 300) throws -> Outcome {
+func photoz(_ arguments: [String], ranks: Int? = nil, in directory: String, timeout: Double = 300,
+            environment extra: [String: String] = [:]) throws -> Outcome {
     let log = URL(fileURLWithPath: directory).appendingPathComponent(".photoz-\(UUID().uuidString).log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: log) }
@@ -24,6 +25,7 @@ func photoz(_ arguments: [String], ranks: Int? = nil, in directory: String, time
     process.arguments = (ranks.map { ["mpirun", "--oversubscribe", "-np", "\($0)"] } ?? []) + [photozExecutable()] + arguments
     var environment = mpirunEnvironment()
     environment["OMP_NUM_THREADS"] = "1"
+    environment.merge(extra) { $1 }
     process.environment = environment
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     process.standardOutput = handle
@@ -83,9 +85,9 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
     try? fm.removeItem(atPath: dir)
     try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? fm.removeItem(atPath: dir) }
-    func run(_ name: String, _ arguments: [String], ranks: Int? = nil) -> Outcome? {
+    func run(_ name: String, _ arguments: [String], ranks: Int? = nil, environment: [String: String] = [:]) -> Outcome? {
         do {
-            let outcome = try photoz(arguments, ranks: ranks, in: dir)
+            let outcome = try photoz(arguments, ranks: ranks, in: dir, environment: environment)
             guard outcome.status == 0, !outcome.timedOut else {
                 report(name, false, (outcome.timedOut ? "timed out (hang); " : "exit \(outcome.status); ") + "output:\n" + outcome.output)
                 return nil
@@ -131,11 +133,13 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
     for (tag, batch) in [("sgd", 9), ("sgd", 8), ("sgd", 2), ("adam", 9), ("adam", 8), ("fgsm", 9), ("fgsm", 8)] {
         guard run("train alone, \(tag), batch \(batch)", common + tags[tag]! + ["--batch-size", "\(batch)", "--out", "alone-\(tag)\(batch).h5"]) != nil else { return }
     }
+    var overlappedOutput: [String: String] = [:]  // the default runs' output, by the blocking run's file
     for (tag, ranks, batch, tolerance) in cases {
         let optimizer = tags[tag]!
         let name = "mpirun -np \(ranks) photoz train [\(tag)] --batch-size \(batch) (4 steps) = one process with batch \(batch)"
         let out = "mpi\(ranks)-\(tag)\(batch).h5"
         guard let outcome = run(name, common + optimizer + ["--batch-size", "\(batch)", "--out", out], ranks: ranks) else { continue }
+        overlappedOutput["blocking\(ranks)-\(tag)\(batch).h5"] = outcome.output
         do {
             let alone = try SavedRun(file("alone-\(tag)\(batch).h5")), distributed = try SavedRun(file(out))
             let other = try SavedRun(file("alone-\(tag)\(batch == 8 ? 9 : 8).h5"))
@@ -153,6 +157,37 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
         } catch {
             report(name, false, "\(error)")
         }
+    }
+
+    // The runs above overlap the gradient allreduce with backward (the default); the blocking
+    // path (PHOTOZ_ALLREDUCE=blocking) must give the same parameters. Two ranks add the same two
+    // values either way (a + b): bit for bit. Three ranks (and a rank without rows) may add in
+    // another order in MPI_Iallreduce than in MPI_Allreduce: the SGD tolerance.
+    for (tag, ranks, batch, tolerance) in [("sgd", 2, 9, Float(0)), ("adam", 2, 9, 0), ("sgd", 3, 2, 1e-7)] {
+        let name = "mpirun -np \(ranks) photoz train [\(tag)] --batch-size \(batch): PHOTOZ_ALLREDUCE=blocking = overlapped (the default)"
+        let out = "blocking\(ranks)-\(tag)\(batch).h5"
+        guard let outcome = run(name, common + tags[tag]! + ["--batch-size", "\(batch)", "--out", out], ranks: ranks,
+                                environment: ["PHOTOZ_ALLREDUCE": "blocking"]) else { continue }
+        do {
+            let blocking = try SavedRun(file(out)), overlapped = try SavedRun(file("mpi\(ranks)-\(tag)\(batch).h5"))
+            let (difference, where_) = overlapped.largestParameterDifference(from: blocking)
+            let said = outcome.output.contains("gradient allreduce (blocking, after backward)")
+                && overlappedOutput[out]?.contains("gradient allreduce not hidden behind backward (overlapped)") == true
+            report(name, difference <= tolerance && blocking.step == 4 && said,
+                   "largest parameter difference \(difference) (\(where_)), tolerance \(tolerance)"
+                   + (said ? "" : "; the runs do not say they were blocking and overlapped:\n" + outcome.output + (overlappedOutput[out] ?? "")))
+        } catch {
+            report(name, false, "\(error)")
+        }
+    }
+    let badMode = "mpirun -np 2 photoz train with PHOTOZ_ALLREDUCE=async ends with an error naming the variable"
+    do {
+        let outcome = try photoz(common + ["--batch-size", "9", "--out", "bad-mode.h5"], ranks: 2, in: dir, timeout: 60,
+                                 environment: ["PHOTOZ_ALLREDUCE": "async"])
+        let passed = outcome.status != 0 && !outcome.timedOut && outcome.output.contains("PHOTOZ_ALLREDUCE=async is not")
+        report(badMode, passed, passed ? "" : (outcome.timedOut ? "timed out (hang); " : "") + "output:\n" + outcome.output)
+    } catch {
+        report(badMode, false, "\(error)")
     }
 
     // A rank that fails (rank 0: nothing to resume) ends the run at once with a message naming

@@ -37,8 +37,11 @@ public struct TrainingSummary: Sendable {
     /// The number of processes that trained (1 without mpirun).
     public var ranks = 1
     /// Under mpirun: the share of the steady steps' time spent in the gradient allreduce
-    /// (and the loss's), from the steps after the first; nil for a single process.
+    /// (and the loss's) after backward, from the steps after the first; nil for a single
+    /// process. With `AllreduceMode.overlap`, only the part not hidden behind backward.
     public var allreduceShare: Double?
+    /// Under mpirun: how the gradients were averaged; nil for a single process.
+    public var allreduceMode: AllreduceMode?
     /// Under mpirun: whether the parameters were found identical on every rank at the evaluations.
     public var parametersCheckedIdentical = false
 }
@@ -71,11 +74,16 @@ public final class Trainer {
     /// A hook run on every training batch before the step (adversarial training replaces part of it).
     public var batchHook: ((inout TrainingBatch, PhotoZNetwork) throws -> Void)?
 
+    /// How the gradients are averaged under mpirun (nothing is reduced alone). Every rank must
+    /// use the same (`run` checks). Default: `PHOTOZ_ALLREDUCE` (`AllreduceMode.fromEnvironment`).
+    public var allreduceMode: AllreduceMode
+
     /// Prepares a new run, or continues the run saved at `config.out` when `resume` is true.
     /// `context`: the MPI run (default: `MPIContext.start()`, rank 0 of 1 without mpirun).
     public init(_ config: TrainConfiguration, resume: Bool = false, context: MPIContext? = nil) throws {
         let context = try context ?? MPIContext.start()
         self.context = context
+        allreduceMode = try AllreduceMode.fromEnvironment()
         try config.validate()
         self.config = config
         dataSet = try DataSet(path: config.data)
@@ -196,9 +204,28 @@ public final class Trainer {
                                                           augment: config.augment, transform: network.pixelTransform, startStep: start,
                                                           bufferRows: config.shuffleBuffer, rows: mine)
         defer { stream?.stop() }
-        // Blocking reduction after backward: the layers do not report when a parameter's
-        // gradient is final, so there is no backward pass to overlap with (see the README).
-        let reducer = context.isDistributed ? GradientBucketReducer(parameters: network.parameters.map(\.parameter), context: context) : nil
+        let overlap = allreduceMode == .overlap
+        if context.isDistributed {
+            // Blocking and non-blocking collectives do not match each other: a rank of the other
+            // mode would hang the run or mix its buffers.
+            let modes = try (context.allreduce(overlap ? 1 : 0, .min), context.allreduce(overlap ? 1 : 0, .max))
+            guard modes.0 == modes.1 else {
+                throw PhotoZDataError.invalidOption("the ranks disagree on \(AllreduceMode.variable) (overlap on some, blocking on others); give every rank the same value (mpirun -x \(AllreduceMode.variable))")
+            }
+        }
+        let reducer = context.isDistributed ? GradientBucketReducer(parameters: network.parameters.map(\.parameter), context: context,
+                                                                    overlap: overlap) : nil
+        // Overlap: each bucket's MPI_Iallreduce starts as soon as backward has made its
+        // gradients final (the dense layers' first, the Inception's 100 MB fc0 among them),
+        // while the convolutional layers still run backward; each layer's end also lets MPI
+        // progress the reductions in flight.
+        var hookError: (any Error)?
+        if let reducer, overlap {
+            network.onGradientsFinal = { indices in
+                do { for index in indices { try reducer.markReady(index) } } catch { if hookError == nil { hookError = error } }
+            }
+        }
+        defer { network.onGradientsFinal = nil }
         let clock = Date()
         var window = Date(), windowImages = 0, rate = 0.0
         var lossSum = 0.0, lossCount = 0
@@ -212,6 +239,7 @@ public final class Trainer {
             let stepStart = Date()
             var localLoss: Float = 0
             var failure: (any Error)?
+            if let reducer, overlap { reducer.beginStep(weight: weight) }
             if let stream {
                 do {
                     var batch = try stream.next()
@@ -221,8 +249,15 @@ public final class Trainer {
                     if localLoss.isFinite { network.backward(.parameters) }
                 } catch { failure = error }
             }
+            if let hookError { throw hookError }  // an MPI failure: the run ends (naming this rank)
             var loss = localLoss
             let reduceStart = Date()
+            if let reducer, overlap {
+                // Every bucket starts on every rank, in the same order, before the collectives
+                // below: also on a rank without rows (zeros), one whose loss is not finite and
+                // one that failed (the run ends at `agree`; its values are never used).
+                try reducer.markAllReady()
+            }
             if let reducer {
                 // A rank that failed to read its rows says so before the others wait for its gradients.
                 try context.agree("reading and training on its rows of step \(step + 1)", failure)
@@ -233,8 +268,10 @@ public final class Trainer {
                 throw PhotoZDataError.invalidOption("training diverged at step \(step + 1) (loss \(loss)); lower --learning-rate")
             }
             if let reducer {
-                reducer.beginStep(weight: weight)
-                try reducer.markAllReady()
+                if !overlap {
+                    reducer.beginStep(weight: weight)
+                    try reducer.markAllReady()
+                }
                 try reducer.waitAll()
             }
             let reduced = Date().timeIntervalSince(reduceStart)
@@ -272,6 +309,7 @@ public final class Trainer {
         summary.ranks = context.size
         summary.parametersCheckedIdentical = parametersCheckedIdentical
         if reducer != nil, stepSeconds > 0 { summary.allreduceShare = reduceSeconds / stepSeconds }
+        if reducer != nil { summary.allreduceMode = allreduceMode }
         return summary
     }
 

@@ -199,6 +199,7 @@ func describe(_ s: TrainingSummary) -> String {
     var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s after the first step (data loading included, validation excluded; the first step, which fills the shuffle buffer and compiles the kernels, took \(String(format: "%.1f", s.firstStepSeconds)) s), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
     if let share = s.allreduceShare {
         lines.append("\(s.ranks) MPI ranks: \(String(format: "%.1f", 100 * share)) % of the step time (after the first step) in the gradient allreduce"
+                     + (s.allreduceMode.map { $0 == .overlap ? " not hidden behind backward (overlapped)" : " (blocking, after backward)" } ?? "")
                      + (s.parametersCheckedIdentical ? "; parameters identical on every rank at each evaluation" : ""))
     }
     if let last = s.history.last { lines.append("last (step \(last.step)): valid loss \(String(format: "%.4f", last.validLoss)), \(last.validMetrics.summary)  → \(s.lastPath)") }
