@@ -33,9 +33,8 @@ public struct TrainingBatch: Sendable {
 /// visits every row of the split once in an order that depends only on (seed, epoch), and
 /// augmentations of batch b of epoch e come from their own generator seeded by (seed, e, b).
 /// So a run resumed at step s sees exactly the batches an uninterrupted run sees from s on.
-/// The order is drawn on row references and only the rows delivered are read, so memory is
-/// bounded by the shuffle buffer's references and `queueDepth` batches, whatever the number
-/// of shards. The thread stops with `stop()` or when the stream is
+/// Memory is bounded by the shuffle buffer (rows for a whole batch, row references for a
+/// rank's share) and `queueDepth` batches, whatever the number of shards. The thread stops with `stop()` or when the stream is
 /// released: it holds only its producer, never the stream.
 public final class BatchStream: @unchecked Sendable {
     public let batchSize: Int
@@ -51,8 +50,9 @@ public final class BatchStream: @unchecked Sendable {
     ///
     /// `rows` (nil: all) keeps only those rows of each batch of `batchSize`: a rank's share of
     /// the global batch under mpirun. The order of the batches and of their rows is drawn on row
-    /// references (`DataSetReader.shuffledRowBatches`), the same for every rank, and only the
-    /// kept rows are read from the shards, augmented and transformed; each row's augmentation is
+    /// references (`DataSetReader.shuffledRowBatches`, the single process's order), the same for
+    /// every rank, and only the kept rows are read from the shards (row by row, nearby rows
+    /// together), augmented and transformed; each row's augmentation is
     /// that of the whole batch (the augmentation generator still draws for every row), so the
     /// ranks' shares put together are exactly the single process's batch.
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
@@ -132,12 +132,23 @@ final class BatchProducer: @unchecked Sendable {
         var skip = startStep % stepsPerEpoch
         do {
             while !queue.isClosed {
-                // The order is drawn on row references; only the kept rows are read.
-                let batches = try reader.shuffledRowBatches(split: split, seed: seed, epoch: epoch, bufferRows: bufferRows,
-                                                            batchSize: batchSize, startBatch: skip, purpose: "training")
-                while let batch = batches.next() {
-                    let rows = try reader.read(Array(batch.rows[kept]), columns: Self.columns)
-                    guard queue.push(.success(finish(rows, epoch: epoch, index: batch.index))) else { return }
+                if kept == 0..<batchSize {
+                    // Every row of every block is used: reading whole blocks into the shuffle
+                    // buffer (the same rows in the same order as the references below, tested)
+                    // costs far fewer reads than row by row.
+                    let batches = try reader.batches(split: split, order: .shuffled(seed: seed, epoch: epoch, bufferRows: bufferRows),
+                                                     batchSize: batchSize, columns: Self.columns, startBatch: skip, purpose: "training")
+                    while let batch = try batches.next() {
+                        guard queue.push(.success(finish(batch.rows, epoch: epoch, index: batch.index))) else { return }
+                    }
+                } else {
+                    // A rank's share: the order is drawn on row references and only its rows are read.
+                    let batches = try reader.shuffledRowBatches(split: split, seed: seed, epoch: epoch, bufferRows: bufferRows,
+                                                                batchSize: batchSize, startBatch: skip, purpose: "training")
+                    while let batch = batches.next() {
+                        let rows = try reader.read(Array(batch.rows[kept]), columns: Self.columns)
+                        guard queue.push(.success(finish(rows, epoch: epoch, index: batch.index))) else { return }
+                    }
                 }
                 epoch += 1
                 skip = 0
