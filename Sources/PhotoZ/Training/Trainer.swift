@@ -15,8 +15,9 @@ public struct TrainingRecord: Codable, Sendable {
     public var validMetrics: PhotoZMetrics
     public var imagesPerSecond: Double
     public var seconds: Double
-    /// Under mpirun: the share of the steps' time (since the previous evaluation) spent averaging
-    /// gradients across ranks; nil for a single process (and in histories saved before).
+    /// Under mpirun: the share of the steps' time (since the previous evaluation) spent waiting
+    /// for the gradient average across ranks after backward (overlapped: the part not hidden
+    /// behind backward); nil for a single process (and in histories saved before).
     public var allreduceShare: Double?
 }
 
@@ -53,9 +54,11 @@ public struct TrainingSummary: Sendable {
 /// Under mpirun (a distributed `context`) the run is synchronous data-parallel: rank 0 reads a
 /// resumed run's model file and broadcasts the parameters, the optimizer state and the history
 /// (a new run's initial weights too); `batchSize` stays the global batch B, whose rows every rank
-/// draws in the single process's order (seed, epoch, step) and of which it trains on
+/// draws in the single process's order (seed, epoch, step) and of which it reads and trains on
 /// `RankPartition(count: B, ranks: N).range(of: rank)`; the gradients are averaged with weights
-/// rows/B (`GradientBucketReducer`) before every rank applies the same update; validation is
+/// rows/B (`GradientBucketReducer`, each bucket started during backward as soon as its layers
+/// are done, or after backward with `AllreduceMode.blocking`) before every rank applies the
+/// same update; validation is
 /// split by batches across ranks and gathered on rank 0, which alone writes model files and the
 /// log and sends the evaluation to the others. Progress callbacks run on every rank (the CLI
 /// shows rank 0's).
