@@ -56,11 +56,11 @@ let package = Package(
 
         .executableTarget(
             name: "photoz",
-            dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["PhotoZ", "PhotoZData", "SkySim", "SafeOutput", "MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The MPI tests that need several processes: run alone, it launches itself under mpirun (scripts/test).
-        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet"], path: "Tests/photoz-mpi-tests"),
+        .executableTarget(name: "photoz-mpi-tests", dependencies: ["MPI", "PhotoZ", "NeuralNet", "PhotoZData"], path: "Tests/photoz-mpi-tests"),
 
         .testTarget(name: "FITSTests", dependencies: ["FITS"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),

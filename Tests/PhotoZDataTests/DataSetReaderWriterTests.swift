@@ -95,6 +95,44 @@ import Testing
         #expect(e0.joined().map { $0 } != Array(0..<88).map(Int64.init), "shuffled")
     }
 
+    /// The shuffled order drawn on row references is the order `batches` reads, row for row, and
+    /// reading any subset of a batch's references gives those rows of the batch (what each rank
+    /// reads under mpirun), in the order asked for; across shards of several shuffle blocks.
+    @Test func theShuffledRowReferencesAreTheShuffledBatchesAndReadOnlyTheirRows() throws {
+        let dir = TemporaryDirectory()
+        var options = DataSetWriter.Options(imageSize: Self.size)
+        options.shardSize = 150
+        options.compression = .gzip(1)
+        let writer = try DataSetWriter(target: dir.file("data"), options: options)
+        try writer.append(Self.rows(0..<400), split: .train)
+        _ = try writer.finish { _ in
+            Manifest(imageSize: Self.size, splitFractions: .default, compression: "gzip", inputs: [:], rows: [:], skipped: 0,
+                     skippedReport: nil, shards: [])
+        }
+        let reader = try DataSetReader(path: dir.file("data"))
+        for (epoch, buffer, batchSize, start) in [(0, 100, 24, 0), (2, 16, 7, 5), (1, 1024, 32, 3)] {
+            let read = try reader.batches(split: .train, order: .shuffled(seed: 9, epoch: epoch, bufferRows: buffer), batchSize: batchSize,
+                                          startBatch: start, purpose: "a test")
+            let drawn = try reader.shuffledRowBatches(split: .train, seed: 9, epoch: epoch, bufferRows: buffer, batchSize: batchSize,
+                                                      startBatch: start, purpose: "a test")
+            #expect(drawn.count == read.count)
+            var batches = 0
+            while let batch = try read.next() {
+                let references = try #require(drawn.next())
+                #expect(references.index == batch.index)
+                #expect(try reader.read(references.rows).objectID == batch.rows.objectID)
+                let some = Array(references.rows[2..<5].reversed())  // a rank's part, in another order
+                let part = try reader.read(some)
+                #expect(part.objectID == Array(batch.rows.objectID[2..<5].reversed()))
+                #expect(part.images == batch.rows.rows(4..<5).images + batch.rows.rows(3..<4).images + batch.rows.rows(2..<3).images)
+                batches += 1
+            }
+            #expect(drawn.next() == nil && batches == 400 / batchSize - start)
+        }
+        // A reference outside its shard is an error naming the shard, not a crash.
+        #expect(throws: PhotoZDataError.self) { try reader.read([RowReference(shard: 0, row: 150)]) }
+    }
+
     /// The generator is SplitMix64 (the reference outputs for seed 0), as the training stream of
     /// photoz 0.1 used: the same seeds give the same orders.
     @Test func theShuffleGeneratorIsSplitMix64() {

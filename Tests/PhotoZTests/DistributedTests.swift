@@ -1,4 +1,5 @@
 import MPI
+import NeuralNet
 import Testing
 @testable import PhotoZ
 
@@ -77,5 +78,51 @@ struct DistributedTests {
         try reducer.waitAll()
         storage = storage.map { $0.map { $0 * 0.5 } }
         #expect(buffers.map(Array.init) == storage)
+    }
+
+    @Test("Backward reports each parameter once, last layers first, when its gradient is final; not for an input-only pass",
+          arguments: [Architecture.simple, .inception])
+    func gradientsFinalHook(architecture: Architecture) throws {
+        let net = try PhotoZNetwork(architecture: architecture, head: .classification, imageSize: 16, seed: 3)
+        let n = 3
+        var generator = SplitMix64(seed: 5)
+        let images = (0..<(n * net.valuesPerImage)).map { _ in Float(generator.uniform(-1, 1)) }
+        try net.forward(images: images, ebv: [0.01, 0.02, 0.03])
+        _ = net.loss(redshifts: [0.2, 0.5, 1.1])
+        // Poison the gradients: a parameter reported before its layer wrote it would show it.
+        for p in net.parameters { p.parameter.gradient.pointer.update(repeating: .nan, count: p.parameter.count) }
+        var reported: [Range<Int>] = []
+        var atReport: [Int: [Float]] = [:]
+        net.onGradientsFinal = { range in
+            reported.append(range)
+            for i in range { atReport[i] = net.parameters[i].parameter.gradient.read() }
+        }
+        defer { net.onGradientsFinal = nil }
+        net.backward(.parameters)
+        let flat = reported.flatMap { Array($0) }
+        #expect(flat.count == net.parameters.count && flat.sorted() == Array(net.parameters.indices), "each index once")
+        #expect(zip(reported, reported.dropFirst()).allSatisfy { $0.0.lowerBound > $0.1.upperBound - 1 }, "last layers first")
+        #expect(reported.count > 2, "reported layer by layer, not once at the end")
+        for (i, p) in net.parameters.enumerated() {
+            let final = p.parameter.gradient.read()
+            #expect(final.allSatisfy(\.isFinite) && atReport[i] == final, "\(p.path): its gradient changed after it was reported final")
+        }
+        reported = []
+        net.backward(.input)
+        #expect(reported.isEmpty, "an attack's input-only pass reports nothing")
+    }
+
+    @Test("PHOTOZ_ALLREDUCE chooses overlap (the default) or blocking; another value is an error naming it")
+    func allreduceModeFromEnvironment() throws {
+        #expect(try AllreduceMode.fromEnvironment([:]) == .overlap)
+        #expect(try AllreduceMode.fromEnvironment(["PHOTOZ_ALLREDUCE": ""]) == .overlap)
+        #expect(try AllreduceMode.fromEnvironment(["PHOTOZ_ALLREDUCE": "blocking"]) == .blocking)
+        #expect(try AllreduceMode.fromEnvironment(["PHOTOZ_ALLREDUCE": "Overlap"]) == .overlap)
+        do {
+            _ = try AllreduceMode.fromEnvironment(["PHOTOZ_ALLREDUCE": "async"])
+            Issue.record("no error for PHOTOZ_ALLREDUCE=async")
+        } catch {
+            #expect("\(error)".contains("PHOTOZ_ALLREDUCE=async") && "\(error)".contains("blocking"))
+        }
     }
 }

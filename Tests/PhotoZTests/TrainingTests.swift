@@ -178,6 +178,31 @@ import Testing
         #expect(full[15] != full[0])
     }
 
+    /// A rank's stream (`rows:` a share of the global batch) delivers exactly those rows of the
+    /// single process's batches — the same objects, the same augmented, transformed images — from
+    /// any start step, reading only its rows.
+    @Test func aRankStreamDeliversItsRowsOfTheSingleProcessBatches() throws {
+        let dir = TemporaryDirectory()
+        let data = try SyntheticData.make(in: dir.path, rows: 150)
+        let dataSet = try DataSet(path: data)
+        func batches(_ rows: Range<Int>?, start: Int) throws -> [TrainingBatch] {
+            let stream = try BatchStream(dataSet: dataSet, split: .train, batchSize: 10, seed: 5, augment: true, transform: .default,
+                                         startStep: start, bufferRows: 40, rows: rows)
+            defer { stream.stop() }
+            return try (0..<14).map { _ in try stream.next() }
+        }
+        let whole = try batches(nil, start: 3)
+        let pixels = whole[0].images.count / 10
+        for share in [0..<4, 4..<7, 7..<10, 9..<10] {
+            let part = try batches(share, start: 3)
+            for (w, p) in zip(whole, part) {
+                #expect(p.count == share.count && p.globalCount == 10 && p.rowsOfGlobalBatch == share)
+                #expect(p.objectID == Array(w.objectID[share]) && p.zSpec == Array(w.zSpec[share]) && p.ebv == Array(w.ebv[share]))
+                #expect(p.images == Array(w.images[share.lowerBound * pixels..<share.upperBound * pixels]))
+            }
+        }
+    }
+
     /// Releasing a stream without calling stop() ends its background thread: the thread holds
     /// only the stream's producer, and the stream closes the queue when released.
     @Test func releasingTheStreamStopsItsThread() throws {

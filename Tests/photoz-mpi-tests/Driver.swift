@@ -56,13 +56,20 @@ func launch(_ scenario: String, ranks: Int, timeout: Double) throws -> Outcome {
     return Outcome(status: process.terminationStatus, output: output, seconds: Date().timeIntervalSince(start), timedOut: timedOut)
 }
 
-func runDriver() -> Int32 {
+/// Runs every scenario (`only: "commands"`: the photoz command scenarios alone).
+func runDriver(only: String? = nil) -> Int32 {
     var failures: [String] = []
     func report(_ name: String, _ passed: Bool, _ detail: String) {
         // The first 40 lines of a failure's output say enough (a trapped rank prints a long backtrace).
         let shown = detail.split(separator: "\n", omittingEmptySubsequences: false).prefix(40).joined(separator: "\n")
         print("\(passed ? "passed" : "FAILED"): \(name)\(shown.isEmpty ? "" : ": " + shown)")
         if !passed { failures.append(name) }
+    }
+
+    if only == "commands" {
+        runCommandScenarios(report)
+        print(failures.isEmpty ? "photoz-mpi-tests: all passed" : "photoz-mpi-tests: \(failures.count) failed: \(failures.joined(separator: ", "))")
+        return failures.isEmpty ? 0 : 1
     }
 
     // 1. Alone: one rank, libmpi untouched, same checks.
@@ -103,6 +110,9 @@ func runDriver() -> Int32 {
             report(what, false, "\(error)")
         }
     }
+
+    // 4. The user's path: photoz train, predict (and attack) under mpirun against photoz alone.
+    runCommandScenarios(report)
 
     print(failures.isEmpty ? "photoz-mpi-tests: all passed" : "photoz-mpi-tests: \(failures.count) failed: \(failures.joined(separator: ", "))")
     return failures.isEmpty ? 0 : 1

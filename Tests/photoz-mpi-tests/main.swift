@@ -5,6 +5,7 @@
 // scenario this rank runs.
 //
 //   photoz-mpi-tests                 all scenarios (scripts/test runs this)
+//   photoz-mpi-tests commands        only `mpirun -np N photoz train|predict|…` against photoz alone
 //   photoz-mpi-tests bench [MB] [N]  allreduce throughput of an MB-megabyte float32 buffer
 //   photoz-mpi-tests bench-reducer [N]  the bucket reducer on the Inception's gradients
 import Foundation
@@ -85,6 +86,8 @@ case "bench-reducer":
     }
 case nil:
     exit(runDriver())
+case "commands":
+    exit(runDriver(only: "commands"))  // run alone: only the photoz command scenarios
 default:
     FileHandle.standardError.write(Data("photoz-mpi-tests: unknown scenario \(arguments[0]); run without arguments\n".utf8))
     exit(2)

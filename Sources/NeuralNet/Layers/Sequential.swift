@@ -3,6 +3,12 @@ public final class Sequential: Layer {
     /// The children in order, with the names used in parameter paths.
     public let children: [(name: String, layer: Layer)]
 
+    /// Called with a child's index right after its backward pass, when the pass computes
+    /// parameter gradients: that child's parameter gradients are then final (each parameter is
+    /// used once per pass), while the children before it have still to run. A data-parallel
+    /// trainer starts reducing them there, overlapping communication with the rest of backward.
+    public var afterChildBackward: ((Int) -> Void)?
+
     public init(_ children: [(name: String, layer: Layer)]) {
         self.children = children
     }
@@ -30,7 +36,9 @@ public final class Sequential: Layer {
         for i in children.indices.reversed() {
             var r = request
             if i > 0 { r.insert(.input) }
-            guard let next = children[i].layer.backward(g, r) else { return nil }
+            let next = children[i].layer.backward(g, r)
+            if request.contains(.parameters) { afterChildBackward?(i) }
+            guard let next else { return nil }
             g = next
         }
         return g

@@ -61,10 +61,17 @@ extension Trainer {
         let attack = try Attack(settings.attack(seed: config.seed))
         var step = optimizer.step
         batchHook = { batch, network in
-            let m = settings.replacedCount(batchSize: batch.count)
-            let adversarial = try attack.perturb(input: batch.images, ebv: batch.ebv, zSpec: batch.zSpec, network: network, batchIndex: step)
-            let values = m * network.valuesPerImage
-            batch.images.replaceSubrange(0..<values, with: adversarial[0..<values])
+            // The first round(F·B) rows of the global batch are replaced; under mpirun each rank
+            // perturbs those of its own share (FGSM's sign step is per row, so the images are the
+            // single process's; PGD's random start is drawn per rank's batch instead).
+            let m = settings.replacedCount(batchSize: batch.globalCount)
+            let global = batch.rowsOfGlobalBatch
+            let replaced = max(0, min(m, global.upperBound) - global.lowerBound)
+            if replaced > 0 {
+                let adversarial = try attack.perturb(input: batch.images, ebv: batch.ebv, zSpec: batch.zSpec, network: network, batchIndex: step)
+                let values = replaced * network.valuesPerImage
+                batch.images.replaceSubrange(0..<values, with: adversarial[0..<values])
+            }
             step += 1
         }
     }

@@ -29,6 +29,24 @@ struct AttackTally {
 
     private var known: [Int] { zSpec.indices.filter { zSpec[$0].isFinite } }
 
+    /// The tally as floats, to send to another rank: rows, largest norm, the three counts, then
+    /// z_spec, the clean and the adversarial estimates.
+    var packed: [Float] {
+        [Float(rows), largestNorm, Float(zSpec.count), Float(zClean.count), Float(zAdversarial.count)] + zSpec + zClean + zAdversarial
+    }
+
+    /// Adds a tally received as `packed` (from `values[offset...]`); returns the offset after it.
+    mutating func add(packed values: [Float], at offset: Int) -> Int {
+        let counts = (2..<5).map { Int(values[offset + $0]) }
+        rows += Int(values[offset])
+        largestNorm = max(largestNorm, values[offset + 1])
+        var at = offset + 5
+        zSpec += values[at..<(at + counts[0])]; at += counts[0]
+        zClean += values[at..<(at + counts[1])]; at += counts[1]
+        zAdversarial += values[at..<(at + counts[2])]; at += counts[2]
+        return at
+    }
+
     var cleanMetrics: PhotoZMetrics? {
         zClean.isEmpty ? nil : PhotoZMetrics(zPhot: known.map { zClean[$0] }, zSpec: known.map { zSpec[$0] })
     }

@@ -70,4 +70,6 @@ public struct AttackSummary: Codable, Sendable {
     public var largestNorm: Double
     /// The universal perturbation file written or applied.
     public var universalFile: String?
+    /// The number of processes that made it (1 without mpirun; nil in summaries of older versions).
+    public var mpiRanks: Int?
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MPI
 import PhotoZData
 
 /// What `photoz robustness` measures: one attack at several ε, made on each model and
@@ -59,6 +60,8 @@ public struct RobustnessReport: Codable, Sendable {
     /// `attacked[s][e][t]`: attack made on model s with `configuration.epsilons[e]`, evaluated on target t.
     public var attacked: [[[PhotoZMetrics]]]
     public var seconds: Double
+    /// The number of processes that measured it (1 without mpirun; nil in reports written before).
+    public var mpiRanks: Int?
 
     /// Metrics of target t under the attack made on model s at ε index e (−1: clean).
     public func metrics(source s: Int, epsilon e: Int, target t: Int) -> PhotoZMetrics {
@@ -67,8 +70,14 @@ public struct RobustnessReport: Codable, Sendable {
 }
 
 /// Runs a robustness measurement. `models` are (path, network) pairs; all must take the data's image size.
+///
+/// Under mpirun (`context` distributed) each rank attacks and evaluates its share of the batches
+/// (`RankPartition` of the batches, each keeping its global index and so its attack seed), rank 0
+/// gathers the estimates and computes the metrics, and every rank returns rank 0's report: the
+/// report of a single process (same values), with `mpiRanks` the number of ranks.
 public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], data: String, configuration: RobustnessConfiguration,
-                              progress: ProgressHandler? = nil) throws -> RobustnessReport {
+                              context: MPIContext? = nil, progress: ProgressHandler? = nil) throws -> RobustnessReport {
+    let context = try context ?? MPIContext.start()
     try configuration.validate()
     precondition(!models.isEmpty, "robustness needs at least one model")
     let start = Date()
@@ -84,27 +93,43 @@ public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], 
     var clean = [[Float]](repeating: [], count: targetCount)
     var attacked = [[[[Float]]]](repeating: [[[Float]]](repeating: [[Float]](repeating: [], count: targetCount), count: epsilons.count),
                                  count: models.count)
-    for k in batches.indices {
-        let rows = try dataSet.read(batches, batch: k).rows
-        zSpec += rows.zSpec
-        for (t, z) in try evaluator.estimates(flux: rows.images, ebv: rows.ebv).enumerated() { clean[t] += z }
-        for (s, network) in networks.enumerated() {
-            for (e, images) in try adversarialImages(rows, network: network, configuration: configuration, batchIndex: k).enumerated() {
-                for (t, z) in try evaluator.estimates(flux: images, ebv: rows.ebv).enumerated() { attacked[s][e][t] += z }
+    let mine = RankPartition(count: batches.count, ranks: context.size).range(of: context.rank)
+    var failure: (any Error)?
+    do {
+        for k in mine {
+            let rows = try dataSet.read(batches, batch: k).rows
+            zSpec += rows.zSpec
+            for (t, z) in try evaluator.estimates(flux: rows.images, ebv: rows.ebv).enumerated() { clean[t] += z }
+            for (s, network) in networks.enumerated() {
+                for (e, images) in try adversarialImages(rows, network: network, configuration: configuration, batchIndex: k).enumerated() {
+                    for (t, z) in try evaluator.estimates(flux: images, ebv: rows.ebv).enumerated() { attacked[s][e][t] += z }
+                }
             }
+            progress?(k + 1 - mine.lowerBound, mine.count)
         }
-        progress?(k + 1, batches.count)
+    } catch { failure = error }
+    if context.isDistributed {
+        // Contiguous shares gathered in rank order: the single process's row order.
+        try context.agree("attacking its share of the batches", failure)
+        zSpec = try context.gather(zSpec) ?? []
+        for t in clean.indices { clean[t] = try context.gather(clean[t]) ?? [] }
+        for s in attacked.indices { for e in attacked[s].indices { for t in attacked[s][e].indices {
+            attacked[s][e][t] = try context.gather(attacked[s][e][t]) ?? []
+        } } }
+    } else if let failure { throw failure }
+    return try context.onRoot("computing the robustness metrics") { () -> RobustnessReport in
+        let known = zSpec.indices.filter { zSpec[$0].isFinite }
+        func metrics(_ z: [Float]) -> PhotoZMetrics { PhotoZMetrics(zPhot: known.map { z[$0] }, zSpec: known.map { zSpec[$0] }) }
+        let infos = try robustnessLabels(models.map(\.path)).enumerated().map { k, label in
+            RobustnessModel(label: label, path: models[k].path, sha256: try SHA256.hexDigest(ofFile: models[k].path),
+                            architecture: networks[k].architecture.rawValue, head: networks[k].head.rawValue)
+        }
+        return RobustnessReport(configuration: configuration, models: infos,
+                                targets: infos.map(\.label) + (evaluator.hasEnsemble ? ["ensemble"] : []),
+                                data: data, dataChecksum: dataSet.checksum, rows: batches.rows, clean: clean.map(metrics),
+                                attacked: attacked.map { $0.map { $0.map(metrics) } }, seconds: Date().timeIntervalSince(start),
+                                mpiRanks: context.size)
     }
-    let known = zSpec.indices.filter { zSpec[$0].isFinite }
-    func metrics(_ z: [Float]) -> PhotoZMetrics { PhotoZMetrics(zPhot: known.map { z[$0] }, zSpec: known.map { zSpec[$0] }) }
-    let infos = try robustnessLabels(models.map(\.path)).enumerated().map { k, label in
-        RobustnessModel(label: label, path: models[k].path, sha256: try SHA256.hexDigest(ofFile: models[k].path),
-                        architecture: networks[k].architecture.rawValue, head: networks[k].head.rawValue)
-    }
-    return RobustnessReport(configuration: configuration, models: infos,
-                            targets: infos.map(\.label) + (evaluator.hasEnsemble ? ["ensemble"] : []),
-                            data: data, dataChecksum: dataSet.checksum, rows: batches.rows, clean: clean.map(metrics),
-                            attacked: attacked.map { $0.map { $0.map(metrics) } }, seconds: Date().timeIntervalSince(start))
 }
 
 /// The adversarial images of a batch for each ε. FGSM with its default step (α = ε) needs one

@@ -140,6 +140,33 @@ public final class PhotoZNetwork {
         return backward(from: outputGradient, request)?.read()
     }
 
+    /// Called during a backward pass that computes parameter gradients with the indices in
+    /// `parameters` of those whose gradients have just become final (after each layer of the
+    /// dense stage, then of the convolutional stage; every index once per pass, last layers
+    /// first), so that a data-parallel trainer can start averaging them across ranks while the
+    /// earlier layers still run backward. Nil: nothing is called.
+    public var onGradientsFinal: ((Range<Int>) -> Void)? {
+        didSet {
+            guard let onGradientsFinal else {
+                stages.features.afterChildBackward = nil
+                stages.dense.afterChildBackward = nil
+                return
+            }
+            // Each child's parameters are contiguous in `parameters` (features, then dense).
+            func ranges(_ stage: Sequential, from start: Int) -> [Range<Int>] {
+                var next = start
+                return stage.children.map { child in
+                    defer { next += child.layer.parameters.count }
+                    return next..<(next + child.layer.parameters.count)
+                }
+            }
+            let features = ranges(stages.features, from: 0)
+            let dense = ranges(stages.dense, from: stages.features.parameters.count)
+            stages.features.afterChildBackward = { if !features[$0].isEmpty { onGradientsFinal(features[$0]) } }
+            stages.dense.afterChildBackward = { if !dense[$0].isEmpty { onGradientsFinal(dense[$0]) } }
+        }
+    }
+
     /// Back-propagates `dy` (N, K) plain; returns ∂L/∂input as a tensor (plain NCHW).
     public func backward(from dy: Tensor, _ request: GradientRequest) -> Tensor? {
         precondition(lastOutput != nil, "backward before forward")

@@ -1,6 +1,7 @@
 import Foundation
 import SafeOutput
 import HDF5
+import MPI
 import NeuralNet
 import PhotoZData
 
@@ -38,24 +39,47 @@ public struct PredictionConfiguration: Codable, Sendable, Equatable {
 /// Loads the models, predicts the split and writes the predictions file (`PredictionFile`)
 /// with its full provenance: the configuration, the models and the data with their checksums.
 /// The command-line `photoz predict` is this call.
-public func predictToFile(_ config: PredictionConfiguration, progress: ProgressHandler? = nil) throws -> Predictions {
-    try config.validate()
-    let networks = try config.models.map { try PhotoZNetwork.load(from: $0).network }
-    let dataSet = try DataSet(path: config.data)
-    var predictions = try Predictor(networks: networks, batchSize: config.batchSize)
-        .predict(dataSet, split: config.split, progress: progress)
-    let modelInputs = try config.models.map { try Provenance.Input.checksummed(role: "model", path: $0) }
-    predictions.attributes = [
-        "models": .strings(config.models),
-        "model_sha256": .strings(modelInputs.map(\.sha256)),
-        "architecture": .strings(networks.map(\.architecture.rawValue)),
-        "head": .string(networks[0].head.rawValue),
-        "data": .string(config.data),
-        "data_checksum": .string(dataSet.checksum),
-        "split": .string(config.split?.rawValue ?? "all"),
-    ]
-    predictions.provenance = .photoz(schema: PredictionFile.schema, version: PredictionFile.version, stage: "predict", configuration: config,
-                                     inputs: modelInputs + [Provenance.Input(role: "data", path: config.data, sha256: dataSet.checksum)])
-    try PredictionFile.write(predictions, to: config.out, overwrite: config.overwrite)
-    return predictions
+///
+/// Under mpirun (`context` distributed) every rank predicts its share of the batches
+/// (`Predictor.predict(rank:ranks:)`), rank 0 gathers them and alone writes the file, the same
+/// file a single process writes, with `mpi_ranks` recording the number of ranks (1 alone).
+/// Rank 0 returns every prediction; the other ranks return their own share.
+public func predictToFile(_ config: PredictionConfiguration, context: MPIContext? = nil,
+                          progress: ProgressHandler? = nil) throws -> Predictions {
+    let context = try context ?? MPIContext.start()
+    var networks: [PhotoZNetwork] = [], opened: DataSet?, share: Predictions?
+    var failure: (any Error)?
+    do {
+        try config.validate()
+        networks = try config.models.map { try PhotoZNetwork.load(from: $0).network }
+        opened = try DataSet(path: config.data)
+        share = try Predictor(networks: networks, batchSize: config.batchSize)
+            .predict(opened!, split: config.split, progress: progress, rank: context.rank, ranks: context.size)
+    } catch { failure = error }
+    // Every rank learns of a failure on any before the gather they would otherwise wait in.
+    try context.agree("reading the models and predicting its share of the rows", failure)
+    let dataSet = opened!
+    let all = try share!.gathered(context)
+    var written: Predictions?
+    // Rank 0 writes; a failure there is every rank's error (onRoot).
+    _ = try context.onRoot("writing \(config.out)") { () -> Bool in
+        var predictions = all!
+        let modelInputs = try config.models.map { try Provenance.Input.checksummed(role: "model", path: $0) }
+        predictions.attributes = [
+            "models": .strings(config.models),
+            "model_sha256": .strings(modelInputs.map(\.sha256)),
+            "architecture": .strings(networks.map(\.architecture.rawValue)),
+            "head": .string(networks[0].head.rawValue),
+            "data": .string(config.data),
+            "data_checksum": .string(dataSet.checksum),
+            "split": .string(config.split?.rawValue ?? "all"),
+            "mpi_ranks": .int64(Int64(context.size)),
+        ]
+        predictions.provenance = .photoz(schema: PredictionFile.schema, version: PredictionFile.version, stage: "predict", configuration: config,
+                                         inputs: modelInputs + [Provenance.Input(role: "data", path: config.data, sha256: dataSet.checksum)])
+        try PredictionFile.write(predictions, to: config.out, overwrite: config.overwrite)
+        written = predictions
+        return true
+    }
+    return written ?? share!
 }

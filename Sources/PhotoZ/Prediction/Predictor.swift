@@ -31,13 +31,21 @@ public struct Predictor {
     /// With `keepPDFs` false (validation during training) each batch's PDFs are reduced to the
     /// point estimates and the log-loss of the true bin (`Predictions.trueBinLoss`) and dropped,
     /// so memory does not grow with the split: 16 bytes per object instead of 4 per bin.
-    public func predict(_ dataSet: DataSet, split: Split?, keepPDFs: Bool = true, progress: ProgressHandler? = nil) throws -> Predictions {
+    ///
+    /// With `ranks` > 1 (a run under mpirun), this rank predicts only its share of the batches,
+    /// `RankPartition(count: batches, ranks: ranks).range(of: rank)`: whole batches, so every
+    /// row is computed in the same batch, at the same position, with the same padding as in a
+    /// single process, and the concatenation of the ranks' predictions in rank order
+    /// (`Predictions.gathered`) is the single process's, bit for bit. A rank whose share is
+    /// empty returns empty predictions.
+    public func predict(_ dataSet: DataSet, split: Split?, keepPDFs: Bool = true, progress: ProgressHandler? = nil,
+                        rank: Int = 0, ranks: Int = 1) throws -> Predictions {
         let shards = try dataSet.requireRows(in: split, purpose: "prediction")
         for network in networks where network.imageSize != dataSet.imageSize {
             throw PhotoZDataError.invalidOption("\(dataSet.path): images are \(dataSet.imageSize)×\(dataSet.imageSize) but the model expects \(network.imageSize)×\(network.imageSize)")
         }
-        let total = shards.reduce(0) { $0 + $1.rows }
-        let batchSize = min(self.batchSize, max(total, 1))  // no padding beyond the rows there are
+        let splitRows = shards.reduce(0) { $0 + $1.rows }
+        let batchSize = min(self.batchSize, max(splitRows, 1))  // no padding beyond the rows there are
         let first = networks[0]
         let k = first.head == .classification ? first.bins.count : 0
         var out = Predictions(objectID: [], zSpec: [], ebv: [], zPhot: [])
@@ -49,9 +57,11 @@ public struct Predictor {
         // Every batch has `batchSize` rows: batches run across shard boundaries and the last one
         // is padded (its extra outputs dropped), so the network never rebuilds its buffers and
         // primitives for another batch size (which, during training, it would do twice per shard).
-        let batches = try dataSet.batches(split: split, order: .sequential(padded: true), batchSize: batchSize,
-                                          columns: Self.columns, purpose: "prediction")
-        while let batch = try batches.next() {
+        let plan = try dataSet.plan(split: split, order: .sequential(padded: true), batchSize: batchSize, purpose: "prediction")
+        let mine = RankPartition(count: plan.count, ranks: ranks).range(of: rank)
+        let total = mine.reduce(0) { $0 + plan.batches[$1].reduce(0) { $0 + $1.rows.count } }
+        for b in mine {
+            let batch = try dataSet.read(plan, batch: b, columns: Self.columns)
             let rows = batch.rows, n = batch.count
             var average = [Float](repeating: 0, count: first.head == .classification ? n * k : n)
             for network in networks {  // each network transforms its own copy of the pixels

@@ -8,7 +8,23 @@ public struct TrainingBatch: Sendable {
     public var ebv: [Float]         // (n)
     public var zSpec: [Float]       // (n)
     public var objectID: [Int64]    // (n)
+    /// Which rows of the global batch these are: all of them in a single process, this rank's
+    /// share under mpirun (`RankPartition`).
+    public var rowsOfGlobalBatch: Range<Int>
+    /// The rows of the global batch (`--batch-size`).
+    public var globalCount: Int
     public var count: Int { objectID.count }
+
+    /// A batch; by default the whole global batch (a single process).
+    public init(images: [Float], ebv: [Float], zSpec: [Float], objectID: [Int64], rowsOfGlobalBatch: Range<Int>? = nil,
+                globalCount: Int? = nil) {
+        self.images = images
+        self.ebv = ebv
+        self.zSpec = zSpec
+        self.objectID = objectID
+        self.rowsOfGlobalBatch = rowsOfGlobalBatch ?? 0..<objectID.count
+        self.globalCount = globalCount ?? objectID.count
+    }
 }
 
 /// Streams shuffled, augmented training batches on a background thread.
@@ -17,8 +33,8 @@ public struct TrainingBatch: Sendable {
 /// visits every row of the split once in an order that depends only on (seed, epoch), and
 /// augmentations of batch b of epoch e come from their own generator seeded by (seed, e, b).
 /// So a run resumed at step s sees exactly the batches an uninterrupted run sees from s on.
-/// Memory is bounded by the shuffle buffer (plus one read block) and `queueDepth` batches,
-/// whatever the number of shards. The thread stops with `stop()` or when the stream is
+/// Memory is bounded by the shuffle buffer (rows for a whole batch, row references for a
+/// rank's share) and `queueDepth` batches, whatever the number of shards. The thread stops with `stop()` or when the stream is
 /// released: it holds only its producer, never the stream.
 public final class BatchStream: @unchecked Sendable {
     public let batchSize: Int
@@ -31,8 +47,17 @@ public final class BatchStream: @unchecked Sendable {
     public static var readBlockRows: Int { DataSetReader.shuffleBlockRows }
 
     /// Starts streaming at global step `startStep` (0 for a new run).
+    ///
+    /// `rows` (nil: all) keeps only those rows of each batch of `batchSize`: a rank's share of
+    /// the global batch under mpirun. The order of the batches and of their rows is drawn on row
+    /// references (`DataSetReader.shuffledRowBatches`, the single process's order), the same for
+    /// every rank, and only the kept rows are read from the shards (row by row, nearby rows
+    /// together), augmented and transformed; each row's augmentation is
+    /// that of the whole batch (the augmentation generator still draws for every row), so the
+    /// ranks' shares put together are exactly the single process's batch.
     public init(dataSet: DataSet, split: Split, batchSize: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
-                startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3) throws {
+                startStep: Int = 0, bufferRows: Int = 1024, queueDepth: Int = 3, rows kept: Range<Int>? = nil) throws {
+        precondition(kept.map { $0.lowerBound >= 0 && $0.upperBound <= batchSize } ?? true, "BatchStream: rows \(kept!) outside a batch of \(batchSize)")
         let rows = try dataSet.requireRows(in: split, purpose: "training").reduce(0) { $0 + $1.rows }
         guard rows >= batchSize else {
             throw PhotoZDataError.invalidOption("\(dataSet.path): the \(split.rawValue) split has \(rows) rows, fewer than --batch-size \(batchSize); use a smaller batch")
@@ -42,7 +67,8 @@ public final class BatchStream: @unchecked Sendable {
         let queue = BoundedQueue<Result<TrainingBatch, Error>>(capacity: queueDepth)
         self.queue = queue
         let producer = BatchProducer(reader: dataSet, split: split, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch, seed: seed,
-                                     augment: augment, transform: transform, bufferRows: bufferRows, queue: queue)
+                                     augment: augment, transform: transform, bufferRows: bufferRows, queue: queue,
+                                     kept: kept ?? 0..<batchSize)
         self.producer = producer
         let thread = Thread { producer.run(from: startStep) }
         thread.name = "photoz.batches"
@@ -74,6 +100,8 @@ final class BatchProducer: @unchecked Sendable {
     private let transform: PixelTransform
     private let bufferRows: Int
     private let queue: BoundedQueue<Result<TrainingBatch, Error>>
+    /// The rows of each batch delivered (a rank's share).
+    private let kept: Range<Int>
     private let lock = NSLock()
     private var running = false
 
@@ -81,7 +109,8 @@ final class BatchProducer: @unchecked Sendable {
     static let columns = [ShardSchema.images, ShardSchema.objectID, ShardSchema.zSpec, ShardSchema.ebv].map { ShardSchema.column($0)! }
 
     init(reader: DataSetReader, split: Split, batchSize: Int, stepsPerEpoch: Int, seed: UInt64, augment: Bool, transform: PixelTransform,
-         bufferRows: Int, queue: BoundedQueue<Result<TrainingBatch, Error>>) {
+         bufferRows: Int, queue: BoundedQueue<Result<TrainingBatch, Error>>, kept: Range<Int>) {
+        self.kept = kept
         self.reader = reader
         self.split = split
         self.batchSize = batchSize
@@ -103,10 +132,23 @@ final class BatchProducer: @unchecked Sendable {
         var skip = startStep % stepsPerEpoch
         do {
             while !queue.isClosed {
-                let batches = try reader.batches(split: split, order: .shuffled(seed: seed, epoch: epoch, bufferRows: bufferRows),
-                                                 batchSize: batchSize, columns: Self.columns, startBatch: skip, purpose: "training")
-                while let batch = try batches.next() {
-                    guard queue.push(.success(finish(batch.rows, epoch: epoch, index: batch.index))) else { return }
+                if kept == 0..<batchSize {
+                    // Every row of every block is used: reading whole blocks into the shuffle
+                    // buffer (the same rows in the same order as the references below, tested)
+                    // costs far fewer reads than row by row.
+                    let batches = try reader.batches(split: split, order: .shuffled(seed: seed, epoch: epoch, bufferRows: bufferRows),
+                                                     batchSize: batchSize, columns: Self.columns, startBatch: skip, purpose: "training")
+                    while let batch = try batches.next() {
+                        guard queue.push(.success(finish(batch.rows, epoch: epoch, index: batch.index))) else { return }
+                    }
+                } else {
+                    // A rank's share: the order is drawn on row references and only its rows are read.
+                    let batches = try reader.shuffledRowBatches(split: split, seed: seed, epoch: epoch, bufferRows: bufferRows,
+                                                                batchSize: batchSize, startBatch: skip, purpose: "training")
+                    while let batch = batches.next() {
+                        let rows = try reader.read(Array(batch.rows[kept]), columns: Self.columns)
+                        guard queue.push(.success(finish(rows, epoch: epoch, index: batch.index))) else { return }
+                    }
                 }
                 epoch += 1
                 skip = 0
@@ -116,22 +158,23 @@ final class BatchProducer: @unchecked Sendable {
         }
     }
 
-    /// Augments and transforms a batch (the costly part, skipped for batches before `skip`).
+    /// Augments and transforms the kept rows of a batch (`rows`: only those, read for this rank).
     private func finish(_ rows: consuming ShardRows, epoch: Int, index: Int) -> TrainingBatch {
-        let n = rows.count
+        let n = batchSize
+        let imageSize = rows.imageSize
+        let pixels = 5 * imageSize * imageSize
         var images = rows.images
         rows.images = []  // `images` is now the only reference: edited in place, not copied
-        let imageSize = rows.imageSize
         if augment {
             var rng = SplitMix64(seed: seed ^ (UInt64(epoch) << 32 | UInt64(index)) &* 0xD1B5_4A32_D192_ED03)
-            let pixels = 5 * imageSize * imageSize
             var scratch = [Float](repeating: 0, count: pixels)
             images.withUnsafeMutableBufferPointer { all in
                 scratch.withUnsafeMutableBufferPointer { copy in
                     for k in 0..<n {
-                        let d = Dihedral.random(using: &rng)
-                        guard d != .identity else { continue }
-                        let image = UnsafeMutableBufferPointer(rebasing: all[k * pixels..<(k + 1) * pixels])
+                        let d = Dihedral.random(using: &rng)  // drawn for every row: the same draws on every rank
+                        guard d != .identity, kept.contains(k) else { continue }
+                        let j = k - kept.lowerBound
+                        let image = UnsafeMutableBufferPointer(rebasing: all[j * pixels..<(j + 1) * pixels])
                         _ = copy.update(fromContentsOf: image)
                         d.apply(UnsafeBufferPointer(copy), into: image, size: imageSize, planes: 5)
                     }
@@ -139,7 +182,8 @@ final class BatchProducer: @unchecked Sendable {
             }
         }
         transform.apply(&images)
-        return TrainingBatch(images: images, ebv: rows.ebv, zSpec: rows.zSpec, objectID: rows.objectID)
+        return TrainingBatch(images: images, ebv: rows.ebv, zSpec: rows.zSpec, objectID: rows.objectID, rowsOfGlobalBatch: kept,
+                             globalCount: n)
     }
 }
 

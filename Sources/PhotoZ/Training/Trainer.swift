@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import MPI
 import NeuralNet
 import PhotoZData
 import SafeOutput
@@ -14,6 +15,10 @@ public struct TrainingRecord: Codable, Sendable {
     public var validMetrics: PhotoZMetrics
     public var imagesPerSecond: Double
     public var seconds: Double
+    /// Under mpirun: the share of the steps' time (since the previous evaluation) spent waiting
+    /// for the gradient average across ranks after backward (overlapped: the part not hidden
+    /// behind backward); nil for a single process (and in histories saved before).
+    public var allreduceShare: Double?
 }
 
 /// What a training run ends with.
@@ -30,11 +35,33 @@ public struct TrainingSummary: Sendable {
     public var firstStepSeconds: Double
     /// True when early stopping ended the run before its length.
     public var stoppedEarly = false
+    /// The number of processes that trained (1 without mpirun).
+    public var ranks = 1
+    /// Under mpirun: the share of the steady steps' time spent in the gradient allreduce
+    /// (and the loss's) after backward, from the steps after the first; nil for a single
+    /// process. With `AllreduceMode.overlap`, only the part not hidden behind backward.
+    public var allreduceShare: Double?
+    /// Under mpirun: how the gradients were averaged; nil for a single process.
+    public var allreduceMode: AllreduceMode?
+    /// Under mpirun: whether the parameters were found identical on every rank at the evaluations.
+    public var parametersCheckedIdentical = false
 }
 
 /// Trains a photo-z network from shards: streams batches, steps the optimizer, validates,
 /// and writes the last and best model files atomically, with history and optimizer state so
 /// that `resume` continues exactly where a stopped run was.
+///
+/// Under mpirun (a distributed `context`) the run is synchronous data-parallel: rank 0 reads a
+/// resumed run's model file and broadcasts the parameters, the optimizer state and the history
+/// (a new run's initial weights too); `batchSize` stays the global batch B, whose rows every rank
+/// draws in the single process's order (seed, epoch, step) and of which it reads and trains on
+/// `RankPartition(count: B, ranks: N).range(of: rank)`; the gradients are averaged with weights
+/// rows/B (`GradientBucketReducer`, each bucket started during backward as soon as its layers
+/// are done, or after backward with `AllreduceMode.blocking`) before every rank applies the
+/// same update; validation is
+/// split by batches across ranks and gathered on rank 0, which alone writes model files and the
+/// log and sends the evaluation to the others. Progress callbacks run on every rank (the CLI
+/// shows rank 0's).
 public final class Trainer {
     public let config: TrainConfiguration
     public let network: PhotoZNetwork
@@ -44,12 +71,22 @@ public final class Trainer {
     private let totalSteps: Int
     private let stepsPerEpoch: Int
     private let validEvery: Int
+    /// The process's place in the run (rank 0 of 1 without mpirun).
+    public let context: MPIContext
 
     /// A hook run on every training batch before the step (adversarial training replaces part of it).
     public var batchHook: ((inout TrainingBatch, PhotoZNetwork) throws -> Void)?
 
+    /// How the gradients are averaged under mpirun (nothing is reduced alone). Every rank must
+    /// use the same (`run` checks). Default: `PHOTOZ_ALLREDUCE` (`AllreduceMode.fromEnvironment`).
+    public var allreduceMode: AllreduceMode
+
     /// Prepares a new run, or continues the run saved at `config.out` when `resume` is true.
-    public init(_ config: TrainConfiguration, resume: Bool = false) throws {
+    /// `context`: the MPI run (default: `MPIContext.start()`, rank 0 of 1 without mpirun).
+    public init(_ config: TrainConfiguration, resume: Bool = false, context: MPIContext? = nil) throws {
+        let context = try context ?? MPIContext.start()
+        self.context = context
+        allreduceMode = try AllreduceMode.fromEnvironment()
         try config.validate()
         self.config = config
         dataSet = try DataSet(path: config.data)
@@ -63,44 +100,79 @@ public final class Trainer {
         totalSteps = config.steps ?? (config.epochs! * stepsPerEpoch)
         validEvery = config.validEvery ?? stepsPerEpoch
         let schedule = config.learningRateSchedule(totalSteps: totalSteps)
+        let engine = try Engine(precision: config.precision ?? .f32)
         if resume {
-            guard FileManager.default.fileExists(atPath: config.out) else {
-                throw PhotoZDataError.io(path: config.out, message: "nothing to resume: the model file does not exist (drop --resume to start a new run)")
+            // Rank 0 reads and checks the saved run; the other ranks build the same network and
+            // optimizer from the configuration and receive its state below.
+            var loaded: LoadedModel?
+            var failure: (any Error)?
+            if context.isRoot {
+                do {
+                    try Self.checkResumable(config, dataSet: dataSet)
+                    loaded = try PhotoZNetwork.load(from: config.out, engine: engine)
+                    guard loaded!.optimizerState != nil else {
+                        throw PhotoZDataError.schema(path: config.out, message: "no optimizer state in the model file; it cannot be resumed")
+                    }
+                } catch { failure = error }
             }
-            let file = try ModelFile.read(from: config.out)
-            guard case let .string(saved)? = file.attributes["training_configuration"],
-                  let previous = try? JSONDecoder().decode(TrainConfiguration.self, from: Data(saved.utf8)) else {
-                throw PhotoZDataError.schema(path: config.out, message: "no training configuration saved in the model file; it cannot be resumed")
+            try context.agree("reading \(config.out) to resume", failure)  // rank 0's error on every rank, no hang
+            if let loaded {
+                network = loaded.network
+                optimizer = Self.makeOptimizer(config, network, schedule)
+                try optimizer.importState(loaded.optimizerState!)
+                if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
+            } else {
+                network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
+                                            imageSize: dataSet.imageSize, seed: config.seed, engine: engine)
+                optimizer = Self.makeOptimizer(config, network, schedule)
             }
-            var a = previous, b = config
-            (a.epochs, a.steps, a.overwrite, a.log, b.epochs, b.steps, b.overwrite, b.log) = (nil, nil, false, nil, nil, nil, false, nil)
-            guard a == b else {
-                throw PhotoZDataError.invalidOption("--resume with other settings than the saved run (\(config.out)); only --epochs/--steps and --log may change")
+            if context.isDistributed {
+                try ParameterSync.checkSameLayout(network.parameters, context: context)
+                try ParameterSync.broadcast(network.parameters, context: context)
+                try ParameterSync.broadcast(optimizer, context: context)
+                history = try context.broadcast(context.isRoot ? history : nil)
             }
-            guard case let .string(sum)? = file.attributes["data_checksum"], sum == dataSet.checksum else {
-                throw PhotoZDataError.invalidOption("--resume: \(config.data) is not the data set the run was trained on (manifest checksum differs)")
-            }
-            let loaded = try PhotoZNetwork.load(from: config.out, engine: Engine(precision: config.precision ?? .f32))
-            network = loaded.network
-            optimizer = Self.makeOptimizer(config, network, schedule)
-            guard let state = loaded.optimizerState else {
-                throw PhotoZDataError.schema(path: config.out, message: "no optimizer state in the model file; it cannot be resumed")
-            }
-            try optimizer.importState(state)
             // Model files record only the step part of the schedule (initial, step, gamma); the
             // warm-up and cosine decay follow from the configuration, which resume checks is the same.
             optimizer.schedule = schedule
-            if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
         } else {
-            for path in [config.out, config.bestPath] {     // not an input; replaced only if a model file and asked
-                try OutputRules.check(path, kind: .file, inputs: [("--data", config.data)], overwrite: config.overwrite, recognise: PhotoZOutputs.isModelFile)
+            _ = try context.onRoot("checking the model files to write") { () -> Bool in
+                for path in [config.out, config.bestPath] {     // not an input; replaced only if a model file and asked
+                    try OutputRules.check(path, kind: .file, inputs: [("--data", config.data)], overwrite: config.overwrite, recognise: PhotoZOutputs.isModelFile)
+                }
+                return true
             }
             network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
-                                        imageSize: dataSet.imageSize, seed: config.seed,
-                                        engine: Engine(precision: config.precision ?? .f32))
+                                        imageSize: dataSet.imageSize, seed: config.seed, engine: engine)
             optimizer = Self.makeOptimizer(config, network, schedule)
+            if context.isDistributed {
+                // Every rank drew the same weights from the seed; rank 0's are sent anyway, so
+                // that the ranks start identical whatever the platform's arithmetic.
+                try ParameterSync.checkSameLayout(network.parameters, context: context)
+                try ParameterSync.broadcast(network.parameters, context: context)
+            }
         }
         try installAdversarialTraining()     // part of the configuration: no second call
+    }
+
+    /// Checks that the run saved at `config.out` can be continued with `config` on `dataSet`.
+    private static func checkResumable(_ config: TrainConfiguration, dataSet: DataSet) throws {
+        guard FileManager.default.fileExists(atPath: config.out) else {
+            throw PhotoZDataError.io(path: config.out, message: "nothing to resume: the model file does not exist (drop --resume to start a new run)")
+        }
+        let file = try ModelFile.read(from: config.out)
+        guard case let .string(saved)? = file.attributes["training_configuration"],
+              let previous = try? JSONDecoder().decode(TrainConfiguration.self, from: Data(saved.utf8)) else {
+            throw PhotoZDataError.schema(path: config.out, message: "no training configuration saved in the model file; it cannot be resumed")
+        }
+        var a = previous, b = config
+        (a.epochs, a.steps, a.overwrite, a.log, b.epochs, b.steps, b.overwrite, b.log) = (nil, nil, false, nil, nil, nil, false, nil)
+        guard a == b else {
+            throw PhotoZDataError.invalidOption("--resume with other settings than the saved run (\(config.out)); only --epochs/--steps and --log may change")
+        }
+        guard case let .string(sum)? = file.attributes["data_checksum"], sum == dataSet.checksum else {
+            throw PhotoZDataError.invalidOption("--resume: \(config.data) is not the data set the run was trained on (manifest checksum differs)")
+        }
     }
 
     private static func makeOptimizer(_ c: TrainConfiguration, _ n: PhotoZNetwork, _ s: StepSchedule) -> Optimizer {
@@ -134,40 +206,106 @@ public final class Trainer {
     /// `stopAfter` ends the run early at that global step, as a run killed there would (tests).
     public func run(stopAfter: Int? = nil, progress: ((Int, Int, Float, Double) -> Void)? = nil) throws -> TrainingSummary {
         let start = optimizer.step
-        let stream = try BatchStream(dataSet: dataSet, split: .train, batchSize: config.batchSize, seed: config.seed,
-                                     augment: config.augment, transform: network.pixelTransform, startStep: start,
-                                     bufferRows: config.shuffleBuffer)
-        defer { stream.stop() }
+        let partition = RankPartition(count: config.batchSize, ranks: context.size)
+        let mine = partition.range(of: context.rank)
+        let weight = partition.weight(of: context.rank)
+        // A rank without rows (more ranks than --batch-size) reads nothing and adds zeros.
+        let stream = mine.isEmpty ? nil : try BatchStream(dataSet: dataSet, split: .train, batchSize: config.batchSize, seed: config.seed,
+                                                          augment: config.augment, transform: network.pixelTransform, startStep: start,
+                                                          bufferRows: config.shuffleBuffer, rows: mine)
+        defer { stream?.stop() }
+        let overlap = allreduceMode == .overlap
+        if context.isDistributed {
+            // Blocking and non-blocking collectives do not match each other: a rank of the other
+            // mode would hang the run or mix its buffers.
+            let modes = try (context.allreduce(overlap ? 1 : 0, .min), context.allreduce(overlap ? 1 : 0, .max))
+            guard modes.0 == modes.1 else {
+                throw PhotoZDataError.invalidOption("the ranks disagree on \(AllreduceMode.variable) (overlap on some, blocking on others); give every rank the same value (mpirun -x \(AllreduceMode.variable))")
+            }
+        }
+        let reducer = context.isDistributed ? GradientBucketReducer(parameters: network.parameters.map(\.parameter), context: context,
+                                                                    overlap: overlap) : nil
+        // Overlap: each bucket's MPI_Iallreduce starts as soon as backward has made its
+        // gradients final (the dense layers' first, the Inception's 100 MB fc0 among them),
+        // while the convolutional layers still run backward; each layer's end also lets MPI
+        // progress the reductions in flight.
+        var hookError: (any Error)?
+        if let reducer, overlap {
+            network.onGradientsFinal = { indices in
+                do { for index in indices { try reducer.markReady(index) } } catch { if hookError == nil { hookError = error } }
+            }
+        }
+        defer { network.onGradientsFinal = nil }
         let clock = Date()
         var window = Date(), windowImages = 0, rate = 0.0
         var lossSum = 0.0, lossCount = 0
         var evaluationSeconds = 0.0
         var warm: Date?  // the end of the first step
+        // Time in the allreduces, over the steady steps and since the last evaluation.
+        var reduceSeconds = 0.0, stepSeconds = 0.0, windowReduce = 0.0, windowStep = 0.0
         // A resumed run that had already stopped early stays stopped.
         stoppedEarly = shouldStopEarly
         for step in start..<(stoppedEarly ? start : min(totalSteps, stopAfter ?? totalSteps)) {
-            var batch = try stream.next()
-            try batchHook?(&batch, network)
-            try network.forward(images: batch.images, ebv: batch.ebv)
-            let loss = network.loss(redshifts: batch.zSpec)
+            let stepStart = Date()
+            var localLoss: Float = 0
+            var failure: (any Error)?
+            if let reducer, overlap { reducer.beginStep(weight: weight) }
+            if let stream {
+                do {
+                    var batch = try stream.next()
+                    try batchHook?(&batch, network)
+                    try network.forward(images: batch.images, ebv: batch.ebv)
+                    localLoss = network.loss(redshifts: batch.zSpec)
+                    if localLoss.isFinite { network.backward(.parameters) }
+                } catch { failure = error }
+            }
+            if let hookError { throw hookError }  // an MPI failure: the run ends (naming this rank)
+            var loss = localLoss
+            let reduceStart = Date()
+            if let reducer, overlap {
+                // Every bucket starts on every rank, in the same order, before the collectives
+                // below: also on a rank without rows (zeros), one whose loss is not finite and
+                // one that failed (the run ends at `agree`; its values are never used).
+                try reducer.markAllReady()
+            }
+            if let reducer {
+                // A rank that failed to read its rows says so before the others wait for its gradients.
+                try context.agree("reading and training on its rows of step \(step + 1)", failure)
+                // The global batch's mean loss: Σ_r weight_r · loss_r.
+                loss = Float(try context.allreduce(weight == 0 ? 0 : Double(localLoss) * Double(weight), .sum))
+            } else if let failure { throw failure }
             guard loss.isFinite else {
                 throw PhotoZDataError.invalidOption("training diverged at step \(step + 1) (loss \(loss)); lower --learning-rate")
             }
-            network.backward(.parameters)
+            if let reducer {
+                if !overlap {
+                    reducer.beginStep(weight: weight)
+                    try reducer.markAllReady()
+                }
+                try reducer.waitAll()
+            }
+            let reduced = Date().timeIntervalSince(reduceStart)
             optimizer.update()
             lossSum += Double(loss); lossCount += 1
-            if warm == nil { warm = Date() }
-            windowImages += batch.count
+            if warm == nil { warm = Date() } else {
+                let spent = Date().timeIntervalSince(stepStart)
+                reduceSeconds += reduced; stepSeconds += spent
+                windowReduce += reduced; windowStep += spent
+            }
+            windowImages += config.batchSize
             let elapsed = Date().timeIntervalSince(window)
             if elapsed > 2 { rate = Double(windowImages) / elapsed; window = Date(); windowImages = 0 }
             if rate == 0 { rate = Double(windowImages) / max(Date().timeIntervalSince(clock), 1e-9) }
             progress?(step + 1, totalSteps, loss, rate)
             if (step + 1) % validEvery == 0 || step + 1 == totalSteps {
                 let evaluationStart = Date()
-                try evaluate(step: step + 1, trainLoss: lossSum / Double(max(lossCount, 1)), rate: rate, seconds: Date().timeIntervalSince(clock))
+                let share = reducer == nil || windowStep == 0 ? nil : windowReduce / windowStep
+                try evaluate(step: step + 1, trainLoss: lossSum / Double(max(lossCount, 1)), rate: rate, seconds: Date().timeIntervalSince(clock),
+                             allreduceShare: share)
                 evaluationSeconds += Date().timeIntervalSince(evaluationStart)
                 window = Date(); windowImages = 0
                 lossSum = 0; lossCount = 0
+                windowReduce = 0; windowStep = 0
                 if shouldStopEarly { stoppedEarly = true; break }
             }
         }
@@ -178,6 +316,10 @@ public final class Trainer {
         var summary = TrainingSummary(steps: start + stepsRun, history: history, best: bestRecord, lastPath: config.out, bestPath: config.bestPath,
                                       imagesPerSecond: steadyImages / max(steadySeconds, 1e-9), firstStepSeconds: firstStep)
         summary.stoppedEarly = stoppedEarly
+        summary.ranks = context.size
+        summary.parametersCheckedIdentical = parametersCheckedIdentical
+        if reducer != nil, stepSeconds > 0 { summary.allreduceShare = reduceSeconds / stepSeconds }
+        if reducer != nil { summary.allreduceMode = allreduceMode }
         return summary
     }
 
@@ -188,6 +330,10 @@ public final class Trainer {
 
     /// True when the run ended before its length because of `earlyStopping`.
     public private(set) var stoppedEarly = false
+
+    /// Under mpirun: true once an evaluation found the parameters bit for bit identical on
+    /// every rank (checked at each evaluation; a difference ends the run with an error).
+    public private(set) var parametersCheckedIdentical = false
 
     /// Early stopping: the last `earlyStopping` evaluations brought no better σ_MAD than the best before them.
     private var shouldStopEarly: Bool {
@@ -201,20 +347,47 @@ public final class Trainer {
         return x.sigmaMAD != y.sigmaMAD ? x.sigmaMAD < y.sigmaMAD : x.outlierPercent < y.outlierPercent
     }
 
-    private func evaluate(step: Int, trainLoss: Double, rate: Double, seconds: Double) throws {
-        let predictor = try Predictor(networks: [network], batchSize: config.batchSize)
-        let predictions = try predictor.predict(dataSet, split: .valid, keepPDFs: false)
-        let validLoss = Self.loss(of: predictions, network: network)
-        let record = TrainingRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch),
-                                    learningRate: optimizer.schedule.learningRate(after: step - 1),
-                                    trainLoss: trainLoss, validLoss: validLoss,
-                                    validMetrics: PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec),
-                                    imagesPerSecond: rate, seconds: seconds)
-        let isBest = history.allSatisfy { Self.isBetter(record, than: $0) }
+    private func evaluate(step: Int, trainLoss: Double, rate: Double, seconds: Double, allreduceShare: Double?) throws {
+        // Each rank predicts its share of the valid split's batches; rank 0 gathers them,
+        // computes the record, writes the files and sends the record to the others, so that
+        // every rank's history, best model and early stopping agree.
+        var share: Predictions?
+        var failure: (any Error)?
+        do {
+            let predictor = try Predictor(networks: [network], batchSize: config.batchSize)
+            share = try predictor.predict(dataSet, split: .valid, keepPDFs: false, rank: context.rank, ranks: context.size)
+        } catch { failure = error }
+        try context.agree("validating its share of the valid split", failure)
+        if context.isDistributed {
+            // Every rank applied the same update to the same averaged gradient; a difference
+            // would be a bug (or a faulty node), and rank 0's files would not be the others' model.
+            let differing = try ParameterSync.differing(network.parameters, context: context)
+            guard differing.isEmpty else {
+                throw MPIError(function: "ParameterSync.differing", rank: context.rank, size: context.size,
+                               summary: "the ranks' parameters diverged by step \(step)",
+                               message: "\(differing.count) parameters differ between ranks, first \(differing[0])")
+            }
+            parametersCheckedIdentical = true
+        }
+        let gathered = try share!.gathered(context)
+        let record = try context.onRoot("evaluating and saving step \(step)") { () -> TrainingRecord in
+            let predictions = gathered!
+            let validLoss = Self.loss(of: predictions, network: network)
+            var record = TrainingRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch),
+                                        learningRate: optimizer.schedule.learningRate(after: step - 1),
+                                        trainLoss: trainLoss, validLoss: validLoss,
+                                        validMetrics: PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec),
+                                        imagesPerSecond: rate, seconds: seconds)
+            record.allreduceShare = allreduceShare
+            let isBest = history.allSatisfy { Self.isBetter(record, than: $0) }
+            history.append(record)
+            defer { history.removeLast() }  // appended below on every rank
+            try save(to: config.out)
+            if isBest { try save(to: config.bestPath) }
+            if let log = config.log { try appendLine(jsonText(record), to: log) }
+            return record
+        }
         history.append(record)
-        try save(to: config.out)
-        if isBest { try save(to: config.bestPath) }
-        if let log = config.log { try appendLine(jsonText(record), to: log) }
     }
 
     /// Validation loss from predictions: mean cross-entropy of the true bin, or mean squared error.
@@ -236,6 +409,7 @@ public final class Trainer {
         attributes["data"] = .string(config.data)
         attributes["data_checksum"] = .string(dataSet.checksum)
         attributes["step"] = .int64(Int64(optimizer.step))
+        attributes["mpi_ranks"] = .int64(Int64(context.size))
         attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "train", configuration: config,
                                            inputs: [.init(role: "data", path: config.data, sha256: dataSet.checksum)]).hdf5Attributes) { $1 }
         let historyText = jsonText(history)

@@ -149,12 +149,17 @@ struct AttackCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lock = try claimOutput(out)
-        defer { lock.release() }
+        // Under mpirun the ranks attack the batches in turn; rank 0 holds the lock, writes the
+        // one data set and prints.
+        try withMPI { context in
+        let lock = context.isRoot ? try claimOutput(out) : nil
+        defer { lock?.release() }
         Precision.default = precision
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
-        let summary = try attackDataSet(try configuration(), fitProgress: ProgressDisplay("fit universal", unit: "batches").handler,
-                                        progress: ProgressDisplay("attack").handler)
+        let summary = try attackDataSet(try configuration(), context: context,
+                                        fitProgress: context.isRoot ? ProgressDisplay("fit universal", unit: "batches").handler : nil,
+                                        progress: context.isRoot ? ProgressDisplay("attack").handler : nil)
+        guard context.isRoot else { return }
         if json {
             print(jsonText(summary))
             return
@@ -166,6 +171,7 @@ struct AttackCommand: ParsableCommand {
             print("clean        \(clean.summary)")
             print("adversarial  \(adversarial.summary)")
             if let shift = summary.meanAbsoluteShift { print(String(format: "mean |z_phot shift| %.4f", shift)) }
+        }
         }
     }
 }

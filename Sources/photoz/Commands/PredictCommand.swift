@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPI
 import NeuralNet
 import PhotoZ
 import PhotoZData
@@ -50,10 +51,14 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lock = try claimOutput(out)
-        defer { lock.release() }
+        // Under mpirun each rank predicts its share of the objects; rank 0 holds the lock,
+        // gathers, writes the one file and prints.
+        try withMPI { context in
+        let lock = context.isRoot ? try claimOutput(out) : nil
+        defer { lock?.release() }
         NeuralNet.Precision.default = precision
-        let predictions = try predictToFile(configuration, progress: ProgressDisplay("predict").handler)
+        let predictions = try predictToFile(configuration, context: context, progress: context.isRoot ? ProgressDisplay("predict").handler : nil)
+        guard context.isRoot else { return }
         print("\(predictions.count) objects → \(out)")
         // Metrics only over rows with a spectroscopic redshift; the others are what predict is for.
         let known = predictions.zSpec.indices.filter { predictions.zSpec[$0].isFinite }
@@ -62,6 +67,7 @@ struct PredictCommand: ParsableCommand {
         }
         if !known.isEmpty {
             print(PhotoZMetrics(zPhot: known.map { predictions.zPhot[$0] }, zSpec: known.map { predictions.zSpec[$0] }).summary)
+        }
         }
     }
 }

@@ -86,13 +86,17 @@ struct RobustnessCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lock = try out.map { try claimOutput($0 + ".json") }
+        // Under mpirun each rank attacks its share of the batches; rank 0 holds the lock,
+        // writes the report and prints.
+        try withMPI { context in
+        let lock = context.isRoot ? try out.map { try claimOutput($0 + ".json") } : nil
         defer { lock?.release() }
         Precision.default = precision
         if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
         let models = try model.map { ($0, try PhotoZNetwork.load(from: $0).network) }
-        let report = try measureRobustness(models: models, data: data, configuration: try configuration(),
-                                           progress: ProgressDisplay("robustness", unit: "batches").handler)
+        let report = try measureRobustness(models: models, data: data, configuration: try configuration(), context: context,
+                                           progress: context.isRoot ? ProgressDisplay("robustness", unit: "batches").handler : nil)
+        guard context.isRoot else { return }
         let written = try out.map { try report.write(stem: $0, transferEpsilon: transferEpsilon, overwrite: overwrite) } ?? []
         if json {
             print(jsonText(report))
@@ -102,6 +106,7 @@ struct RobustnessCommand: ParsableCommand {
                 print("\(report.rows - labelled) of the \(report.rows) rows have no z_spec (unlabelled): left out of every metric")
             }
             if !written.isEmpty { print("\nwritten: " + written.joined(separator: ", ")) }
+        }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPI
 import PhotoZ
 import PhotoZData
 
@@ -168,16 +169,21 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lock = try claimOutput(out)
-        defer { lock.release() }
-        if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
-        let summary = try train(try Trainer(try configuration(), resume: resume))
-        print(describe(summary))
+        // Under mpirun every rank trains its share of each batch; rank 0 alone holds the
+        // output's lock, writes the model files and the log, and prints.
+        try withMPI { context in
+            let lock = context.isRoot ? try claimOutput(out) : nil
+            defer { lock?.release() }
+            if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+            let summary = try train(try Trainer(try configuration(), resume: resume, context: context), showProgress: context.isRoot)
+            if context.isRoot { print(describe(summary)) }
+        }
     }
 }
 
 /// Runs a trainer with a progress line on stderr and the evaluations as they come.
-func train(_ trainer: Trainer) throws -> TrainingSummary {
+func train(_ trainer: Trainer, showProgress: Bool = true) throws -> TrainingSummary {
+    guard showProgress else { return try trainer.run() }
     let display = ProgressDisplay("train", unit: "steps")
     var shown = trainer.history.count
     return try trainer.run { step, total, loss, rate in
@@ -191,6 +197,11 @@ func train(_ trainer: Trainer) throws -> TrainingSummary {
 
 func describe(_ s: TrainingSummary) -> String {
     var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s after the first step (data loading included, validation excluded; the first step, which fills the shuffle buffer and compiles the kernels, took \(String(format: "%.1f", s.firstStepSeconds)) s), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
+    if let share = s.allreduceShare {
+        lines.append("\(s.ranks) MPI ranks: \(String(format: "%.1f", 100 * share)) % of the step time (after the first step) in the gradient allreduce"
+                     + (s.allreduceMode.map { $0 == .overlap ? " not hidden behind backward (overlapped)" : " (blocking, after backward)" } ?? "")
+                     + (s.parametersCheckedIdentical ? "; parameters identical on every rank at each evaluation" : ""))
+    }
     if let last = s.history.last { lines.append("last (step \(last.step)): valid loss \(String(format: "%.4f", last.validLoss)), \(last.validMetrics.summary)  → \(s.lastPath)") }
     if let best = s.best { lines.append("best (step \(best.step)): valid loss \(String(format: "%.4f", best.validLoss)), \(best.validMetrics.summary)  → \(s.bestPath)") }
     return lines.joined(separator: "\n")
