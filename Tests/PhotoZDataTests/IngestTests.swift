@@ -79,6 +79,20 @@ import Testing
         #expect(report.contains("smaller than --size 16"))
     }
 
+    @Test func aCutoutWhoseCatalogRowWasSkippedIsReportedOnceWithItsFile() throws {
+        let dir = TemporaryDirectory()
+        let (catalog, cutouts, _) = try CutoutFactory.dataSet(in: dir, count: 3, layout: .mef)
+        // 1001 has no redshift (SDSS's sentinel): one line, the catalog's reason, with the cutout's file.
+        try CutoutFactory.csvCatalog([1000, 1002], at: catalog, extraRows: ["1001,150.01,2.01,-9999,0.0001,0.03"])
+        let summary = try ingest(testConfig(catalog, cutouts, dir.file("out")))
+        #expect(summary.ingested == 2)
+        #expect(summary.skipped == ["missing-redshift": 1])
+        let report = try String(contentsOfFile: dir.file("out/skipped.csv"), encoding: .utf8)
+        let lines = report.split(separator: "\n").filter { $0.hasPrefix("1001,") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("missing-redshift,\(cutouts)/1001.fits") == true)
+    }
+
     @Test func badObjectsAreSkippedAndReported() throws {
         let dir = TemporaryDirectory()
         let (catalog, cutouts, _) = try CutoutFactory.dataSet(in: dir, count: 6, layout: .mef)

@@ -58,10 +58,17 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         used.insert(entry.objectID)
         work.append((entry, files))
     }
+    // A cutout whose catalog row was skipped is that row's line of skipped.csv (with its file),
+    // not a second "without catalog row" line: each object is counted once.
+    let skippedRows = Dictionary(catalog.skipped.enumerated().compactMap { k, s in s.objectID.map { ($0, k) } }, uniquingKeysWith: { a, _ in a })
     for (id, files) in index.files where !used.contains(id) {
         index.unmatchedFiles.append(contentsOf: files.values)
+        if let k = skippedRows[id] {
+            if skipped[k].file == nil { skipped[k].file = files.values.sorted().first }
+            continue
+        }
         skipped.append(SkippedObject(objectID: id, row: nil, file: files.values.sorted().first, reason: .cutoutWithoutRow,
-                                     detail: "cutout has no usable catalog row (absent from the catalog or its row was skipped); not ingested"))
+                                     detail: "cutout has no row in the catalog; not ingested"))
     }
 
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)

@@ -202,7 +202,7 @@ struct CatalogColumnOptions: ParsableArguments {
         case .dec: "--dec-column"
         case .z: "--z-column"
         case .zErr: "--z-err-column"
-        case .ebv: "--ebv-column"
+        case .ebv: "--ebv-column, or give --extinction-prefix (per-band extinction columns), --ebv VALUE (a constant) or --ebv-map FILE… (dust maps)"
         case .extinctionPrefix: "--extinction-prefix"
         case .objectClass: "--class (the CLASS column is needed for the cut)"
         case .zWarning: "--zwarning (the ZWARNING column is needed for the cut)"
