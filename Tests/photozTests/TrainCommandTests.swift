@@ -47,4 +47,25 @@ import Testing
         #expect(notModel.stderr.contains("pred.h5"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("y.h5")))
     }
+
+    /// The transform is spelled `signed-sqrt` in the README and the help; the model file's name
+    /// `sign_sqrt` is accepted too, and both train the same model.
+    @Test func thePixelTransformIsAcceptedAsTheDocsSpellIt() throws {
+        let dir = TemporaryDirectory()
+        #expect(try Photoz.run(["simulate", "--count", "40", "--out", dir.file("sky"), "--seed", "3", "--size", "32"]).status == 0)
+        #expect(try Photoz.run(["ingest", "--catalog", dir.file("sky/catalog.csv"), "--cutouts", dir.file("sky/cutouts"),
+                                "--out", dir.file("shards"), "--size", "32", "--split", "60/20/20"]).status == 0)
+        for (name, spelling) in [("a", "signed-sqrt"), ("b", "sign_sqrt")] {
+            let run = try Photoz.run(["train", "--data", dir.file("shards"), "--out", dir.file("\(name).h5"), "--steps", "1",
+                                      "--batch-size", "8", "--model", "simple", "--pixel-transform", spelling])
+            #expect(run.status == 0, "\(spelling): \(run.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("a.best.h5"))).count > 0)
+        let help = try Photoz.run(["help", "train"])
+        #expect(help.stdout.contains("signed-sqrt"))
+        #expect(help.stdout.contains("lowest validation σ_MAD"))
+        let wrong = try Photoz.run(["train", "--data", dir.file("shards"), "--out", dir.file("c.h5"), "--pixel-transform", "sqrt"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("signed-sqrt"))
+    }
 }

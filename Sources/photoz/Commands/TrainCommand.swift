@@ -6,7 +6,18 @@ import PhotoZData
 
 extension Architecture: ExpressibleByArgument {}
 extension Head: ExpressibleByArgument {}
-extension PixelTransform: ExpressibleByArgument {}
+/// On the command line the transform is spelled as the README and help spell it
+/// (`signed-sqrt`); `sign_sqrt`, the name model files record, is accepted too.
+extension PixelTransform: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "signed-sqrt", PixelTransform.signedSquareRoot.rawValue: self = .signedSquareRoot
+        default: self.init(rawValue: argument)
+        }
+    }
+    public var defaultValueDescription: String { self == .signedSquareRoot ? "signed-sqrt" : rawValue }
+    public static var allValueStrings: [String] { ["signed-sqrt", "asinh", "identity"] }
+}
 extension TrainConfiguration.OptimizerKind: ExpressibleByArgument {}
 extension TrainConfiguration.Schedule: ExpressibleByArgument {}
 
@@ -18,8 +29,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Streams the train split (shuffle buffer, random k·90° rotations and flips), validates on \
         the valid split every epoch (or --valid-every steps) and writes --out (the last state, \
-        with optimizer state and history, for --resume) and OUT.best.h5 (lowest validation \
-        loss), both atomically. Model files: schemas/model-file.md.
+        with optimizer state and history, for --resume) and OUT.best.h5 (the evaluation with the lowest \
+        validation σ_MAD, ties broken by the outlier rate η), both atomically. Model files: schemas/model-file.md.
         """
     )
 
