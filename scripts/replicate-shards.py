@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes a larger photoz data set by replicating an existing one with new object ids.
 
-Used by the memory benchmark of `photoz train` (README, "Benchmarks"): the 100,000-row data set
+Used by the memory benchmark of `photoz train` (docs/benchmarks.md): the 100,000-row data set
 is five copies of a simulated 20,000-galaxy sky, object_id offset by 10^12 per copy, so the
 rows are real shard rows and every id is unique. Shards keep their split.
 

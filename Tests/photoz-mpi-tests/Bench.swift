@@ -1,4 +1,4 @@
-// Allreduce throughput: the figure behind the README's cost model.
+// Allreduce throughput: the figure behind the cost model in docs/cluster.md.
 import Foundation
 import MPI
 import PhotoZ
