@@ -14,7 +14,7 @@ import Testing
 
     // Skipped only where the shared reference data (<package root>/../shared/data) is absent:
     // it holds the real SDSS frame, which is not part of the package.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: frame), "needs ../shared/data/sdss-frames (real SDSS frame)"))
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: frame), "needs ../shared/data/sdss-frames (real SDSS frame; set PHOTOZ_SHARED_DATA to its data folder)"))
     func sdssFrameMatchesAstropy() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

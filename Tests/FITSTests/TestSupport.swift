@@ -12,7 +12,14 @@ let packageRoot: URL = {
 }()
 
 /// The shared reference data (`<package root>/../shared/data`), absent on some machines.
-let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+/// The shared reference data (real SDSS frames, not part of the package), found as the cutout
+/// tests find it: `$PHOTOZ_SHARED_DATA`, `<package root>/../shared/data`, or one level higher.
+let sharedData: URL = {
+    let up = packageRoot.deletingLastPathComponent()
+    var candidates = [up.appendingPathComponent("shared/data"), up.deletingLastPathComponent().appendingPathComponent("shared/data")]
+    if let explicit = ProcessInfo.processInfo.environment["PHOTOZ_SHARED_DATA"] { candidates.insert(URL(fileURLWithPath: explicit), at: 0) }
+    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("sdss-frames").path) } ?? candidates[candidates.count - 2]
+}()
 
 /// A fresh temporary folder, removed by `cleanup()`.
 struct TemporaryFolder {
