@@ -45,6 +45,12 @@ final class AppendBase {
         guard held == wanted else {
             throw PhotoZDataError.invalidOption("--keep-columns: \(output) stores the catalog columns [\(held.sorted().joined(separator: ", "))] but this run keeps [\(wanted.sorted().joined(separator: ", "))]; every row must hold the same columns")
         }
+        // Columns a copy would drop (an adversarial set's `perturbation`): refused, not lost.
+        let copied = Set((ShardSchema.carriedColumns + reader.catalogColumns).map(\.name))
+        let dropped = Set(reader.opened.flatMap(\.optionalColumns).map(\.name)).subtracting(copied)
+        guard dropped.isEmpty else {
+            throw PhotoZDataError.invalidOption("--append: \(output) holds the columns [\(dropped.sorted().joined(separator: ", "))], which ingest does not write; append only to a data set photoz ingest (or select/split/merge) wrote")
+        }
         // Every existing id, from the object_id column only.
         let idColumn = ShardSchema.column(ShardSchema.objectID)!
         var existing = Set<Int64>()
