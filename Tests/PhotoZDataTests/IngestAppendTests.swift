@@ -139,3 +139,54 @@ import Testing
         #expect(validate(path: out).isValid)
     }
 }
+
+/// Kept catalog columns: carried through an append when old and new rows agree on them,
+/// refused when a text column's values (its codes' meaning) differ.
+@Suite struct IngestAppendKeptColumnsTests {
+    private func catalog(_ path: String, ids: ClosedRange<Int>, classes: [String]) throws {
+        var text = "objID,ra,dec,z,zErr,ebv,petroMag_r,class\n"
+        for (k, id) in ids.enumerated() { text += "\(id),150.\(id),2.\(id),0.\(id % 9 + 1),0.0001,0.02,\(16 + Double(id) * 0.25),\(classes[k % classes.count])\n" }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func keptColumnsAreCarriedAndMismatchedTextValuesRefused() throws {
+        let dir = TemporaryDirectory()
+        let cutouts = dir.file("cutouts")
+        try FileManager.default.createDirectory(atPath: cutouts, withIntermediateDirectories: true)
+        for id in 1...16 { try CutoutFactory.write(id: Int64(id), layout: .mef, size: 16, into: cutouts) }
+        try catalog(dir.file("a.csv"), ids: 1...8, classes: ["GALAXY", "QSO"])
+        var config = testConfig(dir.file("a.csv"), cutouts, dir.file("data"))
+        config.keepColumns = .named(["petroMag_r", "class"])
+        _ = try ingest(config)
+        let before = try IngestAppendTests.snapshot(dir.file("data"))
+
+        // "STAR" is a value the data set's class codes do not have: refused, nothing changed.
+        try catalog(dir.file("b.csv"), ids: 9...12, classes: ["STAR", "GALAXY"])
+        config.catalog = dir.file("b.csv")
+        config.append = true
+        #expect { try ingest(config) } throws: { "\($0)".contains("--keep-columns") && "\($0)".contains("class") }
+        config.keepColumns = .named(["petroMag_r"])
+        #expect { try ingest(config) } throws: { "\($0)".contains("--keep-columns") }
+        #expect(try IngestAppendTests.snapshot(dir.file("data")) == before)
+
+        // The same values: carried, old rows bit for bit, new ones with their magnitudes.
+        let old = try ManagementTests.contents(dir.file("data"))
+        try catalog(dir.file("c.csv"), ids: 9...16, classes: ["GALAXY", "QSO"])
+        config.catalog = dir.file("c.csv")
+        config.keepColumns = .named(["petroMag_r", "class"])
+        _ = try ingest(config)
+        let new = try ManagementTests.contents(dir.file("data"))
+        #expect(new.count == 16)
+        for (id, row) in old { #expect(new[id].map { rowsIdentical($0.row, row.row) && $0.split == row.split } == true, "row \(id)") }
+        let reader = try DataSetReader(path: dir.file("data"))
+        #expect(reader.catalogColumns.map(\.catalogName) == ["class", "petroMag_r"])
+        let magnitude = try #require(reader.catalogColumns.first { $0.catalogName == "petroMag_r" })
+        var magnitudes: [Int64: Double] = [:]
+        let batches = try reader.batches(split: nil, order: .perShard, batchSize: 64, columns: reader.carriedColumns, purpose: "a test")
+        while let batch = try batches.next() {
+            for k in 0..<batch.count { magnitudes[batch.rows.objectID[k]] = batch.rows.scalar(magnitude, row: k) }
+        }
+        for id in 1...16 { #expect(magnitudes[Int64(id)] == 16 + Double(id) * 0.25, "petroMag_r of \(id)") }
+        #expect(validate(path: dir.file("data")).isValid)
+    }
+}

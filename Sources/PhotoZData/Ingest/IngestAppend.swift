@@ -45,6 +45,17 @@ final class AppendBase {
         guard held == wanted else {
             throw PhotoZDataError.invalidOption("--keep-columns: \(output) stores the catalog columns [\(held.sorted().joined(separator: ", "))] but this run keeps [\(wanted.sorted().joined(separator: ", "))]; every row must hold the same columns")
         }
+        // Text columns are codes into the run's own sorted categories, and a column's type comes
+        // from its values: old and new rows must agree, or codes would change meaning.
+        for old in reader.catalogColumns {
+            guard let new = extraColumns.first(where: { $0.name == old.name }) else { continue }
+            guard old.kind == new.kind, old.categories == new.categories, old.unit == new.unit else {
+                let what = old.categories != nil || new.categories != nil
+                    ? "text values [\((old.categories ?? []).joined(separator: ", "))] in \(output) but [\((new.categories ?? []).joined(separator: ", "))] in \(config.catalog)"
+                    : "type \(old.kind.rawValue) (unit '\(old.unit)') in \(output) but \(new.kind.rawValue) (unit '\(new.unit)') in \(config.catalog)"
+                throw PhotoZDataError.invalidOption("--keep-columns: catalog column \(old.catalogName) has \(what); append cannot mix them (re-ingest both catalogs together, or append without that column)")
+            }
+        }
         // Columns a copy would drop (an adversarial set's `perturbation`): refused, not lost.
         let copied = Set((ShardSchema.carriedColumns + reader.catalogColumns).map(\.name))
         let dropped = Set(reader.opened.flatMap(\.optionalColumns).map(\.name)).subtracting(copied)
