@@ -8,7 +8,8 @@ import Testing
         #expect(try Photoz.run(["simulate", "--count", "30", "--out", dir.file("sky"), "--seed", "9", "--size", "32"]).status == 0)
         let lines = try String(contentsOfFile: dir.file("sky/catalog.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
         try ([lines[0]] + lines[1..<21]).joined(separator: "\n").appending("\n").write(toFile: dir.file("first.csv"), atomically: true, encoding: .utf8)
-        try ([lines[0]] + lines[21...]).joined(separator: "\n").appending("\n").write(toFile: dir.file("second.csv"), atomically: true, encoding: .utf8)
+        try ([lines[0]] + lines[21..<26]).joined(separator: "\n").appending("\n").write(toFile: dir.file("second.csv"), atomically: true, encoding: .utf8)
+        try ([lines[0]] + lines[26...]).joined(separator: "\n").appending("\n").write(toFile: dir.file("third.csv"), atomically: true, encoding: .utf8)
         let base = ["--cutouts", dir.file("sky/cutouts"), "--out", dir.file("data"), "--size", "32"]
         let first = try Photoz.run(["ingest", "--catalog", dir.file("first.csv"), "--split", "60/20/20"] + base)
         #expect(first.status == 0, "\(first.stderr)")
@@ -16,10 +17,14 @@ import Testing
         // --split is not repeated: the data set's fractions are used.
         let second = try Photoz.run(["ingest", "--catalog", dir.file("second.csv"), "--append", "--json"] + base)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("\"appendedTo\":20") && second.stdout.contains("\"ingested\":\(lines.count - 21)"), "\(second.stdout)")
+        #expect(second.stdout.contains("\"appendedTo\":20") && second.stdout.contains("\"ingested\":5"), "\(second.stdout)")
         #expect(try Photoz.run(["validate", dir.file("data")]).status == 0)
         let manifest = try String(contentsOfFile: dir.file("data/manifest.json"), encoding: .utf8)
         #expect(manifest.contains("\"train\" : 0.6") && manifest.contains("previous_manifest_sha256"))
+
+        let third = try Photoz.run(["ingest", "--catalog", dir.file("third.csv"), "--append"] + base)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stdout.contains("appended \(lines.count - 26) objects to a data set of 25 rows (kept with their splits); it now holds \(lines.count - 1) rows"), "\(third.stdout)")
 
         let again = try Photoz.run(["ingest", "--catalog", dir.file("second.csv"), "--append"] + base)
         #expect(again.status == 1)

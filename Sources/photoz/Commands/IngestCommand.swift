@@ -175,7 +175,8 @@ struct IngestCommand: ParsableCommand {
 /// The human summary of an ingest run.
 func describe(_ s: IngestSummary) -> String {
     var lines = [
-        (s.appendedTo.map { "appended to a data set of \($0) rows (kept with their splits); now " } ?? "") + "ingested \(s.ingested) objects (train \(s.rows["train"] ?? 0), valid \(s.rows["valid"] ?? 0), test \(s.rows["test"] ?? 0)) into \(s.shards) shards, \(s.bytes / 1_000_000) MB, layout \(s.layout.rawValue)",
+        (s.appendedTo.map { "appended \(s.ingested) objects to a data set of \($0) rows (kept with their splits); it now holds \(s.ingested + $0) rows" }
+            ?? "ingested \(s.ingested) objects") + " (train \(s.rows["train"] ?? 0), valid \(s.rows["valid"] ?? 0), test \(s.rows["test"] ?? 0)) into \(s.shards) shards, \(s.bytes / 1_000_000) MB, layout \(s.layout.rawValue)",
         String(format: "  %.1f s, %.0f objects/s", s.seconds, s.objectsPerSecond),
     ]
     let skipped = s.skipped.values.reduce(0, +)
