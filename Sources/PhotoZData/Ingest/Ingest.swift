@@ -19,6 +19,8 @@ public struct IngestSummary: Sendable, Codable {
     public var ebvSource: String = ""
     /// Rows whose cutout had no celestial WCS (their `/wcs` row is NaN).
     public var withoutWCS: Int = 0
+    /// `--append`: the rows the data set held before (they are kept, and included in `rows`).
+    public var appendedTo: Int?
 
     public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
 }
@@ -37,7 +39,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     let start = Date()
     let output = URL(fileURLWithPath: config.output).standardizedFileURL
     let fm = FileManager.default
-    if fm.fileExists(atPath: output.path), !((try? fm.contentsOfDirectory(atPath: output.path))?.isEmpty ?? true), !config.overwrite {
+    if fm.fileExists(atPath: output.path), !((try? fm.contentsOfDirectory(atPath: output.path))?.isEmpty ?? true), !config.overwrite, !config.append {
         throw PhotoZDataError.outputExists(path: output.path)
     }
 
@@ -71,6 +73,9 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
                                      detail: "cutout has no row in the catalog; not ingested"))
     }
 
+    // --append: the existing data set, checked against this run before anything is written.
+    let previous = config.append ? try AppendBase(config, output: output.path, extraColumns: catalog.extraColumns, work: work.map(\.entry.objectID)) : nil
+
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
     var inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,
                   "template": index.template, "catalog_columns": catalog.columnsUsed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
@@ -79,16 +84,27 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         inputs["ebv_maps"] = paths.joined(separator: ", ")
         inputs["ebv_maps_sha256"] = try paths.map { try SHA256.hexDigest(ofFile: $0) }.joined(separator: ", ")
     }
+    if let previous { previous.record(into: &inputs) }
     var options = DataSetWriter.Options(imageSize: config.size)
     options.shardSize = config.shardSize
     options.compression = config.compression
-    options.overwrite = config.overwrite
+    // An append replaces the data set by its new version through the writer's staged swap.
+    options.overwrite = config.overwrite || config.append
     options.optionalColumns = [ShardSchema.column(ShardSchema.labelled)!, ShardSchema.column(ShardSchema.wcs)!] + catalog.extraColumns
     options.attributes.extinction = config.extinction
     options.attributes.inputs = jsonText(inputs)
     options.attributes.configuration = jsonText(config)
     options.expectedRows = Dictionary(grouping: work) { config.split.split(of: $0.entry.objectID) }.mapValues(\.count)
+    if let previous { for split in Split.allCases { options.expectedRows[split, default: 0] += previous.reader.rows(in: split) } }
     let writer = try DataSetWriter(target: output.path, options: options)
+    // The existing rows go first, each to its own split, bit for bit; the new ones follow them.
+    var reportName = "skipped.csv"
+    if let previous {
+        do { reportName = try previous.copy(into: writer, columns: options.optionalColumns) } catch {
+            writer.abandon()
+            throw error
+        }
+    }
 
     // Blocks of objects are read on all cores into one of three buffers while a writer thread
     // hands earlier blocks to the split writers (which compress, or hash, on all cores too).
@@ -154,18 +170,19 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
 
     // Report, then the writer's checksums, manifest and move into place.
-    let reportName = "skipped.csv"
     try writeSkippedReport(skipped, to: writer.stagedPath(reportName), catalogRows: catalog.rowCount)
     let manifest = try writer.finish { _ in
-        Manifest(imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
-                 rows: [:], skipped: skipped.count, skippedReport: reportName, shards: [])
+        var m = Manifest(imageSize: config.size, splitFractions: config.split, compression: config.compression.description, inputs: inputs,
+                         rows: [:], skipped: skipped.count, skippedReport: reportName, shards: [])
+        if let previous { m.splitRule = previous.splitRule(m.splitRule) }
+        return m
     }
     return IngestSummary(
         output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
         bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled,
-        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "", withoutWCS: sink.withoutWCS)
+        unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "", withoutWCS: sink.withoutWCS, appendedTo: previous?.reader.rows(in: nil))
 }
 
 /// What reading one object's cutout gave besides its pixels.

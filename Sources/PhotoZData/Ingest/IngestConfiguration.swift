@@ -14,6 +14,9 @@ public struct IngestConfiguration: Codable, Sendable {
     public var compression: ShardCompression = .gzip(4)
     public var split: SplitFractions = .default
     public var overwrite = false
+    /// Add the objects to the data set at `output` (a new version of it, every existing row
+    /// kept with its split) instead of writing a new one.
+    public var append = false
     public var fillNonFinite: Float?
     public var columns = CatalogColumns()
     public var extinction: ExtinctionCoefficients = .sfd98
@@ -37,6 +40,7 @@ public struct IngestConfiguration: Codable, Sendable {
     public func validate() throws {
         guard size >= 8 else { throw PhotoZDataError.invalidOption("--size \(size): a cutout must be at least 8 pixels") }
         guard shardSize >= 1 else { throw PhotoZDataError.invalidOption("--shard-size \(shardSize): a shard holds at least one row") }
+        if append && overwrite { throw PhotoZDataError.invalidOption("--append adds to the data set at --out; --overwrite replaces it: choose one") }
         if let threads, threads < 1 { throw PhotoZDataError.invalidOption("--threads \(threads): at least 1") }
         if let low = selection.zMin, let high = selection.zMax, !(low < high) {
             throw PhotoZDataError.invalidOption("the redshift range \(low)…\(high) is empty: give the lower end first, e.g. 0.01,0.4")

@@ -42,11 +42,14 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "none, gzip or gzip:LEVEL (1-9); gzip adds HDF5's shuffle filter.")
     var compression: String = "gzip:4"
 
-    @Option(help: "Train/valid/test fractions, assigned by a hash of object_id.")
-    var split: String = "80/10/10"
+    @Option(help: "Train/valid/test fractions, assigned by a hash of object_id (default 80/10/10; with --append, the data set's).")
+    var split: String?
 
     @Flag(help: "Replace an existing output folder (only once the new one is complete).")
     var overwrite = false
+
+    @Flag(help: "Add the objects to the data set at --out: a new version of it, every existing row kept with its split; an object id already there refuses the append.")
+    var append = false
 
     @Option(help: "Keep objects with NaN/Inf pixels, replacing those pixels by this value.")
     var fillNonfinite: Float?
@@ -90,7 +93,14 @@ struct IngestCommand: ParsableCommand {
         try checkBounds(size, "--size", Limits.imageSize, "cutout side in pixels")
         try checkBounds(shardSize, "--shard-size", Limits.shardSize, "rows per shard")
         try checkBounds(threads, "--threads", Limits.threads)
+        if append && overwrite { throw ValidationError("--append adds to the data set at --out and --overwrite replaces it: choose one") }
         _ = try configuration()
+        if append {
+            guard PhotoZOutputs.isDataSet(out) else {
+                throw ValidationError("--append: --out \(out) is not a photoz data set (no photoz manifest.json); drop --append to write a new one")
+            }
+            return
+        }
         try checkOutput(out, kind: .folder, inputs: [("--catalog", catalog), ("--cutouts", cutouts)], overwrite: overwrite,
                         recognise: PhotoZOutputs.isDataSet)
     }
@@ -104,8 +114,13 @@ struct IngestCommand: ParsableCommand {
             config.size = size
             config.shardSize = shardSize
             config.compression = try ShardCompression(parsing: compression)
-            config.split = try SplitFractions(parsing: split)
+            if let split {
+                config.split = try SplitFractions(parsing: split)
+            } else if append, let manifest = try? Manifest.read(directory: out) {
+                config.split = manifest.splitFractions  // new rows are split as the existing ones were
+            }
             config.overwrite = overwrite
+            config.append = append
             config.fillNonFinite = fillNonfinite
             config.columns = columns.catalogColumns
             config.extinction = try columns.coefficients()
@@ -160,7 +175,8 @@ struct IngestCommand: ParsableCommand {
 /// The human summary of an ingest run.
 func describe(_ s: IngestSummary) -> String {
     var lines = [
-        "ingested \(s.ingested) objects (train \(s.rows["train"] ?? 0), valid \(s.rows["valid"] ?? 0), test \(s.rows["test"] ?? 0)) into \(s.shards) shards, \(s.bytes / 1_000_000) MB, layout \(s.layout.rawValue)",
+        (s.appendedTo.map { "appended \(s.ingested) objects to a data set of \($0) rows (kept with their splits); it now holds \(s.ingested + $0) rows" }
+            ?? "ingested \(s.ingested) objects") + " (train \(s.rows["train"] ?? 0), valid \(s.rows["valid"] ?? 0), test \(s.rows["test"] ?? 0)) into \(s.shards) shards, \(s.bytes / 1_000_000) MB, layout \(s.layout.rawValue)",
         String(format: "  %.1f s, %.0f objects/s", s.seconds, s.objectsPerSecond),
     ]
     let skipped = s.skipped.values.reduce(0, +)
