@@ -34,6 +34,23 @@ import Testing
         return try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0 != name && $0.contains(name) && $0.hasPrefix(".") }
     }
 
+    /// New stamps usually land in the folder of the old ones: the cutouts of objects the data
+    /// set already holds are neither appended again nor reported as cutouts without a row.
+    @Test func cutoutsOfObjectsAlreadyHeldAreNotReported() throws {
+        let dir = TemporaryDirectory()
+        let (catalog, cutouts, _) = try CutoutFactory.dataSet(in: dir, count: 10, layout: .mef)
+        let out = dir.file("data")
+        _ = try ingest(testConfig(catalog, cutouts, out))
+        let newIDs = (0..<5).map { Int64(7000 + $0) }
+        for id in newIDs { try CutoutFactory.write(id: id, layout: .mef, size: 16, into: cutouts) }
+        try CutoutFactory.csvCatalog(newIDs, at: dir.file("new.csv"))
+        var config = testConfig(dir.file("new.csv"), cutouts, out)
+        config.append = true
+        let summary = try ingest(config)
+        #expect(summary.appendedTo == 10 && summary.ingested == 5)
+        #expect(summary.skipped.isEmpty, "\(summary.skipped)")
+    }
+
     @Test func existingRowsKeepTheirSplitsAndBitsAndNewRowsAreHashSplit() throws {
         let dir = TemporaryDirectory()
         let newIDs = (0..<17).map { Int64(5000 + $0) }

@@ -60,10 +60,14 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         used.insert(entry.objectID)
         work.append((entry, files))
     }
+    // --append: the existing data set, checked against this run before anything is written.
+    let previous = config.append ? try AppendBase(config, output: output.path, extraColumns: catalog.extraColumns, work: work.map(\.entry.objectID)) : nil
+    // A cutout of an object the data set already holds is not a cutout without a catalog row.
+    let alreadyHeld = previous?.existingIDs ?? []
     // A cutout whose catalog row was skipped is that row's line of skipped.csv (with its file),
     // not a second "without catalog row" line: each object is counted once.
     let skippedRows = Dictionary(catalog.skipped.enumerated().compactMap { k, s in s.objectID.map { ($0, k) } }, uniquingKeysWith: { a, _ in a })
-    for (id, files) in index.files where !used.contains(id) {
+    for (id, files) in index.files where !used.contains(id) && !alreadyHeld.contains(id) {
         index.unmatchedFiles.append(contentsOf: files.values)
         if let k = skippedRows[id] {
             if skipped[k].file == nil { skipped[k].file = files.values.sorted().first }
@@ -72,9 +76,6 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         skipped.append(SkippedObject(objectID: id, row: nil, file: files.values.sorted().first, reason: .cutoutWithoutRow,
                                      detail: "cutout has no row in the catalog; not ingested"))
     }
-
-    // --append: the existing data set, checked against this run before anything is written.
-    let previous = config.append ? try AppendBase(config, output: output.path, extraColumns: catalog.extraColumns, work: work.map(\.entry.objectID)) : nil
 
     let catalogSHA = try SHA256.hexDigest(ofFile: config.catalog)
     var inputs = ["catalog": config.catalog, "catalog_sha256": catalogSHA, "cutouts": config.cutouts, "layout": index.layout.rawValue,

@@ -18,6 +18,10 @@ final class AppendBase {
     /// Ids listed in the duplicate-id error at most.
     static let idsShown = 20
 
+    /// The object ids the data set holds: their cutouts (usually in the same folder as the new
+    /// ones) are not reported as cutouts without a catalog row.
+    let existingIDs: Set<Int64>
+
     init(_ config: IngestConfiguration, output: String, extraColumns: [ShardColumn], work ids: [Int64]) throws {
         path = output
         guard Manifest.isDataSet(output) else {
@@ -68,6 +72,7 @@ final class AppendBase {
         for (s, info) in reader.shards.enumerated() {
             existing.formUnion(try reader.opened[s].read(rows: 0..<info.rows, columns: [idColumn]).objectID)
         }
+        existingIDs = existing
         let repeated = ids.filter(existing.contains).sorted()
         guard repeated.isEmpty else {
             let shown = repeated.prefix(Self.idsShown).map(String.init).joined(separator: ", ")
