@@ -229,7 +229,7 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
         guard run(name, predict + ["--out", "mpi\(ranks).hdf5"], ranks: ranks) != nil, let reference else { continue }
         do {
             let p = try PredictionFile.read(file("mpi\(ranks).hdf5"))
-            let same = p.objectID == reference.objectID && p.zPhot == reference.zPhot && p.pdf == reference.pdf
+            let same = p.objectID == reference.objectID && p.zPhot == reference.zPhot && p.pdf == reference.pdf && p.ra == reference.ra && p.dec == reference.dec && p.ra != nil
                 && p.zPhotStd == reference.zPhotStd && p.zSpec == reference.zSpec && p.count == 120
             let recorded = p.attributes["mpi_ranks"]?.int64Value
             report(name, same && recorded == Int64(ranks) && reference.attributes["mpi_ranks"]?.int64Value == 1,

@@ -94,7 +94,7 @@ extension Predictions {
     public func gathered(_ context: MPIContext) throws -> Predictions? {
         guard context.isDistributed else { return self }
         func all<T: MPIScalar>(_ values: [T]) throws -> [T] { try context.gather(values) ?? [] }
-        func optional(_ values: [Float]?) throws -> [Float]? {
+        func optional<T: MPIScalar>(_ values: [T]?) throws -> [T]? {
             let gathered = try all(values ?? [])
             return values == nil ? nil : gathered
         }
@@ -102,6 +102,8 @@ extension Predictions {
                                  zPhotMode: try optional(zPhotMode), zPhotStd: try optional(zPhotStd), pdf: try optional(pdf),
                                  binEdges: binEdges)
         result.trueBinLoss = try optional(trueBinLoss)
+        result.ra = try optional(ra)  // positions in ancil, as a single process writes them
+        result.dec = try optional(dec)
         result.attributes = attributes
         result.provenance = provenance
         return context.isRoot ? result : nil
