@@ -26,6 +26,9 @@
 // cfitsio's process-wide lock (fitsio2.h; exported by Debian's reentrant build). Weak: another
 // build without it still links, and then only the caller's lock protects the fork.
 extern pthread_mutex_t Fitsio_Lock __attribute__((weak));
+// cfitsio makes that lock on its first open (pthread_mutex_init over its current state); it is
+// made before the lock is taken here, as Swift's FITS module does (see CFITSIOCalls.swift).
+extern int fits_init_cfitsio(void) __attribute__((weak));
 // Set by sanitizer runtimes (libFuzzer installs one that writes a crash artifact of the
 // parent's input); the child clears it so that its own death is reported only to the parent.
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
@@ -233,6 +236,7 @@ photoz_check_result photoz_check_file(photoz_check_format format, const char *pa
     if (step == MAP_FAILED) step = NULL;
     else step[0] = 0;
     if (lock) lock();
+    if (format == PHOTOZ_CHECK_FITS && fits_init_cfitsio) fits_init_cfitsio();
     int fits_locked = format == PHOTOZ_CHECK_FITS && &Fitsio_Lock && pthread_mutex_lock(&Fitsio_Lock) == 0;
     pid_t child = fork();
     if (child == 0) {

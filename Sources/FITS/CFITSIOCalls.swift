@@ -12,12 +12,25 @@ import Glibc
 // by the tests), so distinct `fitsfile` handles may be used on distinct threads at once with
 // no lock here. cfitsio's error-message stack is process-wide, though: when two threads fail
 // at the same moment, one error's stack may hold the other's lines (the status text is exact).
+// cfitsio makes its global lock lazily, on the first open or create, with `pthread_mutex_init`
+// over whatever state the lock is in; every call here takes that lock first (`ffpmrk`), so the
+// first calls of two threads could leave it corrupt and hang the process later (seen in
+// `photoz simulate`, whose cutout writers start on several threads at once; a C reproduction
+// hung 2 runs in 100). `CFITSIO.initialized` makes the lock once, before any call.
 
 /// cfitsio's handle for one open file.
 typealias FITSHandle = UnsafeMutablePointer<fitsfile>
 
 /// The process-wide parts of the cfitsio choke point: opening, creating and error text.
 enum CFITSIO {
+    /// cfitsio's one-time set-up (its global lock and its drivers), done before the first call
+    /// (Swift runs a static initialiser once, whichever thread gets there first).
+    /// The corresponding C function is `fits_init_cfitsio`.
+    static let initialized: Void = {
+        let status = fits_init_cfitsio()
+        precondition(status == 0, "cfitsio could not initialise its global lock (status \(status))")
+    }()
+
     /// Whether the linked cfitsio was built thread-safe. The corresponding C function is `fits_is_reentrant`.
     static var isReentrant: Bool { fits_is_reentrant() != 0 }
 
@@ -30,6 +43,7 @@ enum CFITSIO {
     /// cfitsio's status text followed by its error-message stack, which this empties.
     /// The corresponding C functions are `ffgerr`, `ffgmsg` and `ffcmsg`.
     static func errorText(status: Int32) -> String {
+        _ = initialized
         var statusText = [CChar](repeating: 0, count: Int(FLEN_STATUS))
         ffgerr(status, &statusText)
         var parts = [string(statusText)]
@@ -95,6 +109,7 @@ enum CFITSIO {
     /// message. Lines pushed before the mark (another thread's error in progress) stay.
     @inline(__always)
     static func marked(_ status: inout Int32, _ body: (inout Int32) -> Void) {
+        _ = initialized
         ffpmrk()
         body(&status)
         if status == 0 { ffcmrk() }
