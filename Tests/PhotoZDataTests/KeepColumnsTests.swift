@@ -67,6 +67,33 @@ import Testing
         #expect(byID["5"]?.contains(",STAR,32,n5,17.25,") == true, "\(byID)")
     }
 
+    @Test func selectConditionsUseKeptCatalogColumnsByEitherNameAndTextByValue() throws {
+        let dir = TemporaryDirectory()
+        let (out, _) = try dataSet(dir, keep: .named(["petroMag_r", "flags", "class"]))
+        func selected(_ condition: String) throws -> [Int64] {
+            let target = dir.file("sel-\(UUID().uuidString)")
+            var select = SelectConfiguration(data: out, out: target)
+            select.condition = condition
+            _ = try selectRows(select)
+            return try ManagementTests.contents(target).keys.sorted()
+        }
+        // petroMag_r = 16 + id/4 (id 3 missing: NaN compares false); classes as in `dataSet`.
+        #expect(try selected("catalog/petroMag_r < 17.1") == [1, 2, 4])
+        #expect(try selected("petroMag_r >= 17.5 and class == 'GALAXY'") == [6, 8])
+        #expect(try selected("class != \"GALAXY\" and flags > 8") == [4, 5, 7])  // id 4's class is empty: not GALAXY
+        #expect(try selected("PETROMAG_R > 17.9") == [8])  // a name that differs only in case
+        func message(_ condition: String) -> String {
+            var select = SelectConfiguration(data: out, out: dir.file("never"))
+            select.condition = condition
+            do { _ = try selectRows(select); return "" } catch { return "\(error)" }
+        }
+        #expect(message("class == 'GALAXIES'").contains("one of the values of class: \"GALAXY\", \"QSO\", \"STAR\""))
+        #expect(message("class < 'QSO'").contains("'==' or '!='"))
+        #expect(message("class == 3").contains("a quoted value: class holds text"))
+        #expect(message("petroMag < 17").contains("catalog columns of this data set: class, flags, petroMag_r"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("never")), "a refused condition writes nothing")
+    }
+
     @Test func unusableOrMissingNamedColumnsAreRefusedNamingThem() throws {
         let dir = TemporaryDirectory()
         #expect(throws: CatalogColumnError.self) { _ = try dataSet(dir, keep: .named(["petroMag_z"])) }

@@ -81,9 +81,10 @@ public func readIDList(_ path: String) throws -> Set<Int64> {
 /// `photoz select`: the rows of a data set that satisfy a condition, as a new data set.
 public func selectRows(_ config: SelectConfiguration, progress: ProgressHandler? = nil) throws -> ManagementSummary {
     let start = Date()
-    let expression = try config.condition.map(RowExpression.init)
+    if let condition = config.condition { try RowExpression.checkSyntax(condition) }  // before reading anything
     let ids = try config.idsFile.map(readIDList)
     let reader = try DataSetReader(path: config.data)
+    let expression = try config.condition.map { try RowExpression($0, catalogColumns: reader.catalogColumns) }
     var inputs = ["data": config.data, "data_checksum": reader.checksum, "operation": "select"]
     if let expression { inputs["where"] = expression.text }
     if let idsFile = config.idsFile { inputs["ids"] = idsFile; inputs["ids_sha256"] = try SHA256.hexDigest(ofFile: idsFile) }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// The `--where` language of `photoz select`: a condition on the per-row scalar columns of
-/// the shard schema (`ShardSchema.columns`) and on the row's split.
+/// the shard schema (`ShardSchema.columns`), on the catalog columns the data set keeps
+/// (`ingest --keep-columns`: `catalog/NAME`, or `NAME` as `photoz table` writes it, when no
+/// schema column has that name) and on the row's split.
 ///
 ///     expression := or
 ///     or         := and ("or" and)*
@@ -15,7 +17,9 @@ import Foundation
 /// Integer columns (`object_id`) compare exactly with integer literals; everything else
 /// compares as double precision, so `z_spec == 0.1` compares the stored float32 widened to
 /// double with 0.1 — use a range for float columns. NaN compares false with everything
-/// (`!=` true), as in IEEE arithmetic.
+/// (`!=` true), as in IEEE arithmetic. A catalog column of text (stored as codes) compares with
+/// a quoted value, `==`/`!=` only (`class == "GALAXY"`); a value that is not one of the column's
+/// categories is refused, as a typo would silently select nothing.
 ///
 /// Parsing never evaluates anything; every error names the position (1-based character) and
 /// what was expected there, and an unknown name lists the names that exist.
@@ -43,7 +47,7 @@ public struct RowExpression: Sendable, CustomStringConvertible {
     /// The scalar columns the expression reads (read only these to evaluate it).
     public let columns: [ShardColumn]
 
-    /// The names an expression may use: the scalar columns and `split`.
+    /// The names an expression may use: the scalar columns and `split` (and a data set's catalog columns).
     public static var names: [String] { ShardSchema.columns.filter { $0.shape == .scalar }.map(\.name) + ["split"] }
 
     /// Expressions longer than this are refused (a typo'd file pasted in, not a condition).
@@ -51,9 +55,23 @@ public struct RowExpression: Sendable, CustomStringConvertible {
     /// Nesting deeper than this is refused, so parsing cannot exhaust the stack.
     public static let maxDepth = 100
 
-    public init(_ text: String) throws {
+    /// Parses `text` for a data set holding `catalogColumns` (`DataSetReader.catalogColumns`).
+    public init(_ text: String, catalogColumns: [ShardColumn] = []) throws {
+        try self.init(text, names: .dataSet(catalogColumns))
+    }
+
+    /// Checks the grammar alone, before the data set is open: names that are not schema columns
+    /// are taken as catalog columns, resolved (or refused) when the data set is read.
+    public static func checkSyntax(_ text: String) throws {
+        _ = try RowExpression(text, names: .unresolved)
+    }
+
+    /// What a name may resolve to while parsing.
+    enum Names { case dataSet([ShardColumn]), unresolved }
+
+    private init(_ text: String, names: Names) throws {
         guard text.count <= Self.maxLength else { throw Self.error(text, 1, "an expression of at most \(Self.maxLength) characters") }
-        var parser = Parser(text: text, tokens: try Lexer.tokens(text))
+        var parser = Parser(text: text, tokens: try Lexer.tokens(text), names: names)
         let root = try parser.expression(depth: 0)
         if let extra = parser.peek {
             throw Self.error(text, extra.position, "'and', 'or', a comparison operator or the end of the expression", found: extra)
@@ -62,7 +80,7 @@ public struct RowExpression: Sendable, CustomStringConvertible {
         self.root = root
         var used: [ShardColumn] = []
         Self.collect(root, into: &used)
-        columns = ShardSchema.columns.filter(used.contains)
+        columns = ShardSchema.columns.filter(used.contains) + used.filter(\.isCatalogColumn)
     }
 
     public var description: String { text }
@@ -214,7 +232,8 @@ public struct RowExpression: Sendable, CustomStringConvertible {
                 }
                 if c.isLetter || c == "_" {
                     var j = i + 1
-                    while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
+                    // `/` for catalog/NAME; `-` and `.` are not name characters (a-b is no column).
+                    while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" || chars[j] == "/" { j += 1 }
                     let word = String(chars[i..<j])
                     let kind: Token.Kind = switch word.lowercased() {
                     case "and": .and
@@ -238,6 +257,7 @@ public struct RowExpression: Sendable, CustomStringConvertible {
     struct Parser {
         let text: String
         let tokens: [Token]
+        let names: Names
         var next = 0
 
         var peek: Token? { next < tokens.count ? tokens[next] : nil }
@@ -297,7 +317,7 @@ public struct RowExpression: Sendable, CustomStringConvertible {
                 next += 1
                 let right = try operand()
                 try check(left, current, right, at: opToken)
-                let part = Node.compare(left.operand, current, right.operand)
+                let part = Node.compare(try categoryCode(left, other: right), current, try categoryCode(right, other: left))
                 node = node.map { .and($0, part) } ?? part
                 left = right
                 guard let t = peek, case let .op(o) = t.kind else { break }
@@ -319,7 +339,7 @@ public struct RowExpression: Sendable, CustomStringConvertible {
                     }
                     return (.column(column), token)
                 }
-                throw RowExpression.error(text, token.position, "a column name: one of \(RowExpression.names.joined(separator: ", ")) (text must be quoted)", found: token)
+                return (try catalogColumn(name, token), token)
             case let .number(literal):
                 if let i = Int64(literal) { return (.integer(i), token) }
                 return (.number(Double(literal)!), token)
@@ -330,8 +350,54 @@ public struct RowExpression: Sendable, CustomStringConvertible {
             }
         }
 
-        /// Text compares only with `split`, with `==` or `!=`, against a split name.
+        /// A catalog column by `catalog/NAME` or by `NAME` (exact, else the one that differs in case only).
+        func catalogColumn(_ name: String, _ token: Token) throws -> Operand {
+            let bare = name.hasPrefix(ShardColumn.catalogGroup + "/") ? String(name.dropFirst(ShardColumn.catalogGroup.count + 1)) : name
+            guard case let .dataSet(catalog) = names else {
+                guard !bare.isEmpty, !bare.contains("/") else {
+                    throw RowExpression.error(text, token.position, "a column name: one of \(RowExpression.names.joined(separator: ", ")) or catalog/NAME", found: token)
+                }
+                // Syntax check only: stands for a float64 catalog column until the data set is read.
+                return .column(.catalog(bare, .float64))
+            }
+            if let c = catalog.first(where: { $0.catalogName == bare }) { return .column(c) }
+            let folded = catalog.filter { $0.catalogName.lowercased() == bare.lowercased() }
+            if folded.count == 1 { return .column(folded[0]) }
+            let kept = catalog.isEmpty
+                ? "; the data set keeps no catalog columns (ingest --keep-columns stores them)"
+                : "; catalog columns of this data set: \(catalog.map(\.catalogName).joined(separator: ", "))"
+            throw RowExpression.error(text, token.position, "a column name: one of \(RowExpression.names.joined(separator: ", "))\(kept) (text must be quoted)", found: token)
+        }
+
+        /// A quoted value compared with a text catalog column becomes its code; it must be one of the categories.
+        func categoryCode(_ side: (operand: Operand, token: Token), other: (operand: Operand, token: Token)) throws -> Operand {
+            guard case let .text(value) = side.operand, case let .column(c) = other.operand else { return side.operand }
+            guard case .dataSet = names else { return side.operand }
+            guard let categories = c.categories, let code = categories.firstIndex(of: value) else {
+                let shown = (c.categories ?? []).prefix(20).map { "\"\($0)\"" }.joined(separator: ", ")
+                throw RowExpression.error(text, side.token.position, "one of the values of \(c.catalogName): \(shown)\((c.categories?.count ?? 0) > 20 ? ", …" : "")", found: side.token)
+            }
+            return .integer(Int64(code))
+        }
+
+        /// Text compares only with `split` or a text catalog column, with `==` or `!=`, against a
+        /// split name or one of the column's values.
         func check(_ l: (operand: Operand, token: Token), _ op: Comparison, _ r: (operand: Operand, token: Token), at opToken: Token) throws {
+            // A text catalog column, or (syntax check only) a catalog column of unknown type.
+            func textColumn(_ o: Operand) -> ShardColumn? {
+                guard case let .column(c) = o, c.isCatalogColumn else { return nil }
+                if case .unresolved = names { return c }
+                return c.categories != nil ? c : nil
+            }
+            for (side, other) in [(l, r), (r, l)] {
+                guard let c = textColumn(side.operand) else { continue }
+                if case .unresolved = names { return }  // types are checked when the data set is read
+                guard case .text = other.operand else {
+                    throw RowExpression.error(text, other.token.position, "a quoted value: \(c.catalogName) holds text", found: other.token)
+                }
+                guard op == .eq || op == .ne else { throw RowExpression.error(text, opToken.position, "'==' or '!=' (\(c.catalogName) holds text, which is not ordered)", found: opToken) }
+                return
+            }
             func isText(_ o: Operand) -> Bool { if case .text = o { true } else if case .split = o { true } else { false } }
             let lt = isText(l.operand), rt = isText(r.operand)
             if lt != rt {

@@ -50,9 +50,11 @@ struct SelectCommand: ParsableCommand {
         commandName: "select",
         abstract: "Write the rows of a data set that satisfy a condition as a new data set.",
         discussion: """
-        --where takes a condition on the per-row columns (\(RowExpression.names.joined(separator: ", "))): \
+        --where takes a condition on the per-row columns (\(RowExpression.names.joined(separator: ", ")), and the catalog \
+        columns kept by ingest --keep-columns, as catalog/NAME or NAME): \
         comparisons < <= > >= == !=, and / or / not, parentheses, chained ranges, quoted split names. \
-        Examples: '0.05 <= z_spec < 0.2', 'ebv < 0.1 and not (ra > 180)', 'split == "test" or z_spec > 1'. \
+        Examples: '0.05 <= z_spec < 0.2', 'ebv < 0.1 and not (ra > 180)', 'split == "test" or z_spec > 1', \
+        'catalog/petroMag_r < 17.7 and class == "GALAXY"' (a text column compares with == or != and one of its values). \
         Integer columns (object_id) compare exactly; float columns compare as doubles, so use ranges rather than ==. \
         NaN compares false (!= true). Rows keep their split unless --assign-split is given; the output's manifest \
         records the condition, the id list and the source's checksum. Exit codes: 0 done, 1 failed, 64 bad options.
@@ -83,7 +85,7 @@ struct SelectCommand: ParsableCommand {
         guard condition != nil || ids != nil || split != nil else {
             throw ValidationError("give --where, --ids or --split: without one, select would copy the whole data set")
         }
-        if let condition { try asUsage { _ = try RowExpression(condition) } }
+        if let condition { try asUsage { try RowExpression.checkSyntax(condition) } }
         try output.check(inputs: [("DATA", data), ("--ids", ids)])
     }
 
