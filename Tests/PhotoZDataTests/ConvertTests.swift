@@ -281,6 +281,34 @@ import Testing
         #expect(try Manifest.read(directory: dir.file("nan")).inputs["skipped_rows"] == "2,4")
     }
 
+    /// The source is hashed while the first blocks are read: every shard and the manifest still
+    /// record its checksum, and an error several blocks in (blocks already queued for the
+    /// writer) leaves nothing behind, not even the staging folder.
+    @Test func shardsRecordTheSourceChecksumAndLateErrorsLeaveNothing() throws {
+        let dir = try Self.fixtures()
+        _ = try Self.convert(.hayat, dir.file("hayat.h5"), dir.file("ds")) { $0.size = 32; $0.blockRows = 3 }
+        let sum = try SHA256.hexDigest(ofFile: dir.file("hayat.h5"))
+        #expect(try Manifest.read(directory: dir.file("ds")).inputs["source_sha256"] == sum)
+        let reader = try DataSetReader(path: dir.file("ds"))
+        #expect(reader.shards.count >= 3)
+        for info in reader.shards {
+            let text = try #require(try Shard(path: info.path).attributeText(ShardSchema.Attribute.inputs))
+            let inputs = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            #expect(inputs["source_sha256"] == sum && inputs["format"] == "hayat", "\(info.path): \(text)")
+        }
+        _ = try runPython("""
+        import sys, numpy as np
+        n = 40
+        ids = np.arange(n); ids[37] = 4
+        np.savez(sys.argv[1] + "/late-dup.npz", data=np.zeros((n, 8, 8, 5), np.float32), z=np.zeros(n, np.float32), ebv=np.zeros(n, np.float32), object_id=ids)
+        """, arguments: [dir.path])
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect { _ = try Self.convert(.pasquetNPZ, dir.file("late-dup.npz"), dir.file("late")) { $0.blockRows = 2 } } throws: {
+            "\($0)".contains("row 37") && "\($0)".contains("id 4")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
+    }
+
     /// Other dtypes (big-endian, float64 images, int32 ids, float64 z) are converted exactly as numpy casts them.
     @Test func otherDTypesAreConvertedAsNumpyCastsThem() throws {
         let dir = TemporaryDirectory()

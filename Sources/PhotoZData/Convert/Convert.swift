@@ -68,8 +68,6 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
     }
     guard source.rows > 0 else { throw PhotoZDataError.schema(path: config.source, message: "holds no images") }
     let fluxScale = Float(config.fluxScale ?? config.format.defaultFluxScale)
-    let sourceHash = BackgroundFileHash(path: config.source)
-    defer { _ = try? sourceHash.result() }  // the thread reads the source: let it end before returning
 
     var options = DataSetWriter.Options(imageSize: size)
     options.shardSize = config.output.shardSize
@@ -88,6 +86,10 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
         inputs["absent_rule"] = "columns the source lacks: object_id = the row's index in the source (from 0); ra, dec, z_spec_err, ebv = 0"
     }
     if size < source.imageSize { inputs["crop"] = "centre \(size)×\(size) of \(source.imageSize)×\(source.imageSize), offset \((source.imageSize - size) / 2)" }
+    options.attributes.inputs = jsonText(inputs)  // completed with the checksum before the first row
+    let writer = try DataSetWriter(target: config.output.out, options: options)  // a bad --out fails here, at once
+    let sourceHash = BackgroundFileHash(path: config.source)
+    defer { _ = try? sourceHash.result() }  // the thread reads the source: let it end before returning
 
     // A block's source images stay under 256 MiB whatever --block-rows asks (GalaxiesML's 127² images: 1,000 rows).
     let blockRows = max(1, min(config.blockRows, (256 << 20) / (5 * source.imageSize * source.imageSize * 4)))
@@ -98,7 +100,7 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockRows * p)) }
     let free = DispatchSemaphore(value: depth)
     let writerQueue = DispatchQueue(label: "photoz.convert.write")
-    let sink = ConvertSink(target: config.output.out, options: options, inputs: inputs, sourceHash: sourceHash, pixelsPerImage: p)
+    let sink = ConvertSink(writer: writer, inputs: inputs, sourceHash: sourceHash, pixelsPerImage: p)
     defer {
         writerQueue.sync {}
         buffers.forEach { $0.pointer.deallocate() }
@@ -188,7 +190,7 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
         }
     }
     writerQueue.sync {}
-    let writer = try sink.finish()
+    try sink.finish()
     inputs["source_sha256"] = try sourceHash.result()
     let fractions: SplitFractions = switch config.splitScheme {
     case .hash: config.fractions
@@ -236,22 +238,20 @@ private func copyScaled(_ from: UnsafePointer<Float>, to: UnsafeMutablePointer<F
     return nonFinite == 0
 }
 
-/// The writing side of convert, on one serial queue: waits for the source's checksum, creates
-/// the writer (its shards record the checksum in their inputs), then hands each block's runs
-/// of rows to it, split by split. The first error stops it.
+/// The writing side of convert, on one serial queue: waits for the source's checksum, gives it
+/// to the writer (its shards record it in their inputs), then hands each block's runs of rows
+/// to it, split by split. The first error stops it.
 private final class ConvertSink: @unchecked Sendable {
-    private let target: String
-    private var options: DataSetWriter.Options
+    private let writer: DataSetWriter
     private var inputs: [String: String]
     private let sourceHash: BackgroundFileHash
     private let pixelsPerImage: Int
-    private var writer: DataSetWriter?
+    private var started = false
     private let lock = NSLock()
     private var error: Error?
 
-    init(target: String, options: DataSetWriter.Options, inputs: [String: String], sourceHash: BackgroundFileHash, pixelsPerImage: Int) {
-        self.target = target
-        self.options = options
+    init(writer: DataSetWriter, inputs: [String: String], sourceHash: BackgroundFileHash, pixelsPerImage: Int) {
+        self.writer = writer
         self.inputs = inputs
         self.sourceHash = sourceHash
         self.pixelsPerImage = pixelsPerImage
@@ -267,30 +267,29 @@ private final class ConvertSink: @unchecked Sendable {
             try start()
             for (i, split) in Split.allCases.enumerated() where parts[i].count > 0 {
                 let run = UnsafeBufferPointer(start: images + runs[i] * pixelsPerImage, count: parts[i].count * pixelsPerImage)
-                try writer!.append(parts[i], images: run, split: split)
+                try writer.append(parts[i], images: run, split: split)
             }
         } catch {
             lock.withLock { if self.error == nil { self.error = error } }
         }
     }
 
-    /// The writer with every block appended (created now if no block came), or the first error.
-    func finish() throws -> DataSetWriter {
+    /// Throws the first error (the writer abandoned), else leaves the writer ready to finish.
+    func finish() throws {
         if let error = lock.withLock({ error }) {
             abandon()
             throw error
         }
         try start()
-        return writer!
     }
 
-    func abandon() { writer?.abandon() }
+    func abandon() { writer.abandon() }
 
     private func start() throws {
-        guard writer == nil else { return }
+        guard !started else { return }
         inputs["source_sha256"] = try sourceHash.result()
-        options.attributes.inputs = jsonText(inputs)
-        writer = try DataSetWriter(target: target, options: options)
+        writer.setShardInputs(jsonText(inputs))
+        started = true
     }
 }
 

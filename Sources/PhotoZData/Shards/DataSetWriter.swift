@@ -32,7 +32,7 @@ public final class DataSetWriter {
     }
 
     public let target: String
-    public let options: Options
+    public private(set) var options: Options
     private let staging: StagedFolder
     private let hasher = ShardHasher()
     private var splits: [Split: SplitShards] = [:]
@@ -55,6 +55,14 @@ public final class DataSetWriter {
     }
 
     deinit { abandon() }
+
+    /// Replaces the `inputs` attribute of the shards, before any row is appended: for a producer
+    /// that learns a checksum of its inputs after making the writer (convert hashes its source
+    /// while it reads the first blocks, and refuses a bad `--out` before either).
+    public func setShardInputs(_ text: String) {
+        precondition(splits.isEmpty && !done, "shard inputs set after rows were appended")
+        options.attributes.inputs = text
+    }
 
     /// Where a file that belongs to the data set besides its shards (a report, a perturbation
     /// file) is written before `finish`; it moves into place with the shards.
