@@ -309,6 +309,40 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
     }
 
+    /// `setShardInputs` after rows were appended rewrites the open shards' `inputs` (compressed,
+    /// and uncompressed with storage reserved, whose streaming checksum then falls back to
+    /// hashing the file): the manifest's checksums still match and the data set validates.
+    @Test(arguments: [ShardCompression.gzip(4), .none])
+    func shardInputsSetLateReachTheOpenShards(_ compression: ShardCompression) throws {
+        let dir = TemporaryDirectory()
+        var options = DataSetWriter.Options(imageSize: 8)
+        options.compression = compression
+        options.shardSize = 100
+        options.expectedRows = [.train: 10, .test: 10]
+        options.attributes.inputs = #"{"source_sha256":"not yet"}"#
+        let writer = try DataSetWriter(target: dir.file("ds"), options: options)
+        for split in [Split.train, .test] {
+            var rows = ShardRows(imageSize: 8)
+            for k in 0..<10 {
+                rows.images += (0..<(5 * 64)).map { Float($0 + k) }
+                rows.objectID.append(Int64(split == .train ? k : 100 + k))
+                rows.ra.append(1); rows.dec.append(2); rows.zSpec.append(0.1); rows.zSpecErr.append(0); rows.ebv.append(0)
+            }
+            try writer.append(rows, split: split)
+        }
+        try writer.setShardInputs(#"{"source_sha256":"abc"}"#)
+        let manifest = try writer.finish { _ in
+            Manifest(imageSize: 8, splitFractions: .default, compression: compression.description, inputs: [:], rows: [:], skipped: 0, skippedReport: nil, shards: [])
+        }
+        #expect(manifest.shards.count == 2)
+        for entry in manifest.shards {
+            let path = dir.file("ds/" + entry.file)
+            #expect(try Shard(path: path).attributeText(ShardSchema.Attribute.inputs) == #"{"source_sha256":"abc"}"#)
+            #expect(try SHA256.hexDigest(ofFile: path) == entry.sha256)
+        }
+        #expect(validate(path: dir.file("ds")).problems.isEmpty)
+    }
+
     /// Other dtypes (big-endian, float64 images, int32 ids, float64 z) are converted exactly as numpy casts them.
     @Test func otherDTypesAreConvertedAsNumpyCastsThem() throws {
         let dir = TemporaryDirectory()

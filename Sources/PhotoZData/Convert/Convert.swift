@@ -57,8 +57,9 @@ public let convertSkippedShown = 20
 /// turn left one core idle most of the time): the source's SHA-256 on a background thread;
 /// reading, cropping and checking blocks of rows on the calling thread, into one of a few
 /// buffers; and a writer thread that hands finished blocks to the `DataSetWriter` (which
-/// compresses on all cores). The writer starts once the checksum is known, since its shards
-/// record it; until then the blocks wait in their buffers.
+/// compresses on all cores). The shards record the checksum: the writer gives it to them
+/// (`setShardInputs`) as soon as it is known, and waits for it only before a block that would
+/// complete a shard.
 public func convertCollection(_ config: ConvertConfiguration, progress: ProgressHandler? = nil) throws -> ManagementSummary {
     let start = Date()
     let source: ConvertSource = try config.format == .pasquetNPZ ? PasquetSource(path: config.source) : HDF5Source(path: config.source, format: config.format)
@@ -94,8 +95,8 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
     // A block's source images stay under 256 MiB whatever --block-rows asks (GalaxiesML's 127² images: 1,000 rows).
     let blockRows = max(1, min(config.blockRows, (256 << 20) / (5 * source.imageSize * source.imageSize * 4)))
     let p = 5 * size * size
-    // Cropped blocks in flight: enough to read ahead for most of the time the checksum takes
-    // (0.5 s for a 0.9 GB file: 6 blocks of 256 rows of 64² images), at most 128 MiB of them.
+    // Cropped blocks in flight: the reader runs ahead of the writer (and of the checksum, when
+    // a shard is about to close) by up to 128 MiB of them.
     let depth = max(2, min(8, (128 << 20) / max(1, blockRows * p * 4)))
     let buffers = (0..<depth).map { _ in SendablePointer(.allocate(capacity: blockRows * p)) }
     let free = DispatchSemaphore(value: depth)
@@ -247,6 +248,8 @@ private final class ConvertSink: @unchecked Sendable {
     private let sourceHash: BackgroundFileHash
     private let pixelsPerImage: Int
     private var started = false
+    /// Rows appended to each split.
+    private var appended = [Int](repeating: 0, count: Split.allCases.count)
     private let lock = NSLock()
     private var error: Error?
 
@@ -264,10 +267,14 @@ private final class ConvertSink: @unchecked Sendable {
     func consume(_ parts: [ShardRows], images: UnsafeMutablePointer<Float>, runs: [Int]) {
         guard !failed else { return }
         do {
-            try start()
+            // The checksum must be in every shard before it is closed, which happens when it
+            // holds shardSize rows: wait for it before the block that would close the first one.
+            let closes = parts.indices.contains { appended[$0] + parts[$0].count >= writer.options.shardSize }
+            if closes || sourceHash.isDone { try start() }
             for (i, split) in Split.allCases.enumerated() where parts[i].count > 0 {
                 let run = UnsafeBufferPointer(start: images + runs[i] * pixelsPerImage, count: parts[i].count * pixelsPerImage)
                 try writer.append(parts[i], images: run, split: split)
+                appended[i] += parts[i].count
             }
         } catch {
             lock.withLock { if self.error == nil { self.error = error } }
@@ -288,7 +295,7 @@ private final class ConvertSink: @unchecked Sendable {
     private func start() throws {
         guard !started else { return }
         inputs["source_sha256"] = try sourceHash.result()
-        writer.setShardInputs(jsonText(inputs))
+        try writer.setShardInputs(jsonText(inputs))
         started = true
     }
 }
@@ -306,6 +313,9 @@ private final class BackgroundFileHash: @unchecked Sendable {
             done.signal()
         }
     }
+
+    /// Whether the hash is known (`result()` then returns at once).
+    var isDone: Bool { lock.withLock { value != nil } }
 
     func result() throws -> String {
         if let value = lock.withLock({ value }) { return try value.get() }
