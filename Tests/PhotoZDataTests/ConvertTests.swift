@@ -53,11 +53,20 @@ import Testing
         return try convertCollection(config)
     }
 
-    @Test(arguments: ["pasquet.npz", "pasquet-deflated.npz"])
-    func npzRoundTripIsBitExact(_ name: String) throws {
+    /// npz → data set → npz gives the same arrays bit for bit, with the default split by id hash
+    /// (rows spread over three splits) as with every row in one split: export writes rows by
+    /// object id, which a source without ids got from its row index.
+    @Test(arguments: [("pasquet.npz", ConvertSplitScheme.hash), ("pasquet-deflated.npz", .hash), ("pasquet.npz", .all(.test))])
+    func npzRoundTripIsBitExact(_ name: String, _ scheme: ConvertSplitScheme) throws {
         let dir = try Self.fixtures()
-        let summary = try Self.convert(.pasquetNPZ, dir.file(name), dir.file("ds")) { $0.splitScheme = .all(.test) }
-        #expect(summary.written == 23 && summary.rows["test"] == 23)
+        let summary = try Self.convert(.pasquetNPZ, dir.file(name), dir.file("ds")) { $0.splitScheme = scheme }
+        #expect(summary.written == 23)
+        if scheme == .hash {
+            // The default scheme really spreads the rows (else this would test nothing new).
+            #expect(summary.rows.values.filter { $0 > 0 }.count >= 2, "\(summary.rows)")
+        } else {
+            #expect(summary.rows["test"] == 23)
+        }
         #expect(summary.notes["ids_made_from_row_index"] == 1)
         let report = validate(path: dir.file("ds"))
         #expect(report.problems.isEmpty, "\(report.problems)")
@@ -99,6 +108,49 @@ import Testing
             #expect(row.images[(3 * 64 + 10) * 64 + 20] == Float(f[3])!)
             #expect(row.images[(0 * 64 + 63) * 64 + 0] == Float(f[4])!)
         }
+    }
+
+    /// Export orders rows by object id whatever the source order and the splits; exporting the
+    /// export's conversion gives the same file's arrays again.
+    @Test func exportWritesRowsByObjectID() throws {
+        let dir = TemporaryDirectory()
+        _ = try runPython("""
+        import sys, numpy as np
+        rng = np.random.default_rng(11)
+        n = 40
+        ids = rng.permutation(n).astype(np.int64) * 1000 + 17
+        np.savez(sys.argv[1] + "/shuffled.npz", data=rng.normal(size=(n, 16, 16, 5)).astype(np.float32),
+                 z=rng.uniform(0, 0.4, n).astype(np.float32), ebv=rng.uniform(0, 0.1, n).astype(np.float32), object_id=ids,
+                 ra=rng.uniform(0, 360, n), dec=rng.uniform(-10, 60, n), z_err=rng.uniform(0, 0.01, n).astype(np.float32))
+        """, arguments: [dir.path])
+        let summary = try Self.convert(.pasquetNPZ, dir.file("shuffled.npz"), dir.file("ds"))
+        #expect(summary.rows.values.filter { $0 > 0 }.count >= 2, "\(summary.rows)")
+        _ = try exportCollection(ExportConfiguration(data: dir.file("ds"), format: .pasquetNPZ, out: dir.file("back.npz")))
+        var test = ExportConfiguration(data: dir.file("ds"), format: .pasquetNPZ, out: dir.file("test.npz"))
+        test.split = .test
+        test.batchRows = 3  // batches that cut across the id order's runs of rows
+        _ = try exportCollection(test)
+        _ = try Self.convert(.pasquetNPZ, dir.file("back.npz"), dir.file("again"))
+        _ = try exportCollection(ExportConfiguration(data: dir.file("again"), format: .pasquetNPZ, out: dir.file("again.npz")))
+        let testIDs = try Self.rows(dir.file("ds")).filter { $0.value.split == .test }.keys.sorted()
+        let out = try runPython("""
+        import sys, numpy as np
+        a, b, t, c = (np.load(p) for p in sys.argv[1:5])
+        order = np.argsort(a["object_id"])
+        assert np.array_equal(b["object_id"], a["object_id"][order])
+        for k in ("data", "z", "ebv", "ra", "dec"):
+            assert np.array_equal(b[k], a[k][order]), k
+        assert np.array_equal(b["z_err"], a["z_err"][order])
+        want = [int(x) for x in sys.argv[5].split(",")]
+        assert list(t["object_id"]) == want, (list(t["object_id"]), want)
+        sel = np.searchsorted(a["object_id"][order], t["object_id"])
+        assert np.array_equal(t["data"], b["data"][sel])
+        for k in b.keys():
+            assert b[k].dtype == c[k].dtype and np.array_equal(b[k], c[k]), k
+        print("ok")
+        """, arguments: [dir.file("shuffled.npz"), dir.file("back.npz"), dir.file("test.npz"), dir.file("again.npz"),
+                         testIDs.map(String.init).joined(separator: ",")])
+        #expect(out.hasPrefix("ok"), "\(out)")
     }
 
     @Test func hayatIsCroppedAndItsExtinctionFitted() throws {
@@ -227,6 +279,68 @@ import Testing
         let s = try Self.convert(.pasquetNPZ, dir.file("nan.npz"), dir.file("nan"))
         #expect(s.written == 4 && s.notes["skipped_nonfinite"] == 2)
         #expect(try Manifest.read(directory: dir.file("nan")).inputs["skipped_rows"] == "2,4")
+    }
+
+    /// The source is hashed while the first blocks are read: every shard and the manifest still
+    /// record its checksum, and an error several blocks in (blocks already queued for the
+    /// writer) leaves nothing behind, not even the staging folder.
+    @Test func shardsRecordTheSourceChecksumAndLateErrorsLeaveNothing() throws {
+        let dir = try Self.fixtures()
+        _ = try Self.convert(.hayat, dir.file("hayat.h5"), dir.file("ds")) { $0.size = 32; $0.blockRows = 3 }
+        let sum = try SHA256.hexDigest(ofFile: dir.file("hayat.h5"))
+        #expect(try Manifest.read(directory: dir.file("ds")).inputs["source_sha256"] == sum)
+        let reader = try DataSetReader(path: dir.file("ds"))
+        #expect(reader.shards.count >= 3)
+        for info in reader.shards {
+            let text = try #require(try Shard(path: info.path).attributeText(ShardSchema.Attribute.inputs))
+            let inputs = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            #expect(inputs["source_sha256"] == sum && inputs["format"] == "hayat", "\(info.path): \(text)")
+        }
+        _ = try runPython("""
+        import sys, numpy as np
+        n = 40
+        ids = np.arange(n); ids[37] = 4
+        np.savez(sys.argv[1] + "/late-dup.npz", data=np.zeros((n, 8, 8, 5), np.float32), z=np.zeros(n, np.float32), ebv=np.zeros(n, np.float32), object_id=ids)
+        """, arguments: [dir.path])
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect { _ = try Self.convert(.pasquetNPZ, dir.file("late-dup.npz"), dir.file("late")) { $0.blockRows = 2 } } throws: {
+            "\($0)".contains("row 37") && "\($0)".contains("id 4")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
+    }
+
+    /// `setShardInputs` after rows were appended rewrites the open shards' `inputs` (compressed,
+    /// and uncompressed with storage reserved, whose streaming checksum then falls back to
+    /// hashing the file): the manifest's checksums still match and the data set validates.
+    @Test(arguments: [ShardCompression.gzip(4), .none])
+    func shardInputsSetLateReachTheOpenShards(_ compression: ShardCompression) throws {
+        let dir = TemporaryDirectory()
+        var options = DataSetWriter.Options(imageSize: 8)
+        options.compression = compression
+        options.shardSize = 100
+        options.expectedRows = [.train: 10, .test: 10]
+        options.attributes.inputs = #"{"source_sha256":"not yet"}"#
+        let writer = try DataSetWriter(target: dir.file("ds"), options: options)
+        for split in [Split.train, .test] {
+            var rows = ShardRows(imageSize: 8)
+            for k in 0..<10 {
+                rows.images += (0..<(5 * 64)).map { Float($0 + k) }
+                rows.objectID.append(Int64(split == .train ? k : 100 + k))
+                rows.ra.append(1); rows.dec.append(2); rows.zSpec.append(0.1); rows.zSpecErr.append(0); rows.ebv.append(0)
+            }
+            try writer.append(rows, split: split)
+        }
+        try writer.setShardInputs(#"{"source_sha256":"abc"}"#)
+        let manifest = try writer.finish { _ in
+            Manifest(imageSize: 8, splitFractions: .default, compression: compression.description, inputs: [:], rows: [:], skipped: 0, skippedReport: nil, shards: [])
+        }
+        #expect(manifest.shards.count == 2)
+        for entry in manifest.shards {
+            let path = dir.file("ds/" + entry.file)
+            #expect(try Shard(path: path).attributeText(ShardSchema.Attribute.inputs) == #"{"source_sha256":"abc"}"#)
+            #expect(try SHA256.hexDigest(ofFile: path) == entry.sha256)
+        }
+        #expect(validate(path: dir.file("ds")).problems.isEmpty)
     }
 
     /// Other dtypes (big-endian, float64 images, int32 ids, float64 z) are converted exactly as numpy casts them.

@@ -42,6 +42,7 @@ public func attackDataSet(_ config: AttackDataSetConfiguration, context: MPICont
     }
     let network = try config.model.map { try PhotoZNetwork.load(from: $0).network }
     if let network { try UniversalPerturbation.checkCompatible(network, dataSet) }
+    if let model = config.model { try ModelImages.check(model: model, against: dataSet, purpose: "an attack") }
     let modelSHA = try config.model.map { try SHA256.hexDigest(ofFile: $0) }
 
     // The universal perturbation: read, or fitted now (its fit is part of the progress).

@@ -83,6 +83,7 @@ public func measureRobustness(models: [(path: String, network: PhotoZNetwork)], 
     let start = Date()
     let dataSet = try DataSet(path: data)
     for (_, network) in models { try UniversalPerturbation.checkCompatible(network, dataSet) }
+    for (path, _) in models { try ModelImages.check(model: path, against: dataSet, purpose: "a robustness measurement") }
     let batches = try dataSet.plan(split: configuration.split, order: .perShard, batchSize: configuration.batchSize,
                                  maxRows: configuration.maxRows, purpose: "a robustness measurement")
     let networks = models.map(\.network)

@@ -53,6 +53,7 @@ public func predictToFile(_ config: PredictionConfiguration, context: MPIContext
         try config.validate()
         networks = try config.models.map { try PhotoZNetwork.load(from: $0).network }
         opened = try DataSet(path: config.data)
+        for model in config.models { try ModelImages.check(model: model, against: opened!, purpose: "prediction") }
         share = try Predictor(networks: networks, batchSize: config.batchSize)
             .predict(opened!, split: config.split, progress: progress, rank: context.rank, ranks: context.size)
     } catch { failure = error }

@@ -165,6 +165,7 @@ public final class Trainer {
               let previous = try? JSONDecoder().decode(TrainConfiguration.self, from: Data(saved.utf8)) else {
             throw PhotoZDataError.schema(path: config.out, message: "no training configuration saved in the model file; it cannot be resumed")
         }
+        try ModelImages.check(model: config.out, against: dataSet, purpose: "resuming its training")
         var a = previous, b = config
         (a.epochs, a.steps, a.overwrite, a.log, b.epochs, b.steps, b.overwrite, b.log) = (nil, nil, false, nil, nil, nil, false, nil)
         guard a == b else {
@@ -410,6 +411,7 @@ public final class Trainer {
         attributes["data_checksum"] = .string(dataSet.checksum)
         attributes["step"] = .int64(Int64(optimizer.step))
         attributes["mpi_ranks"] = .int64(Int64(context.size))
+        attributes.merge(ModelImages(dataSet: dataSet).attributes) { $1 }  // band names, pixel scale: checked where the model is applied
         attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "train", configuration: config,
                                            inputs: [.init(role: "data", path: config.data, sha256: dataSet.checksum)]).hdf5Attributes) { $1 }
         let historyText = jsonText(history)

@@ -29,6 +29,7 @@ public enum ConvertFormat: String, Codable, Sendable, CaseIterable {
 
 /// The next rows of a source: full-size band-first images and the per-row values.
 struct SourceBlock {
+    /// The source's buffer, overwritten by its next `read`: release the block before reading again.
     var images: [Float]  // (n, 5, S, S) at the source's size, in the source's units
     var ids: [Int64]?
     var ra: [Double]?
@@ -62,6 +63,7 @@ final class PasquetSource: ConvertSource {
     private let optional: [String: NumpyArrayStream]
     private(set) var columnsUsed: [String: String]
     private var channelsLast: [Float] = []
+    private var bandFirst: [Float] = []
 
     init(path: String) throws {
         self.path = path
@@ -93,10 +95,11 @@ final class PasquetSource: ConvertSource {
         let s = imageSize, plane = s * s
         if channelsLast.count < n * plane * 5 { channelsLast = [Float](repeating: 0, count: n * plane * 5) }
         try channelsLast.withUnsafeMutableBufferPointer { try data.readFloats(n, into: UnsafeMutableBufferPointer(rebasing: $0[0..<n * plane * 5])) }
-        // (n, y, x, band) → (n, band, y, x)
-        var images = [Float](repeating: 0, count: n * 5 * plane)
+        // (n, y, x, band) → (n, band, y, x), into a buffer kept from block to block (fresh pages
+        // for every block cost more in page faults than the transpose).
+        if bandFirst.count != n * 5 * plane { bandFirst = [Float](repeating: 0, count: n * 5 * plane) }
         channelsLast.withUnsafeBufferPointer { src in
-            images.withUnsafeMutableBufferPointer { dst in
+            bandFirst.withUnsafeMutableBufferPointer { dst in
                 for k in 0..<n {
                     let from = src.baseAddress! + k * plane * 5, to = dst.baseAddress! + k * plane * 5
                     for p in 0..<plane {
@@ -105,7 +108,7 @@ final class PasquetSource: ConvertSource {
                 }
             }
         }
-        return SourceBlock(images: images, ids: try optional["object_id"]?.readIntegers(n, path: path),
+        return SourceBlock(images: bandFirst, ids: try optional["object_id"]?.readIntegers(n, path: path),
                            ra: try optional["ra"]?.readDoubles(n), dec: try optional["dec"]?.readDoubles(n),
                            z: try z.readFloats(n), zErr: try optional["z_err"]?.readFloats(n), ebv: try ebv.readFloats(n))
     }
@@ -125,6 +128,8 @@ final class HDF5Source: ConvertSource {
     private let extinction: HDF5Dataset?
     let columnsUsed: [String: String]
     private var next = 0
+    /// The images of the last block, kept from block to block (see `PasquetSource`).
+    private var imageBuffer: [Float] = []
 
     /// `required` and `optional` map shard columns to candidate dataset names.
     init(path: String, format: ConvertFormat) throws {
@@ -203,7 +208,9 @@ final class HDF5Source: ConvertSource {
     func read(_ n: Int) throws -> SourceBlock {
         let range = next..<next + n
         next += n
-        let images = try self.images.readRows(range, as: Float.self)
+        let count = n * 5 * imageSize * imageSize
+        if imageBuffer.count != count { imageBuffer = [Float](repeating: 0, count: count) }
+        try imageBuffer.withUnsafeMutableBufferPointer { try self.images.readRows(range, into: $0) }
         func floats(_ c: String) throws -> [Float]? { try columns[c]?.readRows(range, as: Float.self) }
         func doubles(_ c: String) throws -> [Double]? { try columns[c]?.readRows(range, as: Double.self) }
         var ebv = try floats("ebv")
@@ -213,7 +220,7 @@ final class HDF5Source: ConvertSource {
             let r = ExtinctionCoefficients.sfd98.values, norm = r.reduce(0) { $0 + $1 * $1 }
             ebv = (0..<n).map { k in Float((0..<5).reduce(0.0) { $0 + r[$1] * a[k * 5 + $1] } / norm) }
         }
-        return SourceBlock(images: images, ids: try columns["object_id"]?.readRows(range, as: Int64.self), ra: try doubles("ra"), dec: try doubles("dec"),
+        return SourceBlock(images: imageBuffer, ids: try columns["object_id"]?.readRows(range, as: Int64.self), ra: try doubles("ra"), dec: try doubles("dec"),
                            z: try floats("z_spec")!, zErr: try floats("z_spec_err"), ebv: ebv)
     }
 }
@@ -223,6 +230,13 @@ extension DataSetReader {
     public var bands: [String] {
         if let bands = manifest?.bands { return bands }
         return (try? opened.first?.file.root.attribute(ShardSchema.Attribute.bands)?.stringsValue ?? nil) ?? ShardSchema.sdssBands
+    }
+
+    /// Arcseconds per pixel as the first shard records it (`pixel_scale`); nil where it does not.
+    public var pixelScale: Double? {
+        guard let value = try? opened.first?.file.root.attribute(ShardSchema.Attribute.pixelScale)?.doubleValue,
+              value.isFinite, value > 0 else { return nil }
+        return value
     }
 
     /// Throws unless the images are SDSS u,g,r,i,z: for code whose physics is SDSS's (the k-NN

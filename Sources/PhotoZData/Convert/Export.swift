@@ -4,7 +4,14 @@ import SafeOutput
 
 // `photoz export`: a data set → the layout of the Pasquet et al. or Hayat et al. code, one
 // file written under a temporary name and renamed (SafeOutput), rows streamed in batches in
-// data-set order (train, valid, test shards; `split` limits it to one).
+// increasing object id (`split` limits it to one split).
+//
+// Why object id order: shards keep rows by split, so data-set order (train, valid, test) is not
+// the order of the file a data set came from, and no column records that order. The id is the
+// one order every data set has and every stage (select, split, merge, append) keeps meaning:
+// a converted npz without ids got object_id = its row index, so convert then export gives the
+// npz back row for row, bit for bit, whatever the split scheme; a source listed by id (and
+// every file export writes) comes back in its order too.
 
 /// The layouts `photoz export` writes.
 public enum ExportFormat: String, Codable, Sendable, CaseIterable {
@@ -40,8 +47,10 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
     guard bands == ShardSchema.sdssBands else {
         throw PhotoZDataError.invalidOption("\(config.data) holds bands \(bands.joined(separator: ",")) but the \(config.format.rawValue) layout is u,g,r,i,z: photoz does not relabel bands (export only SDSS data sets to it)")
     }
-    let n = reader.rows(in: config.split)
-    let batches = try reader.batches(split: config.split, order: .sequential(padded: false), batchSize: config.batchRows, purpose: "an export")
+    _ = try reader.requireRows(in: config.split, purpose: "an export")
+    let order = try exportOrder(reader, split: config.split)
+    let n = order.count
+    let batches = ExportBatches(reader: reader, order: order, batchRows: config.batchRows)
     let s = reader.imageSize, plane = s * s
     do {
         return try AtomicFile.write(to: config.out, replacing: replacing) { path in
@@ -118,6 +127,41 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
         }
     } catch let error as SafeOutputError {
         throw PhotoZDataError.io(path: config.out, message: error.message)
+    }
+}
+
+/// The rows of `split` (nil: all) by increasing object id (ties, which a valid data set does
+/// not have, by shard and row): 16 bytes a row, read from the id columns alone.
+func exportOrder(_ reader: DataSetReader, split: Split?) throws -> [RowReference] {
+    var keyed: [(id: Int64, row: RowReference)] = []
+    keyed.reserveCapacity(reader.rows(in: split))
+    for shard in reader.shardIndices(in: split) {
+        let ids = try reader.opened[shard].objectIDs()
+        for (row, id) in ids.enumerated() { keyed.append((id, RowReference(shard: shard, row: row))) }
+    }
+    keyed.sort { ($0.id, $0.row.shard, $0.row.row) < ($1.id, $1.row.shard, $1.row.row) }
+    return keyed.map(\.row)
+}
+
+/// The rows of an export in `order`, `batchRows` at a time (rows of one shard that lie close
+/// together are read at once by `DataSetReader.read(_:columns:)`).
+private final class ExportBatches {
+    private let reader: DataSetReader
+    private let order: [RowReference]
+    private let batchRows: Int
+    private var at = 0
+
+    init(reader: DataSetReader, order: [RowReference], batchRows: Int) {
+        self.reader = reader
+        self.order = order
+        self.batchRows = max(1, batchRows)
+    }
+
+    func next() throws -> (rows: ShardRows, count: Int)? {
+        guard at < order.count else { return nil }
+        let part = Array(order[at..<min(order.count, at + batchRows)])
+        at += part.count
+        return (try reader.read(part), part.count)
     }
 }
 

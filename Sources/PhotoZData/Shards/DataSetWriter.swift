@@ -32,7 +32,7 @@ public final class DataSetWriter {
     }
 
     public let target: String
-    public let options: Options
+    public private(set) var options: Options
     private let staging: StagedFolder
     private let hasher = ShardHasher()
     private var splits: [Split: SplitShards] = [:]
@@ -55,6 +55,16 @@ public final class DataSetWriter {
     }
 
     deinit { abandon() }
+
+    /// Replaces the `inputs` attribute of the shards, in the open ones too, until the first shard
+    /// is closed: for a producer that learns a checksum of its inputs after it began writing
+    /// (convert hashes its source while its first rows are compressed). A shard closes when it
+    /// holds `options.shardSize` rows (or at `endShard`/`finish`).
+    public func setShardInputs(_ text: String) throws {
+        precondition(!done && splits.values.allSatisfy { $0.written.isEmpty }, "shard inputs set after a shard was closed")
+        options.attributes.inputs = text
+        for s in splits.values { try s.setInputs(text) }
+    }
 
     /// Where a file that belongs to the data set besides its shards (a report, a perturbation
     /// file) is written before `finish`; it moves into place with the shards.
@@ -142,7 +152,7 @@ private final class SplitShards {
     let split: Split
     private let directory: String
     private let options: DataSetWriter.Options
-    private let attributes: ShardAttributes
+    private var attributes: ShardAttributes
     private let hasher: ShardHasher
     var nextAttributes: ShardAttributes?
     private var current: ShardWriter?
@@ -196,4 +206,10 @@ private final class SplitShards {
     }
 
     func abandon() { current?.abandon(); current = nil }
+
+    /// The `inputs` of the shards to come and of the open one (see `DataSetWriter.setShardInputs`).
+    func setInputs(_ text: String) throws {
+        attributes.inputs = text
+        try current?.replaceRootAttribute(ShardSchema.Attribute.inputs, .string(text))
+    }
 }

@@ -165,6 +165,14 @@ final class ShardWriter {
         return rows
     }
 
+    /// Replaces a root attribute of the unfinished shard (`inputs`, once a checksum of the inputs
+    /// is known). A streaming hash stays correct: `StreamingFileHash.finish` re-reads the bytes
+    /// before the image chunks and gives nil (the file is then hashed whole) if they changed.
+    func replaceRootAttribute(_ name: String, _ value: HDF5AttributeValue) throws {
+        precondition(!finished, "attribute replaced after finish")
+        try file.root.setAttribute(name, value)
+    }
+
     /// Stops without keeping anything.
     func abandon() {
         guard !finished else { return }
