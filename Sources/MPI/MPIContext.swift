@@ -115,8 +115,18 @@ public final class MPIContext: @unchecked Sendable {
         abortPrinting(isDistributed ? "photoz: MPI rank \(rank) of \(size): \(message)" : "photoz: \(message)", code: code)
     }
 
+    /// The `function` of the error `agree` throws on the ranks that did not fail.
+    public static let otherRankFailed = "MPIContext.agree"
+
     /// Ends the whole run with `error`'s description (an `MPIError` names its rank already).
     public func abort(_ error: any Error, code: Int32 = 1) -> Never {
+        if let error = error as? MPIError, error.function == Self.otherRankFailed, isDistributed {
+            // Another rank failed (`agree`) and is ending the run with the message that names the
+            // cause; its MPI_Abort ends this process too. Aborting first could kill it before it
+            // prints (seen under load), so this rank waits for it, and ends the run itself only
+            // if it has not.
+            Thread.sleep(forTimeInterval: 10)
+        }
         if let error = error as? MPIError, error.rank == rank, isDistributed { abortPrinting("photoz: \(error)", code: code) }
         abort("error: \(error)", code: code)
     }

@@ -35,7 +35,7 @@ extension MPIContext {
         let failedRank = try allreduce(error == nil ? Int64(size) : Int64(rank), .min)
         if let error { throw error }
         if failedRank < Int64(size) {
-            throw MPIError(function: "MPIContext.agree", rank: rank, size: size, summary: "rank \(failedRank) failed: \(what)",
+            throw MPIError(function: MPIContext.otherRankFailed, rank: rank, size: size, summary: "rank \(failedRank) failed: \(what)",
                            message: "see rank \(failedRank)'s message")
         }
     }
