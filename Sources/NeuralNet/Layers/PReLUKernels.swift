@@ -69,7 +69,7 @@ struct PReLUKernels {
         switch layout {
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
-            let a = Self.alphaBlocks(alpha, channels: c)
+            let a = Self.alphaBlocks(alpha, channels: c, E.self)
             parallelFor(n * blocks) { job in
                 let slope = a[job % blocks]
                 let base = job * s * 16
@@ -96,7 +96,7 @@ struct PReLUKernels {
         switch layout {
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
-            let a = Self.alphaBlocks(alpha, channels: c)
+            let a = Self.alphaBlocks(alpha, channels: c, E.self)
             let partial = PartialSums(jobs: n * blocks, width: 16)
             parallelFor(n * blocks) { job in
                 let slope = a[job % blocks]
@@ -108,7 +108,7 @@ struct PReLUKernels {
                     E.store16(g.replacing(with: g * slope, where: negative), dx + base + i * 16)
                     acc += (g * v).replacing(with: 0, where: .!negative)
                 }
-                for k in 0..<16 { partial.values[job * 16 + k] = acc[k] }
+                for k in 0..<16 { partial.values[job * 16 + E.channel(ofLane: k)] = acc[k] }
             }
             for ch in 0..<c {
                 let (b, k) = (ch / 16, ch % 16)
@@ -141,23 +141,25 @@ struct PReLUKernels {
         }
     }
 
-    /// α as 16-wide blocks, zero-padded.
-    private static func alphaBlocks(_ alpha: UnsafePointer<Float>, channels c: Int) -> [SIMD16<Float>] {
+    /// α as 16-wide blocks in `E`'s lane order, zero-padded.
+    private static func alphaBlocks<E: PReLUElement>(_ alpha: UnsafePointer<Float>, channels c: Int, _: E.Type) -> [SIMD16<Float>] {
         (0..<((c + 15) / 16)).map { b in
             var v = SIMD16<Float>()
-            for k in 0..<16 where b * 16 + k < c { v[k] = alpha[b * 16 + k] }
+            for k in 0..<16 where b * 16 + E.channel(ofLane: k) < c { v[k] = alpha[b * 16 + E.channel(ofLane: k)] }
             return v
         }
     }
 }
 
 /// An element type the hand-written kernels read and write: float32 as is, bf16 widened to and
-/// rounded from float32.
+/// rounded from float32. `load16` may return the 16 values in another lane order (the same for
+/// every load, undone by `store16`); `channel(ofLane:)` says which of the 16 each lane holds.
 protocol PReLUElement {
     var float: Float { get }
     init(rounding value: Float)
     static func load16(_ p: UnsafePointer<Self>) -> SIMD16<Float>
     static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Self>)
+    static func channel(ofLane k: Int) -> Int
 }
 
 extension Float: PReLUElement {
@@ -169,37 +171,41 @@ extension Float: PReLUElement {
     @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
+    @inline(__always) static func channel(ofLane k: Int) -> Int { k }
 }
 
 /// bf16 as its 16 bits: the upper half of the float32 with the same sign, exponent and the 7
-/// leading mantissa bits.
+/// leading mantissa bits. Sixteen values are loaded as eight 32-bit pairs, which widen with one
+/// shift (even elements) and one mask (odd ones): lanes 0–7 hold elements 0, 2, …, 14 and lanes
+/// 8–15 elements 1, 3, …, 15. (Swift's generic lane-by-lane integer conversions of SIMD16 were
+/// not inlined: 2 % of a bf16 training step in `perf`.)
 extension UInt16: PReLUElement {
     @inline(__always) var float: Float { Float(bitPattern: UInt32(self) << 16) }
     @inline(__always) init(rounding value: Float) { self = BF16.round(value) }
     @inline(__always) static func load16(_ p: UnsafePointer<UInt16>) -> SIMD16<Float> {
-        BF16.widen(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self))
+        let pairs = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt32>.self)
+        return SIMD16(lowHalf: unsafeBitCast(pairs &<< 16, to: SIMD8<Float>.self),
+                      highHalf: unsafeBitCast(pairs & 0xFFFF_0000, to: SIMD8<Float>.self))
     }
     @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<UInt16>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: BF16.narrow(v), as: SIMD16<UInt16>.self)
+        let even = BF16.roundedHigh(v.lowHalf) &>> 16, odd = BF16.roundedHigh(v.highHalf)
+        UnsafeMutableRawPointer(p).storeBytes(of: even | odd, as: SIMD8<UInt32>.self)
     }
+    @inline(__always) static func channel(ofLane k: Int) -> Int { k < 8 ? 2 * k : 2 * (k - 8) + 1 }
 }
 
-/// Conversions between float32 and bf16 bit patterns.
+/// Conversions between float32 and bf16 bit patterns, rounding to nearest, ties to even (as
+/// `vcvtneps2bf16` and oneDNN's reorders); NaN stays NaN.
 enum BF16 {
-    /// Exact: a bf16 value is a float32 whose low 16 bits are zero.
-    @inline(__always) static func widen(_ v: SIMD16<UInt16>) -> SIMD16<Float> {
-        unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: v) &<< 16, to: SIMD16<Float>.self)
+    /// The bf16 rounding of each value, in the upper 16 bits (the lower 16 are zero).
+    @inline(__always) static func roundedHigh(_ f: SIMD8<Float>) -> SIMD8<UInt32> {
+        let bits = unsafeBitCast(f, to: SIMD8<UInt32>.self)
+        var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
+        r.replace(with: 0x7FC0_0000, where: f .!= f)
+        return r
     }
 
-    /// Round to nearest, ties to even (as `vcvtneps2bf16` and oneDNN's reorders); NaN stays NaN.
-    @inline(__always) static func narrow(_ f: SIMD16<Float>) -> SIMD16<UInt16> {
-        let bits = unsafeBitCast(f, to: SIMD16<UInt32>.self)
-        var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-        r.replace(with: 0x7FC0, where: f .!= f)
-        return SIMD16<UInt16>(truncatingIfNeeded: r)
-    }
-
-    /// The scalar `narrow`.
+    /// The scalar rounding.
     @inline(__always) static func round(_ f: Float) -> UInt16 {
         if f.isNaN { return 0x7FC0 }
         let bits = f.bitPattern
