@@ -59,7 +59,7 @@ public class Pool2D: Layer {
         let fp = try Primitive(op: &f, engine: engine, name: "\(name) forward")
         let dstMD = fp.query(dnnl_query_dst_md)
         // oneDNN 2.6 accumulates the overlapping windows' contributions to a bf16 input gradient in
-        // bf16 (fixed in oneDNN 3.7, PR 2386); measured here: errors of hundreds of bf16 roundings
+        // bf16 (fixed upstream in 2025, oneDNN PR 2386); measured here: errors of hundreds of bf16 roundings
         // for the 2×2 stride-1 pool. So that backward pass converts to float32 and back.
         let overlapping = stride < kernelSize && input.dataType == dnnl_bf16
         if overlapping && kind == .max {
