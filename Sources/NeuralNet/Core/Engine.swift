@@ -11,7 +11,7 @@ import Foundation
 /// the network input, its gradient, dense-layer outputs, the loss and softmax stay float32, as
 /// do the master weights (each layer keeps a bf16 copy refreshed once per weight update), their
 /// gradients and the optimizer state. Model files are float32 either way. bf16 keeps 8
-/// significant bits (relative rounding error ≤ 2⁻⁹ ≈ 0.2 %).
+/// significant bits (relative rounding error ≤ 2⁻⁸ ≈ 0.4 %, half the spacing 2⁻⁷ of [1, 2)).
 public enum Precision: String, Codable, Sendable, CaseIterable {
     case f32, bf16
 
