@@ -5,10 +5,13 @@ import Foundation
 ///
 /// `.bf16` runs convolutions and dense layers on bfloat16 operands (oneDNN's AVX512-BF16
 /// kernels, `jit_bf16:avx512_core_bf16` on Zen 4 / Cooper Lake and later) with float32
-/// accumulation and float32 outputs; everything else stays float32: the master weights (each
-/// layer keeps a bf16 copy refreshed when the weights change), their gradients, the optimizer
-/// state, activations between layers, PReLU, pooling, loss and softmax. Model files are float32
-/// either way. bf16 keeps 8 significant bits (relative rounding error ≤ 2⁻⁹ ≈ 0.2 %).
+/// accumulation. Convolutions write bf16 activations, and everything between two convolutions
+/// (PReLU, ReLU, pooling, concatenation, the sum of branch gradients) keeps its input's type, so
+/// the convolutional stage runs in bf16 end to end, forward and backward, without conversions;
+/// the network input, its gradient, dense-layer outputs, the loss and softmax stay float32, as
+/// do the master weights (each layer keeps a bf16 copy refreshed once per weight update), their
+/// gradients and the optimizer state. Model files are float32 either way. bf16 keeps 8
+/// significant bits (relative rounding error ≤ 2⁻⁸ ≈ 0.4 %, half the spacing 2⁻⁷ of [1, 2)).
 public enum Precision: String, Codable, Sendable, CaseIterable {
     case f32, bf16
 
@@ -21,7 +24,8 @@ public enum Precision: String, Codable, Sendable, CaseIterable {
     private static let defaultLock = NSLock()
     nonisolated(unsafe) private static var defaultValue = Precision.f32
 
-    /// oneDNN's element type of the operands of convolutions and dense layers.
+    /// oneDNN's element type of the operands of convolutions and dense layers, and of the
+    /// activations convolutions write.
     var operandType: dnnl_data_type_t { self == .bf16 ? dnnl_bf16 : dnnl_f32 }
 }
 

@@ -2,8 +2,8 @@ import CDNNL
 
 /// The shape, element type and physical layout of a tensor, as oneDNN describes it.
 ///
-/// Tensors a caller sees are float32; bfloat16 tensors exist only inside layers running at
-/// `Precision.bf16` (their primitives' operands).
+/// Tensors a caller sees are float32; bfloat16 tensors exist only inside networks running at
+/// `Precision.bf16` (activations between convolutions and their gradients, primitive operands).
 ///
 /// Logical dimensions are always in PyTorch order: (N, C, H, W) for activations,
 /// (O, I, KH, KW) for convolution weights, (O, I) for dense weights. The physical layout may be
@@ -80,8 +80,16 @@ public struct MemoryDescriptor: CustomStringConvertible, @unchecked Sendable {
         withUnsafePointer(to: md) { dnnl_memory_desc_get_size($0) }
     }
 
-    /// True when the layout is the dense row-major one over the logical dimensions.
+    /// True when the layout is the dense row-major one over the logical dimensions, float32.
     public var isPlain: Bool { self == MemoryDescriptor.plain(dims) }
+
+    /// True when the layout is the dense row-major one, whatever the element type.
+    var hasPlainLayout: Bool { self == MemoryDescriptor.plain(dims).with(type: dataType) }
+
+    /// True when this is `tag`'s layout over the same dimensions and element type.
+    func hasLayout(_ tag: dnnl_format_tag_t) -> Bool {
+        self == MemoryDescriptor(dims: dims, tag: tag, type: dataType)
+    }
 
     /// The same logical shape with a different batch size.
     func withBatch(_ n: Int) -> MemoryDescriptor {
@@ -94,7 +102,7 @@ public struct MemoryDescriptor: CustomStringConvertible, @unchecked Sendable {
     public var description: String {
         let shape = dims.map(String.init).joined(separator: "x")
         let type = dataType == dnnl_f32 ? "" : dataType == dnnl_bf16 ? " bf16" : " type \(dataType.rawValue)"
-        return "\(shape) (\(isPlain ? "plain" : "blocked")\(type))"
+        return "\(shape) (\(hasPlainLayout ? "plain" : "blocked")\(type))"
     }
 }
 

@@ -57,6 +57,9 @@ final class ParameterView {
         self.relayout = try Relayout(from: source.descriptor, to: layout, engine: engine, name: name)
     }
 
+    /// The layout the primitive reads.
+    var layout: MemoryDescriptor { relayout.target }
+
     /// The parameter's current values in the primitive's layout.
     var tensor: Tensor {
         if relayout.isIdentity { return source }

@@ -1,10 +1,10 @@
 import CDNNL
 
-/// A float32 tensor that owns a oneDNN memory object.
+/// A tensor (float32, or bf16 for activations at `Precision.bf16`) that owns a oneDNN memory object.
 ///
 /// The logical shape follows PyTorch order; the physical layout is the one in `descriptor`
-/// (plain or blocked). `read()` / `write(_:)` convert to and from the plain row-major order,
-/// so callers never see the blocked layout. A tensor may also be a view into another
+/// (plain or blocked). `read()` / `write(_:)` convert to and from plain row-major float32,
+/// so callers never see the blocked layout or the bf16 element type. A tensor may also be a view into another
 /// tensor's buffer (a strided window); it then keeps that tensor alive.
 public final class Tensor {
     /// Shape and physical layout.
@@ -39,7 +39,7 @@ public final class Tensor {
         self.base = base
         var m: dnnl_memory_t?
         var md = descriptor.md
-        let handle = UnsafeMutableRawPointer(base.pointer) + byteOffset
+        let handle = base.rawPointer + byteOffset
         dnnlMust(dnnl_memory_create(&m, &md, engine.engine, handle),
                  "dnnl_memory_create", "creating a view \(descriptor)")
         memory = m!
@@ -53,25 +53,32 @@ public final class Tensor {
     /// The number of logical elements.
     public var count: Int { descriptor.count }
 
-    /// The raw buffer, in the physical layout of `descriptor`.
+    /// The raw buffer, in the physical layout of `descriptor`; float32 tensors only.
     public var pointer: UnsafeMutablePointer<Float> {
-        var handle: UnsafeMutableRawPointer?
-        dnnlMust(dnnl_memory_get_data_handle(memory, &handle), "dnnl_memory_get_data_handle", "reading a tensor handle")
-        return handle!.assumingMemoryBound(to: Float.self)
+        precondition(descriptor.dataType == dnnl_f32, "float pointer into a \(descriptor) tensor")
+        return rawPointer.assumingMemoryBound(to: Float.self)
     }
 
-    /// The physical buffer (including any padding of a blocked layout) as floats.
-    var physicalBuffer: UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: pointer, count: descriptor.byteCount / MemoryLayout<Float>.size)
+    /// The raw buffer of any element type, in the physical layout of `descriptor`.
+    var rawPointer: UnsafeMutableRawPointer {
+        var handle: UnsafeMutableRawPointer?
+        dnnlMust(dnnl_memory_get_data_handle(memory, &handle), "dnnl_memory_get_data_handle", "reading a tensor handle")
+        return handle!
+    }
+
+    /// The raw buffer of a bf16 tensor as 16-bit words (the upper halves of float32 values).
+    var bf16Pointer: UnsafeMutablePointer<UInt16> {
+        precondition(descriptor.dataType == dnnl_bf16, "bf16 pointer into a \(descriptor) tensor")
+        return rawPointer.assumingMemoryBound(to: UInt16.self)
     }
 
     /// Sets every element (and padding) to zero.
     public func zero() {
         precondition(base == nil, "zeroing a view would clear its base beyond the view")
-        physicalBuffer.update(repeating: 0)
+        rawPointer.initializeMemory(as: UInt8.self, repeating: 0, count: descriptor.byteCount)
     }
 
-    /// The values in plain row-major order of the logical shape.
+    /// The values in plain row-major order of the logical shape (bf16 values widened exactly).
     public func read() -> [Float] {
         if descriptor.isPlain { return Array(UnsafeBufferPointer(start: pointer, count: count)) }
         let plain = Tensor(.plain(shape), engine: engine)
@@ -79,7 +86,8 @@ public final class Tensor {
         return plain.read()
     }
 
-    /// Replaces the values from plain row-major order; `values.count` must equal `count`.
+    /// Replaces the values from plain row-major order; `values.count` must equal `count`
+    /// (rounded to nearest even when the tensor is bf16).
     public func write(_ values: [Float]) {
         precondition(values.count == count, "writing \(values.count) values into a tensor of \(count) (\(descriptor))")
         if descriptor.isPlain {
@@ -96,7 +104,7 @@ public final class Tensor {
     public func copy(from source: Tensor) {
         precondition(source.shape == shape, "copying \(source.descriptor) into \(descriptor)")
         if source.descriptor == descriptor && base == nil && source.base == nil {
-            pointer.update(from: source.pointer, count: descriptor.byteCount / MemoryLayout<Float>.size)
+            rawPointer.copyMemory(from: source.rawPointer, byteCount: descriptor.byteCount)
             return
         }
         do {

@@ -1,6 +1,6 @@
 import CDNNL
 
-/// max(x, 0), elementwise, in the input's layout.
+/// max(x, 0), elementwise, in the input's layout and element type.
 public final class ReLU: Layer {
     let engine: Engine
     public var label: String
@@ -55,6 +55,9 @@ public final class ReLU: Layer {
 }
 
 /// Parametric ReLU with one slope α per channel: y = x if x > 0, else α_c·x.
+///
+/// Output and input gradient have the input's layout and element type (bf16 inside a bf16
+/// network); α and its gradient are float32.
 public final class PReLU: Layer {
     public let channels: Int
     /// (C), initialised to 0 as in Pasquet et al.
@@ -85,6 +88,14 @@ public final class PReLU: Layer {
         if let prepared, prepared == input { return input }
         let d = input.dims
         precondition(d.count >= 2 && d[1] == channels, "\(label): input \(input), expected \(channels) channels")
+        output = Tensor(input, engine: engine)
+        diffInput = Tensor(input, engine: engine)
+        scratchGradient = [Float](repeating: 0, count: channels)
+        kernels = PReLUKernels(input)
+        forwardPrimitive = nil
+        backwardPrimitive = nil
+        prepared = input
+        if kernels != nil { return input }   // the primitives are only for the layouts the kernels do not handle
         // α broadcast over every dimension but the channel one: (1, C, 1, 1) or (1, C).
         var shape = [Int](repeating: 1, count: d.count)
         shape[1] = channels
@@ -108,18 +119,13 @@ public final class PReLU: Layer {
                                          engine: engine, name: "\(label) alpha gradient")
         forwardPrimitive = fp
         backwardPrimitive = bp
-        output = Tensor(input, engine: engine)
-        diffInput = Tensor(input, engine: engine)
-        kernels = PReLUKernels(input)
-        scratchGradient = [Float](repeating: 0, count: channels)
-        prepared = input
         return input
     }
 
     public func forward(_ x: Tensor) -> Tensor {
         savedInput = x
         if let kernels {
-            kernels.forward(x: x.pointer, alpha: alpha.value.pointer, y: output.pointer)
+            kernels.forward(x: x.rawPointer, alpha: alpha.value.pointer, y: output.rawPointer)
             return output
         }
         engine.execute(forwardPrimitive, [dnnl_exec_arg_t(arg: Arg.src, memory: x.memory),
@@ -132,11 +138,11 @@ public final class PReLU: Layer {
         guard let x = savedInput else { preconditionFailure("\(label): backward before forward") }
         if let kernels {
             if request.contains(.parameters) {
-                kernels.backward(x: x.pointer, alpha: alpha.value.pointer, dy: dy.pointer, dx: diffInput.pointer,
+                kernels.backward(x: x.rawPointer, alpha: alpha.value.pointer, dy: dy.rawPointer, dx: diffInput.rawPointer,
                                  dAlpha: alpha.gradient.pointer)
             } else {
                 scratchGradient.withUnsafeMutableBufferPointer { g in
-                    kernels.backward(x: x.pointer, alpha: alpha.value.pointer, dy: dy.pointer, dx: diffInput.pointer,
+                    kernels.backward(x: x.rawPointer, alpha: alpha.value.pointer, dy: dy.rawPointer, dx: diffInput.rawPointer,
                                      dAlpha: g.baseAddress!)
                 }
             }

@@ -2,9 +2,13 @@ import CDNNL
 
 /// Concatenation of (N, Cᵢ, H, W) tensors along channels (the Inception branches).
 ///
-/// Forward is one oneDNN concat primitive into a layout of its choice. Backward splits the
-/// gradient with one reorder per branch from a channel window of it: directly when the windows
-/// fall on the layout's channel blocks, otherwise through one plain copy of the gradient.
+/// Forward is one oneDNN concat primitive into a layout of its choice, or channels-last (NHWC)
+/// when blocked inputs' channel counts would split the output's channel blocks (92-channel
+/// branches in `nChw16c`): oneDNN then falls back to a reference concat into the plain layout,
+/// whereas any channel window of NHWC is a strided view written in runs of channels. Backward
+/// splits the gradient with one reorder per branch from a channel window of it (through one
+/// plain copy of the gradient only if neither layout can express the windows). The output has
+/// the inputs' element type.
 public final class ChannelConcat {
     let engine: Engine
     public var label: String
@@ -32,27 +36,46 @@ public final class ChannelConcat {
         let channels = inputs.map { $0.dims[1] }
         let total = channels.reduce(0, +)
         let outDims = [d0[0], total, d0[2], d0[3]]
-        var mds = inputs.map(\.md)
-        var dst = MemoryDescriptor.any(outDims).md
-        var pd: dnnl_primitive_desc_t?
-        try dnnlCheck(dnnl_concat_primitive_desc_create(&pd, &dst, Int32(mds.count), 1, &mds, nil, engine.engine),
-                      "dnnl_concat_primitive_desc_create", "building \(label) of \(inputs)")
-        let cp = try Primitive(descriptor: pd!, name: "\(label) forward")
-        let outMD = cp.query(dnnl_query_dst_md)
-
-        // Channel windows of the gradient: native layout if every window is expressible there.
-        var native: [MemoryDescriptor]? = []
-        var offset = 0
-        for c in channels {
-            native = native.flatMap { list in Self.window(of: outMD, channels: c, offset: offset).map { list + [$0] } }
-            offset += c
+        let type = inputs[0].dataType
+        func build(_ destination: MemoryDescriptor) throws -> Primitive {
+            var mds = inputs.map(\.md)
+            var dst = destination.md
+            var pd: dnnl_primitive_desc_t?
+            try dnnlCheck(dnnl_concat_primitive_desc_create(&pd, &dst, Int32(mds.count), 1, &mds, nil, engine.engine),
+                          "dnnl_concat_primitive_desc_create", "building \(label) of \(inputs)")
+            return try Primitive(descriptor: pd!, name: "\(label) forward")
         }
+        // Channel windows of the gradient in `layout`, or nil if one is not expressible there.
+        func channelWindows(in layout: MemoryDescriptor) -> [MemoryDescriptor]? {
+            var list: [MemoryDescriptor] = [], offset = 0
+            for c in channels {
+                guard let w = Self.window(of: layout, channels: c, offset: offset) else { return nil }
+                list.append(w)
+                offset += c
+            }
+            return list
+        }
+        var cp = try build(.any(outDims, type: type))
+        var outMD = cp.query(dnnl_query_dst_md)
+        var native = channelWindows(in: outMD)
+        // Blocked inputs whose channel counts split the blocks (92-channel branches): oneDNN
+        // picks a reference concat into the plain layout. NHWC is written in whole runs of
+        // channels per pixel and relaid out to blocks by the next layers in one pass each.
+        if native == nil || (outMD.hasPlainLayout && !inputs.allSatisfy(\.hasPlainLayout)) {
+            let nhwc = MemoryDescriptor(dims: outDims, tag: dnnl_acdb, type: type)
+            if let w = channelWindows(in: nhwc), let p = try? build(nhwc) {
+                cp = p
+                outMD = nhwc
+                native = w
+            }
+        }
+        var offset = 0
         if let native {
             windows = native
             plainGradient = nil
             toPlain = nil
         } else {
-            let plain = MemoryDescriptor.plain(outDims)
+            let plain = MemoryDescriptor.plain(outDims).with(type: type)
             plainGradient = Tensor(plain, engine: engine)
             toPlain = try Primitive.reorder(from: outMD, to: plain, engine: engine, name: "\(label) gradient to plain")
             offset = 0

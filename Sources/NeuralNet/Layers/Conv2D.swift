@@ -4,8 +4,10 @@ import CDNNL
 ///
 /// Weights (O, I, KH, KW) and bias (O) are stored plain; oneDNN picks blocked layouts for the
 /// activations and its own copy of the weights, refreshed only when the weights change.
-/// At `Precision.bf16` the primitives take bf16 input, weights and output gradient (converted
-/// by the same relayouts) and produce float32 outputs and gradients.
+/// At `Precision.bf16` the primitives take bf16 input and weights (a float32 input, e.g. the
+/// network's images, is converted by the input relayout) and write a bf16 output; the output
+/// gradient is bf16 like the output, the input gradient has the input's type (float32 for the
+/// images, so attacks get a float32 gradient) and the weight and bias gradients are float32.
 public final class Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -26,7 +28,7 @@ public final class Conv2D: Layer {
     private var backwardWeights: Primitive!
     private var sourceIn: Relayout!            // x -> layout of the forward primitive
     private var backwardSourceIn: Relayout!    // forward layout -> backward-weights layout
-    private var dataGradientIn: Relayout!      // output layout -> backward-data layout (bf16: converts)
+    private var dataGradientIn: Relayout!      // output layout -> backward-data layout (identity when they agree)
     private var backwardGradientIn: Relayout!  // backward-data layout -> backward-weights layout
     private var weightForward: ParameterView!
     private var weightBackward: ParameterView!
@@ -72,7 +74,9 @@ public final class Conv2D: Layer {
 
         let operand = engine.precision.operandType
         var src = MemoryDescriptor.any(d, type: operand).md, wts = MemoryDescriptor.any(weight.shape, type: operand).md
-        var b = bias.value.descriptor.md, dst = MemoryDescriptor.any([n, outputChannels, oh, ow]).md
+        // bf16: the output is bf16 too (rounded once from the float32 accumulators), so the next
+        // layers read half the bytes and the next convolution takes it without a conversion.
+        var b = bias.value.descriptor.md, dst = MemoryDescriptor.any([n, outputChannels, oh, ow], type: operand).md
         var fwd = dnnl_convolution_desc_t()
         try dnnlCheck(dnnl_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct,
                                                          &src, &wts, &b, &dst, strides, padL, padR),
@@ -80,10 +84,10 @@ public final class Conv2D: Layer {
         let f = try Primitive(op: &fwd, engine: engine, name: "\(name) forward")
         let srcMD = f.query(dnnl_query_src_md), dstMD = f.query(dnnl_query_dst_md)
 
-        // The output gradient in the output's layout with the operand type (a bf16 kernel takes bf16).
-        let dyMD = dstMD.with(type: operand)
+        // The output gradient has the output's layout and type; the input gradient the input's type.
+        let dyMD = dstMD
         var chosenDst = dyMD.md
-        var dsrc = MemoryDescriptor.any(d).md, wtsAny = MemoryDescriptor.any(weight.shape, type: operand).md
+        var dsrc = MemoryDescriptor.any(d, type: input.dataType).md, wtsAny = MemoryDescriptor.any(weight.shape, type: operand).md
         var bd = dnnl_convolution_desc_t()
         try dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &dsrc, &wtsAny, &chosenDst,
                                                                strides, padL, padR),
@@ -160,7 +164,7 @@ public final class Conv2D: Layer {
 
     public func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
         precondition(dy.descriptor == outputDescriptor, "\(label): gradient \(dy.descriptor) does not match output \(outputDescriptor!)")
-        let dyData = dataGradientIn.apply(dy)   // converted once for both backward primitives
+        let dyData = dataGradientIn.apply(dy)   // relaid out (if at all) once for both backward primitives
         if request.contains(.parameters) {
             guard let xs = savedSource else { preconditionFailure("\(label): backward before forward") }
             engine.execute(backwardWeights, [

@@ -73,5 +73,5 @@ public final class FlattenAppend {
 
 extension Tensor {
     /// True when this tensor is a view whose data start at `other`'s buffer.
-    func sharesBuffer(with other: Tensor) -> Bool { pointer == other.pointer }
+    func sharesBuffer(with other: Tensor) -> Bool { rawPointer == other.rawPointer }
 }

@@ -6,7 +6,7 @@ import CDNNL
 /// big dense layers of the Inception network are memory-bound: no copy is made of them).
 /// At `Precision.bf16` the primitives take bf16 input, weights (a bf16 copy of the float32
 /// weights, refreshed when they change) and output gradient, and produce float32 outputs and
-/// gradients.
+/// weight gradients; the input gradient has the input's type.
 public final class Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
@@ -83,7 +83,11 @@ public final class Linear: Layer {
         backwardData = bd
         backwardWeights = bw
         weightForward = try ParameterView(weight, layout: f.query(dnnl_query_weights_md), engine: engine, name: "\(name) weights")
-        weightBackward = try ParameterView(weight, layout: bd.query(dnnl_query_weights_md), engine: engine, name: "\(name) weights")
+        // One bf16 copy of the weights per update when both primitives take the same layout
+        // (the plain one here): fc0's copy is 24 M values.
+        let backwardLayout = bd.query(dnnl_query_weights_md)
+        weightBackward = backwardLayout == weightForward.layout ? weightForward
+            : try ParameterView(weight, layout: backwardLayout, engine: engine, name: "\(name) weights")
         weightGradient = try GradientSink(into: weight.gradient, layout: bw.query(dnnl_query_diff_weights_md),
                                           engine: engine, name: "\(name) weight gradient")
         inputIn = try Relayout(from: input, to: inputOp, engine: engine, name: "\(name) input")

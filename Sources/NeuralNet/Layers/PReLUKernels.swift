@@ -1,12 +1,15 @@
 import CDNNL
 import Foundation
 
-/// Hand-written PReLU kernels for the layouts the networks use (channel-blocked by 16, plain).
+/// Hand-written PReLU kernels for the layouts the networks use (channel-blocked by 16, plain),
+/// float32 or bf16.
 ///
 /// oneDNN 2.6's PReLU primitive runs far below memory bandwidth on per-channel slopes in
 /// blocked layouts (measured ~10× slower than a ReLU of the same size), so the forward and
 /// backward passes are done here with 16-wide SIMD over the channel blocks. Other layouts use
-/// the oneDNN primitive.
+/// the oneDNN primitive. bf16 tensors are widened to float32 exactly, computed in float32 and
+/// rounded to nearest even once (as oneDNN rounds), so y = x and dx = dy exactly where x > 0;
+/// dα is accumulated in float32.
 struct PReLUKernels {
     /// How channels are laid out in memory.
     enum Layout {
@@ -17,39 +20,62 @@ struct PReLUKernels {
     }
 
     let layout: Layout
+    /// True for bf16 tensors (x, y, dy, dx); α and dα are float32 either way.
+    let bf16: Bool
 
-    /// The kernel layout for `descriptor`, or nil when it is neither plain nor blocked by 16 on C.
+    /// The kernel layout for `descriptor`, or nil when it is neither plain nor blocked by 16 on C,
+    /// or its element type is neither float32 nor bf16.
     init?(_ descriptor: MemoryDescriptor) {
         let d = descriptor.dims
         guard d.count >= 2 else { return nil }
+        switch descriptor.dataType {
+        case dnnl_f32: bf16 = false
+        case dnnl_bf16: bf16 = true
+        default: return nil
+        }
         let spatial = d.dropFirst(2).reduce(1, *)
-        if descriptor.isPlain {
+        if descriptor.hasPlainLayout {
             layout = .plain(batch: d[0], channels: d[1], spatial: spatial)
             return
         }
         let tags: [dnnl_format_tag_t] = [dnnl_aBc16b, dnnl_aBcd16b]
-        guard d.count >= 3, d.count - 3 < tags.count,
-              descriptor == MemoryDescriptor(dims: d, tag: tags[d.count - 3]) else { return nil }
+        guard d.count >= 3, d.count - 3 < tags.count, descriptor.hasLayout(tags[d.count - 3]) else { return nil }
         layout = .blocked16(batch: d[0], channels: d[1], spatial: spatial)
     }
 
     /// y = x > 0 ? x : α_c·x.
-    func forward(x: UnsafePointer<Float>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    func forward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, y: UnsafeMutableRawPointer) {
+        if bf16 {
+            forward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, y: y.assumingMemoryBound(to: UInt16.self))
+        } else {
+            forward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, y: y.assumingMemoryBound(to: Float.self))
+        }
+    }
+
+    /// dx = x > 0 ? dy : α_c·dy and dα_c = Σ dy·x over x < 0 (written into `dAlpha`).
+    func backward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, dy: UnsafeRawPointer,
+                  dx: UnsafeMutableRawPointer, dAlpha: UnsafeMutablePointer<Float>) {
+        if bf16 {
+            backward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, dy: dy.assumingMemoryBound(to: UInt16.self),
+                     dx: dx.assumingMemoryBound(to: UInt16.self), dAlpha: dAlpha)
+        } else {
+            backward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, dy: dy.assumingMemoryBound(to: Float.self),
+                     dx: dx.assumingMemoryBound(to: Float.self), dAlpha: dAlpha)
+        }
+    }
+
+    private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>) {
         nonisolated(unsafe) let (x, y) = (x, y)
         switch layout {
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
-            let a = Self.alphaBlocks(alpha, channels: c)
+            let a = Self.alphaBlocks(alpha, channels: c, E.self)
             parallelFor(n * blocks) { job in
                 let slope = a[job % blocks]
                 let base = job * s * 16
-                x.advanced(by: base).withMemoryRebound(to: SIMD16<Float>.self, capacity: s) { xv in
-                    y.advanced(by: base).withMemoryRebound(to: SIMD16<Float>.self, capacity: s) { yv in
-                        for i in 0..<s {
-                            let v = xv[i]
-                            yv[i] = v.replacing(with: v * slope, where: v .< 0)
-                        }
-                    }
+                for i in 0..<s {
+                    let v = E.load16(x + base + i * 16)
+                    E.store16(v.replacing(with: v * slope, where: v .< 0), y + base + i * 16)
                 }
             }
         case let .plain(n, c, s):
@@ -57,39 +83,32 @@ struct PReLUKernels {
             parallelFor(n * c) { job in
                 let slope = alpha[job % c], base = job * s
                 for i in base..<(base + s) {
-                    let v = x[i]
-                    y[i] = v < 0 ? v * slope : v
+                    let v = x[i].float
+                    y[i] = v < 0 ? E(rounding: v * slope) : x[i]
                 }
             }
         }
     }
 
-    /// dx = y > 0 ? dy : α_c·dy and dα_c = Σ dy·x over x < 0 (written into `dAlpha`).
-    func backward(x: UnsafePointer<Float>, alpha: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                  dx: UnsafeMutablePointer<Float>, dAlpha: UnsafeMutablePointer<Float>) {
+    private func backward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, dy: UnsafePointer<E>,
+                                           dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, dy, dx) = (x, dy, dx)
         switch layout {
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
-            let a = Self.alphaBlocks(alpha, channels: c)
+            let a = Self.alphaBlocks(alpha, channels: c, E.self)
             let partial = PartialSums(jobs: n * blocks, width: 16)
             parallelFor(n * blocks) { job in
                 let slope = a[job % blocks]
                 let base = job * s * 16
                 var acc = SIMD16<Float>()
-                x.advanced(by: base).withMemoryRebound(to: SIMD16<Float>.self, capacity: s) { xv in
-                    dy.advanced(by: base).withMemoryRebound(to: SIMD16<Float>.self, capacity: s) { gv in
-                        dx.advanced(by: base).withMemoryRebound(to: SIMD16<Float>.self, capacity: s) { dv in
-                            for i in 0..<s {
-                                let v = xv[i], g = gv[i]
-                                let negative = v .< 0
-                                dv[i] = g.replacing(with: g * slope, where: negative)
-                                acc += (g * v).replacing(with: 0, where: .!negative)
-                            }
-                        }
-                    }
+                for i in 0..<s {
+                    let v = E.load16(x + base + i * 16), g = E.load16(dy + base + i * 16)
+                    let negative = v .< 0
+                    E.store16(g.replacing(with: g * slope, where: negative), dx + base + i * 16)
+                    acc += (g * v).replacing(with: 0, where: .!negative)
                 }
-                for k in 0..<16 { partial.values[job * 16 + k] = acc[k] }
+                for k in 0..<16 { partial.values[job * 16 + E.channel(ofLane: k)] = acc[k] }
             }
             for ch in 0..<c {
                 let (b, k) = (ch / 16, ch % 16)
@@ -104,12 +123,12 @@ struct PReLUKernels {
                 let slope = alpha[job % c], base = job * s
                 var acc: Float = 0
                 for i in base..<(base + s) {
-                    let v = x[i], g = dy[i]
+                    let v = x[i].float, g = dy[i].float
                     if v < 0 {
-                        dx[i] = g * slope
+                        dx[i] = E(rounding: g * slope)
                         acc += g * v
                     } else {
-                        dx[i] = g
+                        dx[i] = dy[i]
                     }
                 }
                 partial.values[job] = acc
@@ -122,13 +141,75 @@ struct PReLUKernels {
         }
     }
 
-    /// α as 16-wide blocks, zero-padded.
-    private static func alphaBlocks(_ alpha: UnsafePointer<Float>, channels c: Int) -> [SIMD16<Float>] {
+    /// α as 16-wide blocks in `E`'s lane order, zero-padded.
+    private static func alphaBlocks<E: PReLUElement>(_ alpha: UnsafePointer<Float>, channels c: Int, _: E.Type) -> [SIMD16<Float>] {
         (0..<((c + 15) / 16)).map { b in
             var v = SIMD16<Float>()
-            for k in 0..<16 where b * 16 + k < c { v[k] = alpha[b * 16 + k] }
+            for k in 0..<16 where b * 16 + E.channel(ofLane: k) < c { v[k] = alpha[b * 16 + E.channel(ofLane: k)] }
             return v
         }
+    }
+}
+
+/// An element type the hand-written kernels read and write: float32 as is, bf16 widened to and
+/// rounded from float32. `load16` may return the 16 values in another lane order (the same for
+/// every load, undone by `store16`); `channel(ofLane:)` says which of the 16 each lane holds.
+protocol PReLUElement {
+    var float: Float { get }
+    init(rounding value: Float)
+    static func load16(_ p: UnsafePointer<Self>) -> SIMD16<Float>
+    static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Self>)
+    static func channel(ofLane k: Int) -> Int
+}
+
+extension Float: PReLUElement {
+    @inline(__always) var float: Float { self }
+    @inline(__always) init(rounding value: Float) { self = value }
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func channel(ofLane k: Int) -> Int { k }
+}
+
+/// bf16 as its 16 bits: the upper half of the float32 with the same sign, exponent and the 7
+/// leading mantissa bits. Sixteen values are loaded as eight 32-bit pairs, which widen with one
+/// shift (even elements) and one mask (odd ones): lanes 0–7 hold elements 0, 2, …, 14 and lanes
+/// 8–15 elements 1, 3, …, 15. (Swift's generic lane-by-lane integer conversions of SIMD16 were
+/// not inlined: 2 % of a bf16 training step in `perf`.)
+extension UInt16: PReLUElement {
+    @inline(__always) var float: Float { Float(bitPattern: UInt32(self) << 16) }
+    @inline(__always) init(rounding value: Float) { self = BF16.round(value) }
+    @inline(__always) static func load16(_ p: UnsafePointer<UInt16>) -> SIMD16<Float> {
+        let pairs = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt32>.self)
+        return SIMD16(lowHalf: unsafeBitCast(pairs &<< 16, to: SIMD8<Float>.self),
+                      highHalf: unsafeBitCast(pairs & 0xFFFF_0000, to: SIMD8<Float>.self))
+    }
+    @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<UInt16>) {
+        let even = BF16.roundedHigh(v.lowHalf) &>> 16, odd = BF16.roundedHigh(v.highHalf)
+        UnsafeMutableRawPointer(p).storeBytes(of: even | odd, as: SIMD8<UInt32>.self)
+    }
+    @inline(__always) static func channel(ofLane k: Int) -> Int { k < 8 ? 2 * k : 2 * (k - 8) + 1 }
+}
+
+/// Conversions between float32 and bf16 bit patterns, rounding to nearest, ties to even (as
+/// `vcvtneps2bf16` and oneDNN's reorders); NaN stays NaN.
+enum BF16 {
+    /// The bf16 rounding of each value, in the upper 16 bits (the lower 16 are zero).
+    @inline(__always) static func roundedHigh(_ f: SIMD8<Float>) -> SIMD8<UInt32> {
+        let bits = unsafeBitCast(f, to: SIMD8<UInt32>.self)
+        var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
+        r.replace(with: 0x7FC0_0000, where: f .!= f)
+        return r
+    }
+
+    /// The scalar rounding.
+    @inline(__always) static func round(_ f: Float) -> UInt16 {
+        if f.isNaN { return 0x7FC0 }
+        let bits = f.bitPattern
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
     }
 }
 
