@@ -275,8 +275,8 @@ final class CutoutPipeline: @unchecked Sendable {
                 for band in Band.allCases {
                     let frame = index.fields[object.field]![band]!, p = object.positions[band]!
                     let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
-                                  frame.path, String(format: "%.4f", p.x), String(format: "%.4f", p.y),
-                                  String(format: "%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
+                                  frame.path, printfFormat("%.4f", p.x), printfFormat("%.4f", p.y),
+                                  printfFormat("%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
                     lines.append(fields.map(csvQuote).joined(separator: ",") + "\n")
                 }
             }
