@@ -60,7 +60,7 @@ func stampKeywords(object: Placement, frames: [Band: Frame], masked: [Int], conf
         cards += [
             ("RADESYS", .string(frame.referenceSystem), nil),
             ("NMASKED", .int(masked[band.index]), "NaN pixels: kernel left the frame"),
-            ("FRAME", .string((frame.path as NSString).lastPathComponent), "source frame"),
+            ("FRAME", .string(frame.path.split(separator: "/").last.map(String.init) ?? frame.path), "source frame"),
             ("FRAMEX", .double(position.x), "object x in the frame (FITS 1-based)"),
             ("FRAMEY", .double(position.y), "object y in the frame (FITS 1-based)"),
         ]
