@@ -106,16 +106,22 @@ extension LanczosResampler {
                     let (w4, w2, d4, d2) = Self.tabulatedWithSlope(fx, weights)
                     let wLow = SIMD4<Float>(0, w4[0], w4[1], w4[2]), wHigh = SIMD4<Float>(w4[3], w2[0], w2[1], 0)
                     let dLow = SIMD4<Float>(0, d4[0], d4[1], d4[2]), dHigh = SIMD4<Float>(d4[3], d2[0], d2[1], 0)
+                    // Eight columns, the outer two with weight 0: a non-finite pixel there still
+                    // makes the sums NaN (0 × ∞ too), which `check` collects (checked once per
+                    // segment, not per row) and which sends the stamp to the general path.
+                    var check: Float = 0
                     for r in top...bottom {
-                        // Eight columns, the outer two with weight 0: a non-finite pixel there
-                        // still makes the sum NaN, and sends the stamp to the general path.
                         let p = UnsafeRawPointer(pixels + r * width + ix - 3)
                         let a = p.loadUnaligned(as: SIMD4<Float>.self), b = p.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
-                        let value = (a * wLow + b * wHigh).sum(), slope = (a * dLow + b * dHigh).sum()
-                        guard value.isFinite && slope.isFinite else { return false }
+                        let v = a * wLow + b * wHigh, s = a * dLow + b * dHigh
+                        // Both horizontal sums at once: (v0 + v2, v1 + v3, s0 + s2, s1 + s3).
+                        let pairs = SIMD4(lowHalf: v.lowHalf, highHalf: s.lowHalf) + SIMD4(lowHalf: v.highHalf, highHalf: s.highHalf)
+                        let value = pairs[0] + pairs[1], slope = pairs[2] + pairs[3]
+                        check += value * 0 + slope * 0   // 0 while both are finite, NaN otherwise
                         values[r - top] = value
                         slopes[r - top] = slope
                     }
+                    guard check == 0 else { return false }
                     let v = UnsafeRawPointer(values), d = UnsafeRawPointer(slopes)
                     for k in first..<end {
                         let p = line * lineStride + k * step
