@@ -13,6 +13,11 @@ import WCS
 ///
 /// A stamp pixel whose 6×6 kernel footprint leaves the frame is set to NaN and counted as
 /// masked; never a silent zero. NaN frame pixels in the footprint also give NaN.
+///
+/// Stamps whose frame x barely moves along one stamp axis (frames aligned with the stamp or a
+/// quarter turn away, as SDSS's are) take a two-pass path that computes the same sum to first
+/// order in the small skew, a third of the products (`LanczosResampler+TwoPass.swift`); the
+/// rest, and stamps on an edge or touching a non-finite pixel, take the general path below.
 public struct LanczosResampler: Sendable {
     /// The largest error allowed for the interpolated mapping, in frame pixels (see `StampMapping`).
     public var mappingTolerance = 2e-5
