@@ -13,9 +13,17 @@ import WCS
 ///
 /// A stamp pixel whose 6×6 kernel footprint leaves the frame is set to NaN and counted as
 /// masked; never a silent zero. NaN frame pixels in the footprint also give NaN.
+///
+/// Stamps whose frame x barely moves along one stamp axis (frames aligned with the stamp or a
+/// quarter turn away, as SDSS's are) take a two-pass path that computes the same sum to first
+/// order in the small skew, a third of the products (`LanczosResampler+TwoPass.swift`); the
+/// rest, and stamps on an edge or touching a non-finite pixel, take the general path below.
 public struct LanczosResampler: Sendable {
     /// The largest error allowed for the interpolated mapping, in frame pixels (see `StampMapping`).
     public var mappingTolerance = 2e-5
+    /// Whether stamps whose mapping allows it are resampled in two passes (see
+    /// `resampleTwoPass`); false forces the general path everywhere (tests compare the two).
+    public var allowsTwoPass = true
 
     public init() {}
 
@@ -42,11 +50,24 @@ public struct LanczosResampler: Sendable {
     @discardableResult
     public func resample(image: UnsafeBufferPointer<Float>, width: Int, height: Int, wcs: WCS, grid: StampGrid,
                          into output: UnsafeMutableBufferPointer<Float>) throws -> Int {
+        try resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: output).masked
+    }
+
+    /// `resample`, also saying whether the two-pass path was taken (for tests).
+    func resampleReportingPath(image: UnsafeBufferPointer<Float>, width: Int, height: Int, wcs: WCS, grid: StampGrid,
+                               into output: UnsafeMutableBufferPointer<Float>) throws -> (masked: Int, twoPass: Bool) {
         precondition(image.count == width * height, "image buffer must hold width × height pixels")
         precondition(output.count == grid.size * grid.size, "output buffer must hold size × size pixels")
         let mapping = try StampMapping(grid: grid, wcs: wcs, tolerance: mappingTolerance)
-        guard let pixels = image.baseAddress, let out = output.baseAddress else { return 0 }
-        let n = grid.size
+        guard let pixels = image.baseAddress, let out = output.baseAddress else { return (0, false) }
+        if allowsTwoPass, resampleTwoPass(pixels, width: width, height: height, mapping: mapping, into: out) { return (0, true) }
+        return (resampleDirect(pixels, width: width, height: height, mapping: mapping, into: out), false)
+    }
+
+    /// The general path: the 6 × 6 kernel evaluated at every stamp pixel's own frame position.
+    func resampleDirect(_ pixels: UnsafePointer<Float>, width: Int, height: Int, mapping: StampMapping,
+                        into out: UnsafeMutablePointer<Float>) -> Int {
+        let n = mapping.size
         var masked = 0
         // One stamp row's frame positions and area ratios at a time.
         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 3 * n)
@@ -108,7 +129,7 @@ public struct LanczosResampler: Sendable {
 
     /// Normalised weights at fractions k / tableSteps, k = 0…tableSteps, as four lanes (taps
     /// −2…1) and two (taps 2, 3) per entry, in single precision like the pixels.
-    private static let table: [(SIMD4<Float>, SIMD2<Float>)] = (0...tableSteps).map { k in
+    static let table: [(SIMD4<Float>, SIMD2<Float>)] = (0...tableSteps).map { k in
         if k == tableSteps { return (SIMD4(0, 0, 0, 1), SIMD2(0, 0)) }   // f = 1: on the next tap
         let w = weights(Double(k) / Double(tableSteps))
         return (SIMD4(Float(w.0), Float(w.1), Float(w.2), Float(w.3)), SIMD2(Float(w.4), Float(w.5)))

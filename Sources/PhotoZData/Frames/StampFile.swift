@@ -60,7 +60,7 @@ func stampKeywords(object: Placement, frames: [Band: Frame], masked: [Int], conf
         cards += [
             ("RADESYS", .string(frame.referenceSystem), nil),
             ("NMASKED", .int(masked[band.index]), "NaN pixels: kernel left the frame"),
-            ("FRAME", .string((frame.path as NSString).lastPathComponent), "source frame"),
+            ("FRAME", .string(frame.path.split(separator: "/").last.map(String.init) ?? frame.path), "source frame"),
             ("FRAMEX", .double(position.x), "object x in the frame (FITS 1-based)"),
             ("FRAMEY", .double(position.y), "object y in the frame (FITS 1-based)"),
         ]
@@ -139,9 +139,9 @@ enum StampBytes {
         case .bool(let v): return [v ? UInt8(ascii: "T") : UInt8(ascii: "F")]
         case .double(let v):
             guard v.isFinite else { return nil }
-            var text = Array(String(format: "%.\(FITSFile.significantDigits(v))G", v).utf8)
+            var text = Array(printfFormat("%.*G", Int32(FITSFile.significantDigits(v)), v).utf8)
             let hasE = text.contains(UInt8(ascii: "E")), hasPoint = text.contains(UInt8(ascii: "."))
-            if hasE && !hasPoint { text = Array(String(format: "%.1E", v).utf8) }
+            if hasE && !hasPoint { text = Array(printfFormat("%.1E", v).utf8) }
             if !hasE && !hasPoint { text.append(UInt8(ascii: ".")) }
             return text
         case .string(let v):
@@ -204,6 +204,12 @@ func writeNewFile(_ bytes: [UInt8], to path: String) throws {
         }
         return nil
     }
+    // Start writing the stamp to disk now, without waiting: the output's single `syncfs` at the
+    // end (SafeOutput) is what makes the stamps durable, but on an idle disk it then waited for
+    // all of them at once (2,000 stamps, 207 MB: 0.2–0.3 s, a fifth of the bzip2 limit);
+    // written back while the other stamps are cut, that wait mostly disappears. A hint only:
+    // its failure changes nothing (syncfs reports I/O errors).
+    if failure == nil { _ = startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */) }
     let closed = close(fd) == 0 ? nil : errno
     if let code = failure ?? closed {
         unlink(path)
@@ -220,4 +226,27 @@ func writeStagedFITS(to path: String, _ body: (FITSFile) throws -> Void) throws 
     let file = try FITSFile.create(path)  // a fresh name in a fresh staging folder: nothing to clobber
     do { try body(file) } catch { _ = try? file.close(); throw error }
     try file.close()
+}
+
+/// Linux's `sync_file_range(2)`, looked up at run time: Swift's Glibc module does not declare
+/// this GNU extension. nil where the C library lacks it.
+private let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "sync_file_range") else { return nil }   // RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+}()
+
+/// C's `snprintf` of numbers: the text Foundation's `String(format:)` gives for these
+/// formats (tested through the stamp bytes against cfitsio's), at a fraction of its cost —
+/// Foundation's formatter was half of formatting a stamp.
+func printfFormat(_ format: String, _ arguments: CVarArg...) -> String {
+    var capacity = 64
+    while true {
+        let (text, needed) = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer -> (String, Int) in
+            let n = Int(withVaList(arguments) { vsnprintf(buffer.baseAddress!, capacity, format, $0) })
+            return (n >= 0 && n < capacity ? String(cString: buffer.baseAddress!) : "", n)
+        }
+        precondition(needed >= 0, "vsnprintf failed on the format \(format)")
+        if needed < capacity { return text }
+        capacity = needed + 1   // %f of a huge number: format again with room for all of it
+    }
 }
