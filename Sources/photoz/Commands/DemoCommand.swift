@@ -17,7 +17,7 @@ struct DemoCommand: ParsableCommand {
     var dir: String = "demo-output"
 
     // 4,000 galaxies and 12 epochs, chosen for the small CNN to match the colour k-NN: on this
-    // sky 4 epochs of the default recipe already reach σ_MAD 21.4 against the k-NN's 20.0 ×10⁻³
+    // sky and seed 4 epochs of the default recipe already reach σ_MAD 20.7 against the k-NN's 20.0 ×10⁻³
     // (docs/results.md "Training recipe"); 2,000 galaxies and 8 epochs gave 24.2 against 21.1.
     @Option(help: "Number of simulated galaxies.")
     var count: Int = 4000
