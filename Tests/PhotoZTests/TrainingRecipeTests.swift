@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import NeuralNet
 import PhotoZData
+import SkySim
 import Testing
 @testable import PhotoZ
 
@@ -64,6 +65,135 @@ import Testing
         let best = try #require(summary.best)
         let trace = summary.history.map { String(format: "step %d lr %.2e sigma %.4f", $0.step, $0.learningRate, $0.validMetrics.sigmaMAD) }
         #expect(best.validMetrics.sigmaMAD < 0.5 * constant.sigmaMAD, "constant \(constant.sigmaMAD): \(trace)")
+    }
+
+    /// The input scale is folded into the first convolution of saved files: a network loaded
+    /// from the file (no scale) computes bit for bit what the scaled network computed, and the
+    /// input gradient an attack uses is the same; resuming unfolds the weights exactly.
+    @Test func inputScaleIsFoldedIntoSavedFilesExactly() throws {
+        let dir = TemporaryDirectory()
+        let scale: [Float] = [32, 16, 8, 8, 4]
+        let scaled = try PhotoZNetwork(architecture: .simple, head: .classification, imageSize: 16, seed: 3, inputScale: scale)
+        var rng = SeededGenerator(seed: 5)
+        let images = (0..<(2 * 5 * 16 * 16)).map { _ in Float.random(in: -0.2...0.5, using: &rng) }
+        let ebv: [Float] = [0.02, 0.1]
+        try scaled.forward(images: images, ebv: ebv)
+        let expected = scaled.output
+        _ = scaled.loss(redshifts: [0.1, 0.2])
+        let expectedGradient = try #require(scaled.backward(.input))
+        let before = scaled.parameters[0].parameter.value.read()
+        try scaled.save(to: dir.file("m.h5"))
+        #expect(scaled.parameters[0].parameter.value.read() == before, "saving must leave the training weights as they were")
+        let plain = try PhotoZNetwork.load(from: dir.file("m.h5")).network
+        #expect(plain.inputScale == nil)
+        try plain.forward(images: images, ebv: ebv)
+        #expect(plain.output == expected)
+        _ = plain.loss(redshifts: [0.1, 0.2])
+        #expect(try #require(plain.backward(.input)) == expectedGradient)
+        // The first convolution's weights in the file are the training ones × scale[band].
+        let file = try ModelFile.read(from: dir.file("m.h5"))
+        let stored = try #require(file.parameters["conv1.weight"]).values
+        #expect(stored[0] == before[0] * 32 && stored[9 * 4] == before[9 * 4] * 4)   // [o 0, band 0] and [o 0, band 4]
+        // Loading for training with the same scale restores the training weights exactly.
+        let resumed = try PhotoZNetwork.load(from: dir.file("m.h5"), inputScale: scale).network
+        #expect(resumed.parameters[0].parameter.value.read() == before)
+    }
+
+    /// The default scale: powers of two within √2 of 1/σ of each band's transformed pixels.
+    @Test func inputScaleComesFromTheTrainSplit() throws {
+        let dir = TemporaryDirectory()
+        let data = try SyntheticData.make(in: dir.path, rows: 100)
+        let set = try DataSet(path: data)
+        let scale = try Trainer.inputScale(set, transform: .signedSquareRoot)
+        let shard = try #require(set.shards(in: .train).first)
+        let rows = min(shard.rows, 256), plane = set.imageSize * set.imageSize
+        var images = [Float](repeating: 0, count: rows * 5 * plane)
+        try images.withUnsafeMutableBufferPointer { try Shard(path: shard.path).readImages(0..<rows, into: $0) }
+        PixelTransform.signedSquareRoot.apply(&images)
+        for band in 0..<5 {
+            var values: [Double] = []
+            for r in 0..<rows {
+                let start: Int = (r * 5 + band) * plane
+                for i in start..<(start + plane) { values.append(Double(images[i])) }
+            }
+            let count = Double(values.count)
+            let mean: Double = values.reduce(0, +) / count
+            var squares = 0.0
+            for v in values { squares += (v - mean) * (v - mean) }
+            let sd: Double = (squares / count).squareRoot()
+            #expect(scale[band].significand == 1, "band \(band): \(scale[band]) is not a power of two")
+            let ratio = Double(scale[band]) * sd
+            #expect(ratio > 0.7 && ratio < 1.42, "band \(band): scale \(scale[band]), σ \(sd)")
+        }
+        // A run records it and saves a file whose network needs no scale.
+        var config = quickConfig(data: data, out: dir.file("m.h5"), steps: 2)
+        config.validEvery = 2
+        let trainer = try Trainer(config)
+        #expect(trainer.network.inputScale == scale)
+        config.normaliseInput = nil      // configurations saved before the option: no scale
+        #expect(try Trainer(config).network.inputScale == nil)
+    }
+
+    /// Gaussian soft targets: the loss is the cross-entropy against the binned normal
+    /// distribution about z, its gradient (softmax − target)/N, and a tiny σ gives the one-hot loss.
+    @Test func softTargetsAreABinnedGaussian() throws {
+        let net = try PhotoZNetwork(architecture: .simple, head: .classification, imageSize: 16, seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let images = (0..<(3 * 5 * 16 * 16)).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+        try net.forward(images: images, ebv: [0, 0.05, 0.1])
+        let z: [Float] = [0.05, 0.1234, 0.3]
+        let hard = net.loss(redshifts: z)
+        #expect(abs(net.smoothedLoss(redshifts: z, sigma: 1e-7) - hard) < 1e-3)   // the one-hot loss is summed in float32 (≈ 5 ± 2.5e-4)
+        let sigma = 0.01
+        let loss = net.smoothedLoss(redshifts: z, sigma: sigma)
+        let gradient = try #require(net.lastLossGradient).read()
+        let p = net.pdf(), k = net.bins.count, edges = net.bins.edges
+        var expectedLoss = 0.0
+        for i in 0..<3 {
+            func phi(_ x: Double) -> Double { 0.5 * erfc(-(x - Double(z[i])) / (sigma * 2.0.squareRoot())) }
+            let mass = (0..<k).map { phi(edges[$0 + 1]) - phi(edges[$0]) }
+            let total = mass.reduce(0, +)
+            for j in 0..<k {
+                let q = mass[j] / total
+                expectedLoss -= q * log(Double(p[i * k + j])) / 3
+                #expect(abs(Double(gradient[i * k + j]) - (Double(p[i * k + j]) - q) / 3) < 1e-6)
+            }
+        }
+        #expect(abs(Double(loss) - expectedLoss) < 1e-4)
+        // The network's backward uses this gradient: the parameter gradient differs from the hard loss's.
+        net.backward(.parameters)
+        let soft = net.parameters.last!.parameter.gradient.read()
+        _ = net.loss(redshifts: z)
+        net.backward(.parameters)
+        #expect(net.parameters.last!.parameter.gradient.read() != soft)
+    }
+
+    /// Issue 12's target (a) exactly as a new user runs it: `photoz simulate --count 4000 --seed 1`
+    /// (64×64), `ingest` with the default split, `train --model simple --epochs 4` with no tuning
+    /// flags (seed 0), then the test split's σ_MAD must be at most half the constant predictor's
+    /// (the training median). Smaller skies do not reach it: 0.52 on the same galaxies in 32×32
+    /// stamps, 0.53 on 2,000 of them (docs/results.md "Training recipe"). The longest test of the
+    /// package: simulating and training 4 epochs of 3,198 images of 64×64 in a debug build.
+    @Test func aDefaultRunOnTheSimulatedSkyHalvesTheConstantPredictorsScatter() throws {
+        let dir = TemporaryDirectory()
+        var simulation = SimulationConfig(count: 4000, seed: 1, layout: .mef)
+        simulation.overwrite = true
+        let sky = try simulateSky(simulation, outputDirectory: dir.file("sky"))
+        _ = try ingest(IngestConfiguration(catalog: sky.catalogFITS, cutouts: sky.cutoutDirectory, output: dir.file("shards")))
+        var config = TrainConfiguration(data: dir.file("shards"), out: dir.file("m.h5"))
+        config.architecture = .simple
+        config.batchSize = Architecture.simple.defaultBatchSize   // as `photoz train --model simple`
+        config.epochs = 4
+        let summary = try Trainer(config).run()
+        let predictions = try predictToFile(PredictionConfiguration(models: [summary.bestPath], data: dir.file("shards"),
+                                                                    out: dir.file("p.hdf5"), split: .test))
+        let dataSet = try DataSet(path: dir.file("shards"))
+        let trainZ = try dataSet.shards(in: .train).flatMap { try Shard(path: $0.path).floatColumn(ShardSchema.zSpec) }
+        let median = trainZ.sorted()[trainZ.count / 2]
+        let cnn = PhotoZMetrics(zPhot: predictions.zPhot, zSpec: predictions.zSpec)
+        let constant = PhotoZMetrics(zPhot: [Float](repeating: median, count: predictions.count), zSpec: predictions.zSpec)
+        let trace = summary.history.map { String(format: "%.4f", $0.validMetrics.sigmaMAD) }
+        #expect(cnn.sigmaMAD <= 0.5 * constant.sigmaMAD, "test σ_MAD \(cnn.sigmaMAD) vs constant \(constant.sigmaMAD); valid σ_MAD by epoch \(trace)")
     }
 
     @Test func earlyStoppingEndsARunThatNoLongerImproves() throws {

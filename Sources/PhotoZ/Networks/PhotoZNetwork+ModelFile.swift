@@ -15,7 +15,7 @@ public struct LoadedModel {
 extension PhotoZNetwork {
     /// The root attributes a model file records for this network.
     public var modelAttributes: [String: HDF5AttributeValue] {
-        [
+        var attributes: [String: HDF5AttributeValue] = [
             "architecture": .string(architecture.rawValue),
             "head": .string(head.rawValue),
             "bins_count": .int64(Int64(bins.count)),
@@ -27,6 +27,9 @@ extension PhotoZNetwork {
             "parameter_count": .int64(Int64(parameters.scalarCount)),
             "creator": .string("photoz"),
         ]
+        // Informational: the weights in the file already include it (`withInputScaleFolded`).
+        if let inputScale { attributes["training_input_scale"] = .doubles(inputScale.map(Double.init)) }
+        return attributes
     }
 
     /// Saves the parameters (and optionally optimizer state and history) as an HDF5 model file,
@@ -36,8 +39,10 @@ extension PhotoZNetwork {
         attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "PhotoZNetwork.save",
                                            configuration: ["architecture": architecture.rawValue, "head": head.rawValue,
                                                            "pixel_transform": pixelTransform.rawValue], inputs: []).hdf5Attributes) { $1 }
-        try ModelFile(attributes: attributes, parameters: parameters, optimizer: optimizer?.exportState(), history: history)
-            .write(to: path, overwrite: overwrite)
+        try withInputScaleFolded {
+            try ModelFile(attributes: attributes, parameters: parameters, optimizer: optimizer?.exportState(), history: history)
+                .write(to: path, overwrite: overwrite)
+        }
     }
 
     /// What a model file may declare; everything is checked before the network is built.
@@ -59,7 +64,10 @@ extension PhotoZNetwork {
     /// Reads a model file: builds the network it describes and loads its parameters. Throws
     /// `ModelFileError` for an unknown architecture or head, attributes outside `limits`, a
     /// missing parameter, a shape mismatch (naming the parameter) or non-finite values.
-    public static func load(from path: String, engine: Engine? = nil) throws -> LoadedModel {
+    ///
+    /// `inputScale` (training only): the scale the run was trained with; the file's folded first
+    /// convolution is unfolded into a network that applies it, so that training continues exactly.
+    public static func load(from path: String, engine: Engine? = nil, inputScale: [Float]? = nil) throws -> LoadedModel {
         let file = try ModelFile.read(from: path)
         func string(_ key: String) throws -> String {
             guard let v = file.attributes[key]?.stringValue else {
@@ -112,8 +120,9 @@ extension PhotoZNetwork {
         }
         let network = try PhotoZNetwork(architecture: architecture, head: head, bins: bins,
                                         pixelTransform: transform, bands: bands,
-                                        imageSize: imageSize, engine: engine)
+                                        imageSize: imageSize, inputScale: inputScale, engine: engine)
         try file.restore(into: network.parameters, path: path)
+        network.unfoldInputScale()
         return LoadedModel(network: network, optimizerState: file.optimizer, history: file.history)
     }
 }

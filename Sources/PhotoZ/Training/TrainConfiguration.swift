@@ -32,6 +32,14 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var optimizer: OptimizerKind = .adam
     public var momentum: Float = 0.9
     public var augment = true
+    /// Scale each band's network input by a power of two to about unit standard deviation (from
+    /// the train split) before the first layer; model files fold it into the first convolution.
+    /// nil (configurations saved before the option) and false: no scaling.
+    public var normaliseInput: Bool? = true
+    /// Standard deviation in z of the Gaussian soft targets of the classification loss (training
+    /// only; ignored by the regression head). nil: one-hot targets, as in configurations saved
+    /// before the option. 0.01 (≈ 4.5 bins of 0.0022): the sweep in README "Training recipe".
+    public var labelSmoothing: Double? = 0.01
     public var pixelTransform: PixelTransform = .default
     public var seed: UInt64 = 0
     /// Validate (and save) every this many steps; nil: once per epoch.
@@ -64,6 +72,9 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
         if let earlyStopping, earlyStopping < 1 { throw bad("--early-stopping \(earlyStopping): at least 1 evaluation") }
         guard learningRateGamma > 0 else { throw bad("--lr-gamma \(learningRateGamma): must be positive") }
         if let learningRateStep, learningRateStep < 0 { throw bad("--lr-step \(learningRateStep): 0 (never) or more") }
+        if let labelSmoothing {
+            guard labelSmoothing > 0, labelSmoothing < 1 else { throw bad("--label-smoothing \(labelSmoothing): a standard deviation in z between 0 and 1, e.g. 0.01 (0 turns it off)") }
+        }
         if let validEvery, validEvery < 1 { throw bad("--valid-every \(validEvery): at least 1") }
         guard shuffleBuffer >= batchSize else { throw bad("--shuffle-buffer \(shuffleBuffer): at least the batch size \(batchSize)") }
         try adversarial?.validate()

@@ -101,6 +101,9 @@ public final class Trainer {
         validEvery = config.validEvery ?? stepsPerEpoch
         let schedule = config.learningRateSchedule(totalSteps: totalSteps)
         let engine = try Engine(precision: config.precision ?? .f32)
+        // From the data (which a resumed run checks is the same), so every rank and every
+        // resumption computes the same factors without reading them from a file.
+        let inputScale = config.normaliseInput == true ? try Self.inputScale(dataSet, transform: config.pixelTransform) : nil
         if resume {
             // Rank 0 reads and checks the saved run; the other ranks build the same network and
             // optimizer from the configuration and receive its state below.
@@ -109,7 +112,7 @@ public final class Trainer {
             if context.isRoot {
                 do {
                     try Self.checkResumable(config, dataSet: dataSet)
-                    loaded = try PhotoZNetwork.load(from: config.out, engine: engine)
+                    loaded = try PhotoZNetwork.load(from: config.out, engine: engine, inputScale: inputScale)
                     guard loaded!.optimizerState != nil else {
                         throw PhotoZDataError.schema(path: config.out, message: "no optimizer state in the model file; it cannot be resumed")
                     }
@@ -123,7 +126,7 @@ public final class Trainer {
                 if let text = loaded.history, let saved = try? JSONDecoder().decode([TrainingRecord].self, from: Data(text.utf8)) { history = saved }
             } else {
                 network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
-                                            imageSize: dataSet.imageSize, seed: config.seed, engine: engine)
+                                            imageSize: dataSet.imageSize, seed: config.seed, inputScale: inputScale, engine: engine)
                 optimizer = Self.makeOptimizer(config, network, schedule)
             }
             if context.isDistributed {
@@ -143,7 +146,7 @@ public final class Trainer {
                 return true
             }
             network = try PhotoZNetwork(architecture: config.architecture, head: config.head, pixelTransform: config.pixelTransform,
-                                        imageSize: dataSet.imageSize, seed: config.seed, engine: engine)
+                                        imageSize: dataSet.imageSize, seed: config.seed, inputScale: inputScale, engine: engine)
             optimizer = Self.makeOptimizer(config, network, schedule)
             if context.isDistributed {
                 // Every rank drew the same weights from the seed; rank 0's are sent anyway, so
@@ -153,6 +156,28 @@ public final class Trainer {
             }
         }
         try installAdversarialTraining()     // part of the configuration: no second call
+    }
+
+    /// The input scale of `TrainConfiguration.normaliseInput`: per band, the power of two nearest
+    /// to 1/σ of the pixel-transformed values of the first (up to) 256 rows of the train split
+    /// (factors within 2⁻¹²…2¹², 1 for a constant band). Deterministic for a data set.
+    static func inputScale(_ dataSet: DataSet, transform: PixelTransform) throws -> [Float] {
+        guard let first = dataSet.shards(in: .train).first(where: { $0.rows > 0 }) else { return [Float](repeating: 1, count: 5) }
+        let rows = min(first.rows, 256), size = dataSet.imageSize, plane = size * size, bands = 5
+        var images = [Float](repeating: 0, count: rows * bands * plane)
+        try images.withUnsafeMutableBufferPointer { try Shard(path: first.path).readImages(0..<rows, into: $0) }
+        transform.apply(&images)
+        return (0..<bands).map { band in
+            var sum = 0.0, squares = 0.0
+            for row in 0..<rows {
+                let start = (row * bands + band) * plane
+                for i in start..<(start + plane) { let v = Double(images[i]); sum += v; squares += v * v }
+            }
+            let n = Double(rows * plane), variance = max(squares / n - (sum / n) * (sum / n), 0)
+            guard variance > 0, variance.isFinite else { return 1 }
+            let exponent = min(max((-0.5 * log2(variance)).rounded(), -12), 12)
+            return Float(exp2(exponent))
+        }
     }
 
     /// Checks that the run saved at `config.out` can be continued with `config` on `dataSet`.
@@ -256,7 +281,11 @@ public final class Trainer {
                     var batch = try stream.next()
                     try batchHook?(&batch, network)
                     try network.forward(images: batch.images, ebv: batch.ebv)
-                    localLoss = network.loss(redshifts: batch.zSpec)
+                    if let sigma = config.labelSmoothing, network.head == .classification {
+                        localLoss = network.smoothedLoss(redshifts: batch.zSpec, sigma: sigma)
+                    } else {
+                        localLoss = network.loss(redshifts: batch.zSpec)
+                    }
                     if localLoss.isFinite { network.backward(.parameters) }
                 } catch { failure = error }
             }
@@ -415,8 +444,10 @@ public final class Trainer {
         attributes.merge(Provenance.photoz(schema: ModelFile.schema, version: ModelFile.schemaVersion, stage: "train", configuration: config,
                                            inputs: [.init(role: "data", path: config.data, sha256: dataSet.checksum)]).hdf5Attributes) { $1 }
         let historyText = jsonText(history)
-        try ModelFile(attributes: attributes, parameters: network.parameters, optimizer: optimizer.exportState(), history: historyText)
-            .write(to: path, overwrite: true)
+        try network.withInputScaleFolded {  // the file's weights work on unscaled input, for every reader
+            try ModelFile(attributes: attributes, parameters: network.parameters, optimizer: optimizer.exportState(), history: historyText)
+                .write(to: path, overwrite: true)
+        }
     }
 }
 
@@ -430,3 +461,4 @@ func appendLine(_ line: String, to path: String) throws {
     try handle.seekToEnd()
     try handle.write(contentsOf: Data((line + "\n").utf8))
 }
+

@@ -82,6 +82,12 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Random k·90° rotations and flips of training images.")
     var augment = true
 
+    @Flag(inversion: .prefixedNo, help: "Scale each band's input to about unit standard deviation (a power of two from the train split) before the first layer; model files hold it folded into the first convolution.")
+    var normaliseInput = true
+
+    @Option(help: "Standard deviation in z of the Gaussian soft targets of the training loss (classification head; default 0.01; 0: one-hot targets).")
+    var labelSmoothing: Double?
+
     @Option(help: "Flux → network input: signed-sqrt (sign(x)(√(|x|+1)−1)), asinh or identity.")
     var pixelTransform: PixelTransform = .default
 
@@ -165,6 +171,8 @@ struct TrainCommand: ParsableCommand {
         config.optimizer = optimizer
         config.momentum = momentum
         config.augment = augment
+        config.normaliseInput = normaliseInput
+        if let labelSmoothing { config.labelSmoothing = labelSmoothing == 0 ? nil : labelSmoothing }
         config.pixelTransform = pixelTransform
         config.seed = seed
         config.validEvery = validEvery
