@@ -90,6 +90,10 @@ struct SelectCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let condition {  // names resolve against the data set's catalog columns: an unknown one is a usage error (64)
+            let catalog = try DataSetReader(path: data).catalogColumns
+            try asUsage { _ = try RowExpression(condition, catalogColumns: catalog) }
+        }
         let lock = try claimOutput(output.out)
         defer { lock.release() }
         var config = SelectConfiguration(data: data, out: output.out)
