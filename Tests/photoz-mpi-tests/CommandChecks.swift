@@ -125,7 +125,11 @@ func runCommandScenarios(_ report: (String, Bool, String) -> Void) {
     // global batch are replaced; on 3 ranks (3 rows each) rank 0 perturbs 3, rank 1 two, rank 2
     // none. FGSM's step is the sign of each row's own gradient, so the images are the single
     // process's and the SGD tolerance holds.
-    let sgd = ["--optimizer", "sgd", "--learning-rate", "0.05"]
+    // The SGD checks run without the default input scale: it multiplies the first
+    // convolution's input (and its saved weights) by up to 32, so its roundings grow by as much
+    // and these ulp-level tolerances no longer describe them (measured 1.2e-7 to 4.8e-7 on
+    // conv1.weight with it). The Adam check runs with the default recipe.
+    let sgd = ["--optimizer", "sgd", "--learning-rate", "0.05", "--no-normalise-input"]
     let adversarial = sgd + ["--adversarial", "fgsm", "--adv-epsilon", "0.05"]
     let tags = ["sgd": sgd, "adam": [], "fgsm": adversarial]
     let cases: [(tag: String, ranks: Int, batch: Int, tolerance: Float)] = [
