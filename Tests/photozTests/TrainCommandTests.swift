@@ -59,6 +59,9 @@ import Testing
             let run = try Photoz.run(["train", "--data", dir.file("shards"), "--out", dir.file("\(name).h5"), "--steps", "1",
                                       "--batch-size", "8", "--model", "simple", "--pixel-transform", spelling])
             #expect(run.status == 0, "\(spelling): \(run.stderr)")
+            // One step has no steady rate: the summary says so instead of "0 images/s".
+            #expect(run.stdout.contains("one step in this run"), "\(run.stdout)")
+            #expect(!run.stdout.contains(" 0 images/s"), "\(run.stdout)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("a.best.h5"))).count > 0)
         let help = try Photoz.run(["help", "train"])

@@ -215,7 +215,15 @@ func train(_ trainer: Trainer, showProgress: Bool = true) throws -> TrainingSumm
 }
 
 func describe(_ s: TrainingSummary) -> String {
-    var lines = ["trained \(s.steps) steps, \(Int(s.imagesPerSecond.rounded())) images/s after the first step (data loading included, validation excluded; the first step, which fills the shuffle buffer and compiles the kernels, took \(String(format: "%.1f", s.firstStepSeconds)) s), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
+    let first = String(format: "%.1f", s.firstStepSeconds)
+    // A rate needs steps after the first (which fills the shuffle buffer and compiles the
+    // kernels); a one-step run has none, and "0 images/s" would read as a stall.
+    let rate = s.imagesPerSecond > 0
+        ? "\(Int(s.imagesPerSecond.rounded())) images/s after the first step (data loading included, validation excluded; the first step, which fills the shuffle buffer and compiles the kernels, took \(first) s)"
+        : s.firstStepSeconds > 0
+            ? "one step in this run (\(first) s, filling the shuffle buffer and compiling the kernels included: too short for a steady rate)"
+            : "no step in this run"
+    var lines = ["trained \(s.steps) steps, \(rate), peak memory \(Int(NetworkBenchmark.peakRSSMegabytes().rounded())) MB"]
     if let share = s.allreduceShare {
         lines.append("\(s.ranks) MPI ranks: \(String(format: "%.1f", 100 * share)) % of the step time (after the first step) in the gradient allreduce"
                      + (s.allreduceMode.map { $0 == .overlap ? " not hidden behind backward (overlapped)" : " (blocking, after backward)" } ?? "")
