@@ -29,18 +29,31 @@ struct Placement: Sendable {
 /// overlap by 128 rows), all five bands of that field. Each frame is decompressed once and
 /// every object of its field resampled from it, on `threads` threads that share decompressing,
 /// resampling and writing (`CutoutPipeline`). The run fails only when nothing at all could be cut.
+///
+/// With `PHOTOZ_CUTOUT_TRACE=FILE` in the environment, the workers' timeline is written to FILE
+/// as CSV once the output is in place (`CutoutTrace`).
 public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = nil) throws -> CutoutSummary {
+    try cutout(config, progress: progress, tracePath: ProcessInfo.processInfo.environment["PHOTOZ_CUTOUT_TRACE"], stampBytes: defaultStampBytes).summary
+}
+
+/// `cutout`, with the trace file and the stamp memory budget (bytes) given, also returning the
+/// pipeline's memory peaks and bounds (for tests).
+func cutout(_ config: CutoutConfiguration, progress: ProgressHandler?, tracePath: String?, stampBytes: Int) throws -> (summary: CutoutSummary, pipeline: BatchOutcome) {
     try config.validate()
     let start = Date()
+    let trace = tracePath.map { _ in CutoutTrace() }
+    func phase<T>(_ name: String, _ body: () throws -> T) rethrows -> T { try trace.map { try $0.phase(name, body) } ?? body() }
     let threads = config.threads ?? ProcessInfo.processInfo.activeProcessorCount
-    let (targets, catalogSkips) = try readCutoutTargets(config.catalog, columns: config.columns)
-    let index = try FrameIndex.scan(config.frames, threads: threads)
+    let (targets, catalogSkips) = try phase("catalog") { try readCutoutTargets(config.catalog, columns: config.columns) }
+    let index = try phase("index") { try FrameIndex.scan(config.frames, threads: threads) }
     var skipped = catalogSkips
     var placements: [FieldID: [Placement]] = [:]
-    for target in targets {
-        switch try place(target, in: index) {
-        case .success(let placement): placements[placement.field, default: []].append(placement)
-        case .failure(let skip): skipped.append(skip)
+    try phase("place") {
+        for target in targets {
+            switch try place(target, in: index) {
+            case .success(let placement): placements[placement.field, default: []].append(placement)
+            case .failure(let skip): skipped.append(skip)
+            }
         }
     }
     guard !placements.isEmpty else {
@@ -56,8 +69,10 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
 
     let fieldOrder = placements.keys.sorted()
     let timing = Timing()
-    let outcome = try CutoutPipeline(fields: fieldOrder, objects: fieldOrder.map { placements[$0]! }, index: index, config: writing,
-                                     threads: threads, timing: timing, progress: progress).run()
+    let outcome = try phase("pipeline") {
+        try CutoutPipeline(fields: fieldOrder, objects: fieldOrder.map { placements[$0]! }, index: index, config: writing,
+                           threads: threads, timing: timing, progress: progress, stampBytes: stampBytes, trace: trace).run()
+    }
     let written = outcome.written
     skipped += outcome.skipped
     let framesRead = fieldOrder.count * 5
@@ -66,9 +81,11 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
         throw PhotoZDataError.catalog(path: config.catalog, message: "no stamp could be cut: \(skipped.count) objects skipped, first: \(skipped.first?.detail ?? "-")")
     }
     let staging = URL(fileURLWithPath: staged.path), out = URL(fileURLWithPath: staged.target)
-    try writeAtomically(Data(("object_id,catalog_row,field,band,frame,x,y,margin,masked_pixels\n" + frameRows.joined()).utf8),
-                        to: staging.appendingPathComponent("frames.csv").path)
-    try writeCutoutSkips(skipped.sorted { $0.row < $1.row }, to: staging.appendingPathComponent("skipped.csv").path)
+    try phase("reports") {
+        try writeAtomically(Data(("object_id,catalog_row,field,band,frame,x,y,margin,masked_pixels\n" + frameRows.joined()).utf8),
+                            to: staging.appendingPathComponent("frames.csv").path)
+        try writeCutoutSkips(skipped.sorted { $0.row < $1.row }, to: staging.appendingPathComponent("skipped.csv").path)
+    }
     let seconds = Date().timeIntervalSince(start)
     let summary = CutoutSummary(
         written: written, skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
@@ -79,8 +96,9 @@ public func cutout(_ config: CutoutConfiguration, progress: ProgressHandler? = n
         framesReport: out.appendingPathComponent("frames.csv").path)
     struct Record: Codable { var tool = "photoz cutout"; var toolVersion = PhotoZVersion.current; var configuration: CutoutConfiguration; var summary: CutoutSummary }
     try writeAtomically(Data(jsonText(Record(configuration: config, summary: summary)).utf8), to: staging.appendingPathComponent(cutoutRecordName).path)
-    try staged.commit()
-    return summary
+    try phase("commit") { try staged.commit() }   // the syncfs that makes the stamps durable, then the swap
+    if let trace, let tracePath { try writeAtomically(Data(trace.csv.utf8), to: tracePath) }
+    return (summary, outcome)
 }
 
 /// The record every `photoz cutout` output folder holds.
@@ -202,6 +220,13 @@ struct BatchOutcome {
     var written = 0
     var skipped: [CutoutSkip] = []
     var frameRows: [String] = []
+    /// The most frames held in memory (decompressed or decompressing) at once, and the bound:
+    /// five per live field.
+    var peakFrames = 0
+    var liveFields = 0
+    /// The most objects whose stamps were held in memory at once, and the budget.
+    var peakStampObjects = 0
+    var stampBudget = 0
 }
 
 /// Writes the skipped objects as CSV, in the columns of ingest's skipped.csv.

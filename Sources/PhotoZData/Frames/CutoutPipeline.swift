@@ -15,7 +15,11 @@ import Foundation
 ///
 /// Memory is bounded whatever the catalog: the frames of at most `liveFields` fields, and
 /// resampled stamps of at most `stampBytes` (groups are opened only within that budget; a group
-/// is opened only when one of its frames is ready, and finishes once the others are).
+/// is opened only when one of its frames is ready, and finishes once the others are). The
+/// peaks reached are returned in `BatchOutcome` (tested against these bounds).
+///
+/// With a trace path, every task's thread, start, end, CPU time and run-queue wait are recorded
+/// and written as CSV at the end (`CutoutTrace`): the evidence for where a run's wall time goes.
 final class CutoutPipeline: @unchecked Sendable {
     private let fields: [FieldID]
     private let objects: [[Placement]]
@@ -29,6 +33,7 @@ final class CutoutPipeline: @unchecked Sendable {
     private let liveFields: Int
     private let stampBudget: Int
     private let total: Int
+    private let trace: CutoutTrace?
 
     private let condition = NSCondition()
     // Everything below is guarded by `condition`.
@@ -46,6 +51,8 @@ final class CutoutPipeline: @unchecked Sendable {
     private var failure: (any Error)?
     private var outcome = BatchOutcome()
     private var rows: [Int: [Int: [String]]] = [:]
+    /// Frames decompressed or being decompressed and not yet freed.
+    private var framesHeld = 0
 
     private final class FieldState {
         var frames: [[Float]?] = Array(repeating: nil, count: 5)
@@ -72,7 +79,7 @@ final class CutoutPipeline: @unchecked Sendable {
     }
 
     init(fields: [FieldID], objects: [[Placement]], index: FrameIndex, config: CutoutConfiguration, threads: Int,
-         timing: Timing, progress: ProgressHandler?) {
+         timing: Timing, progress: ProgressHandler?, stampBytes: Int = defaultStampBytes, trace: CutoutTrace? = nil) {
         self.fields = fields
         self.objects = objects
         self.index = index
@@ -80,6 +87,7 @@ final class CutoutPipeline: @unchecked Sendable {
         self.threads = threads
         self.timing = timing
         self.progress = progress
+        self.trace = trace
         plane = config.size * config.size
         stampBudget = stampBytes / (5 * plane * MemoryLayout<Float>.size)
         // Groups of up to 16 objects: small enough to balance the threads, large enough that
@@ -94,20 +102,22 @@ final class CutoutPipeline: @unchecked Sendable {
     /// Runs the workers until every object is written or skipped; throws the first error that
     /// is not an unreadable frame (those skip their field's objects).
     func run() throws -> BatchOutcome {
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in work() }
+        DispatchQueue.concurrentPerform(iterations: threads) { work(worker: $0) }
         for state in states.values { for group in state.groups { group.stamps?.deallocate() } }
         if let failure { throw failure }
         for f in rows.keys.sorted() { for g in rows[f]!.keys.sorted() { outcome.frameRows += rows[f]![g]! } }
+        outcome.liveFields = liveFields
+        outcome.stampBudget = stampBudget
         return outcome
     }
 
-    private enum Task {
+    enum Task {
         case decode(field: Int, band: Int)
         case resample(field: Int, group: Int, band: Int)
         case write(field: Int, group: Int)
     }
 
-    private func work() {
+    private func work(worker: Int) {
         condition.lock()
         while failure == nil && finished < total {
             guard let task = nextTask() else {
@@ -118,8 +128,11 @@ final class CutoutPipeline: @unchecked Sendable {
             }
             busy += 1
             condition.unlock()
+            let started = trace?.begin()
             let result = Result { try perform(task) }
+            let event = started.map { trace!.end($0, worker: worker, task: task) }
             condition.lock()
+            if let event { trace!.events.append(event) }
             busy -= 1
             complete(task, result)
             condition.broadcast()
@@ -134,7 +147,11 @@ final class CutoutPipeline: @unchecked Sendable {
         admitFields()
         while let d = decodes.first {
             decodes.removeFirst()
-            if states[d.field]?.failed == nil { return .decode(field: d.field, band: d.band) }
+            if states[d.field]?.failed == nil {
+                framesHeld += 1
+                outcome.peakFrames = max(outcome.peakFrames, framesHeld)
+                return .decode(field: d.field, band: d.band)
+            }
         }
         var k = resampleHead
         while k < resamples.count {
@@ -150,6 +167,7 @@ final class CutoutPipeline: @unchecked Sendable {
                 guard openObjects == 0 || openObjects + group.range.count <= stampBudget else { k += 1; continue }
                 group.stamps = .allocate(capacity: group.range.count * 5 * plane)
                 openObjects += group.range.count
+                outcome.peakStampObjects = max(outcome.peakStampObjects, openObjects)
             }
             group.running += 1
             if k == resampleHead { resampleHead += 1 } else { resamples.remove(at: k) }
@@ -231,12 +249,18 @@ final class CutoutPipeline: @unchecked Sendable {
         switch (task, result) {
         case let (.decode(f, b), .success):
             let state = states[f]!
+            if state.failed != nil {   // another frame of the field failed while this one decoded
+                state.frames[b] = nil
+                framesHeld -= 1
+                return
+            }
             for g in state.groups.indices { resamples.append((f, g, b)) }
         case let (.decode(f, b), .failure(error)):
             let state = states[f]!
-            guard state.failed == nil else { return }
+            guard state.failed == nil else { framesHeld -= 1; return }
             let path = index.fields[fields[f]]![Band.allCases[b]]!.path
             state.failed = (path, "\(error)")
+            framesHeld -= state.frames.count { $0 != nil } + 1   // the decoded ones and this one
             state.frames = Array(repeating: nil, count: 5)
             holding -= 1
             for group in state.groups where group.running == 0 { release(group) }
@@ -257,6 +281,7 @@ final class CutoutPipeline: @unchecked Sendable {
             if group.bands == 5 { writes.append((f, g)) }
             state.resamplesLeft -= 1
             if state.resamplesLeft == 0 {   // frees the field's frames (~60 MB for SDSS)
+                framesHeld -= 5
                 state.frames = Array(repeating: nil, count: 5)
                 holding -= 1
             }
@@ -299,4 +324,4 @@ final class CutoutPipeline: @unchecked Sendable {
 }
 
 /// Resampled stamps held in memory at once: 256 MB (3,200 objects of 64 × 64 × 5).
-private let stampBytes = 256 << 20
+let defaultStampBytes = 256 << 20
