@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeOutput
 
 /// Provenance and settings written as root attributes of a shard.
 public struct ShardAttributes: Sendable {
@@ -56,14 +57,18 @@ final class ShardWriter {
     /// The finished file's SHA-256 when it was computed while writing, else nil.
     private(set) var sha256: String?
     private var finished = false
+    /// Write-back of the rows written so far is started after each batch, so that the data
+    /// set's one `syncfs` before its swap (SafeOutput) does not wait for the whole shard.
+    let writeBack: WriteBack?
 
     /// Starts a shard at `path` (which must not exist), inside a staging folder.
     init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
-         optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil) throws {
+         optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil, earlyWriteBack: Bool = WriteBack.enabled) throws {
         if FileManager.default.fileExists(atPath: path) { throw PhotoZDataError.outputExists(path: path) }
         precondition(optionalColumns.allSatisfy { $0.presence == .optional }, "optionalColumns lists a required column")
         self.path = path
         file = try HDF5File.create(path, mode: .exclusive)
+        writeBack = earlyWriteBack ? WriteBack(path: path) : nil
         let size = attributes.imageSize
         let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
             + optionalColumns.filter(\.isCatalogColumn)
@@ -160,6 +165,8 @@ final class ShardWriter {
         if !asPlanned { try file.root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(rows))) }  // else set at creation
         let chunksAtClose = asPlanned && streamingHash != nil ? try images.chunkLocations() : []
         try file.close()
+        writeBack?.start()  // the metadata written at close
+        writeBack?.close()
         finished = true
         sha256 = asPlanned ? streamingHash?.finish(chunksAtClose: chunksAtClose) : nil
         return rows
@@ -209,6 +216,7 @@ final class ShardWriter {
             }
         }
         rows += n
+        writeBack?.start()
     }
 
     /// Grows or shrinks every dataset to `newExtent` rows.
