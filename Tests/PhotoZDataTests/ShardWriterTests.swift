@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import HDF5
 import Testing
@@ -141,5 +142,64 @@ import Testing
         }
         #expect(bytes[0] == bytes[1])
         try Self.expectRows(with.path, rows)
+    }
+
+    /// `gzip:4` means "at least as small as zlib's level 4" (what h5py writes for
+    /// `compression_opts=4`), whichever libdeflate level photoz uses to get there faster: on
+    /// galaxy-like images (a profile and sky noise, 64×64, 5 bands) the shard's image chunks
+    /// are no larger than zlib level 4 makes of the same shuffled chunks.
+    @Test func gzipLevel4ChunksAreNoLargerThanZlibLevel4() throws {
+        let size = 64, rows = 32, p = 5 * size * size
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func uniform() -> Double {  // splitmix64, in (0, 1)
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return (Double((z ^ (z >> 31)) >> 11) + 0.5) / 9_007_199_254_740_992
+        }
+        func gaussian() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()) }
+        var rowsIn = ShardRows(imageSize: size)
+        for id in 0..<rows {
+            let sigma = 1.5 + 4 * uniform(), flux = exp(1 + 0.7 * gaussian())
+            var image = [Float](repeating: 0, count: p)
+            for b in 0..<5 {
+                let noise = [0.08, 0.03, 0.03, 0.04, 0.12][b], scale = [0.3, 0.7, 1.0, 1.3, 1.5][b]
+                for y in 0..<size {
+                    for x in 0..<size {
+                        let r2 = pow(Double(x) - 31.5, 2) + pow(Double(y) - 31.5, 2)
+                        image[(b * size + y) * size + x] = Float(flux * scale / (2 * .pi * sigma * sigma) * exp(-r2 / (2 * sigma * sigma)) + noise * gaussian())
+                    }
+                }
+            }
+            image.withUnsafeBufferPointer {
+                rowsIn.append(entry: CatalogEntry(objectID: Int64(id), ra: 0, dec: 0, zSpec: 0.1, zSpecErr: 0.001, ebv: 0.02, row: id), image: $0)
+            }
+        }
+        let dir = TemporaryDirectory()
+        var attributes = ShardAttributes()
+        attributes.imageSize = size
+        attributes.split = .train
+        let writer = try ShardWriter(path: dir.file("s.h5"), attributes: attributes, compression: .gzip(level: 4))
+        try writer.append(rowsIn)
+        try writer.finish()
+        let stored = try HDF5File.open(writer.path).root.dataset(ShardSchema.images).chunkLocations().reduce(0) { $0 + (try #require($1)).size }
+
+        var zlib = 0
+        let chunkBytes = ShardSchema.chunkRows * p * 4
+        var shuffled = [UInt8](repeating: 0, count: chunkBytes)
+        var out = [UInt8](repeating: 0, count: Int(compressBound(uLong(chunkBytes))))
+        try rowsIn.images.withUnsafeBytes { raw in
+            for chunk in 0..<rows / ShardSchema.chunkRows {
+                let bytes = raw.baseAddress! + chunk * chunkBytes
+                let n = chunkBytes / 4
+                for i in 0..<n { for k in 0..<4 { shuffled[k * n + i] = bytes.load(fromByteOffset: 4 * i + k, as: UInt8.self) } }
+                var length = uLongf(out.count)
+                #expect(compress2(&out, &length, shuffled, uLong(chunkBytes), 4) == Z_OK)
+                zlib += Int(length)
+            }
+        }
+        #expect(stored <= zlib, "photoz's gzip:4 image chunks: \(stored) bytes; zlib level 4: \(zlib)")
+        #expect(Double(stored) > 0.5 * Double(zlib), "the images are compressed, not dropped")
     }
 }
