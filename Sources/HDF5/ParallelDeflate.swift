@@ -90,21 +90,22 @@ enum ParallelDeflate {
         sizes.initialize(repeating: 0)
         defer { sizes.deallocate() }
         let shared = SharedOutput(result: result, sizes: sizes)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            guard let compressor = libdeflate_alloc_compressor(Int32(level)) else { return }
-            defer { libdeflate_free_compressor(compressor) }
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: chunks.chunkBytes, alignment: 64)
-            let shuffled = UnsafeMutableRawBufferPointer.allocate(byteCount: chunks.chunkBytes, alignment: 64)
-            defer { scratch.deallocate(); shuffled.deallocate() }
-            for index in Swift.stride(from: worker, to: chunks.count, by: workers) {
-                var raw = chunks.bytes(index, scratch: scratch)
+        // Chunks are handed out one at a time rather than in fixed strides: the cores are shared
+        // with the thread reading the next rows, and a fixed share left one worker idle at the
+        // end of every group while the other, preempted, finished its own.
+        let next = ChunkCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            guard let workspace = CompressorPool.shared.take(level: level, chunkBytes: chunks.chunkBytes) else { return }
+            defer { CompressorPool.shared.give(workspace) }
+            while let index = next.claim(below: chunks.count) {
+                var raw = chunks.bytes(index, scratch: workspace.scratch)
                 var planes = 1
                 if let size = shuffleElementSize, size > 1 {
-                    shuffle(raw, into: shuffled, elementSize: size)
-                    raw = UnsafeRawBufferPointer(shuffled)
+                    shuffle(raw, into: workspace.shuffled, elementSize: size)
+                    raw = UnsafeRawBufferPointer(workspace.shuffled)
                     planes = size
                 }
-                shared.sizes[index] = zlibStream(raw, planes: planes, compressor: compressor,
+                shared.sizes[index] = zlibStream(raw, planes: planes, compressor: workspace.compressor,
                                                  into: shared.result.output(index), capacity: bound)
             }
         }
@@ -370,6 +371,71 @@ extension ParallelDeflate {
 /// Per-chunk failure flags shared by the decompressing workers (each sets only its own).
 private struct SharedFlags: @unchecked Sendable {
     let failed: UnsafeMutableBufferPointer<Bool>
+}
+
+/// The next chunk to compress, claimed by the workers in turn.
+private final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func claim(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+}
+
+/// A libdeflate compressor and the two chunk buffers a worker uses.
+private final class CompressorWorkspace: @unchecked Sendable {
+    let level: Int
+    let compressor: OpaquePointer
+    let scratch: UnsafeMutableRawBufferPointer
+    let shuffled: UnsafeMutableRawBufferPointer
+
+    init?(level: Int, chunkBytes: Int) {
+        guard let compressor = libdeflate_alloc_compressor(Int32(level)) else { return nil }
+        self.level = level
+        self.compressor = compressor
+        scratch = .allocate(byteCount: chunkBytes, alignment: 64)
+        shuffled = .allocate(byteCount: chunkBytes, alignment: 64)
+    }
+
+    deinit {
+        libdeflate_free_compressor(compressor)
+        scratch.deallocate()
+        shuffled.deallocate()
+    }
+}
+
+/// Workspaces kept from one group of chunks to the next: a shard is compressed in groups of
+/// 16 chunks, and a fresh compressor and fresh buffers per group and worker (about 1 MB of new
+/// pages for 64×64 images) showed as page faults and page zeroing in the kernel's share of a
+/// convert. At most one per core and (level, chunk size) is kept.
+private final class CompressorPool: @unchecked Sendable {
+    static let shared = CompressorPool()
+    private let lock = NSLock()
+    private var idle: [CompressorWorkspace] = []
+
+    func take(level: Int, chunkBytes: Int) -> CompressorWorkspace? {
+        lock.lock()
+        if let k = idle.firstIndex(where: { $0.level == level && $0.scratch.count == chunkBytes }) {
+            defer { lock.unlock() }
+            return idle.remove(at: k)
+        }
+        lock.unlock()
+        return CompressorWorkspace(level: level, chunkBytes: chunkBytes)
+    }
+
+    func give(_ workspace: CompressorWorkspace) {
+        lock.lock()
+        defer { lock.unlock() }
+        idle.append(workspace)
+        // Bounded: the newest few are kept (one per core), older ones of other sizes go.
+        let keep = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        if idle.count > keep { idle.removeFirst(idle.count - keep) }
+    }
 }
 
 /// The output shared by the workers; each writes only its own chunks' slots.
