@@ -214,10 +214,23 @@ enum ParallelDeflate {
     /// Order-0 entropy of the bytes, in bits per byte (0 for no bytes).
     static func byteEntropy(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard !bytes.isEmpty else { return 0 }
-        var counts = [Int](repeating: 0, count: 256)
+        // Four tables, summed at the end: consecutive equal bytes (an image's exponent plane is
+        // full of them) would otherwise wait on each other's increment of one counter.
+        var counts = [Int](repeating: 0, count: 4 * 256)
         counts.withUnsafeMutableBufferPointer { c in
-            for byte in bytes { c[Int(byte)] += 1 }
+            let base = c.baseAddress!, p = bytes.baseAddress!, n = bytes.count
+            var i = 0
+            while i + 4 <= n {
+                base[Int(p.load(fromByteOffset: i, as: UInt8.self))] += 1
+                base[256 + Int(p.load(fromByteOffset: i + 1, as: UInt8.self))] += 1
+                base[512 + Int(p.load(fromByteOffset: i + 2, as: UInt8.self))] += 1
+                base[768 + Int(p.load(fromByteOffset: i + 3, as: UInt8.self))] += 1
+                i += 4
+            }
+            while i < n { base[Int(p.load(fromByteOffset: i, as: UInt8.self))] += 1; i += 1 }
+            for v in 0..<256 { base[v] += base[256 + v] + base[512 + v] + base[768 + v] }
         }
+        counts.removeLast(3 * 256)
         let n = Double(bytes.count)
         return counts.reduce(0.0) { h, count in count == 0 ? h : h - Double(count) / n * log2(Double(count) / n) }
     }
