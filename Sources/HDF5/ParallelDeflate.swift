@@ -118,7 +118,7 @@ enum ParallelDeflate {
     /// compresses at least as well as zlib does at that level.
     ///
     /// libdeflate's levels are other algorithms than zlib's, with other trade-offs: its level 4
-    /// compressed image chunks 1–7 % smaller than zlib's level 4 but took 1.3–1.8× the time of
+    /// compressed image chunks 0.7–7 % smaller than zlib's level 4 but took 1.3–1.8× the time of
     /// its level 2, which is still smaller than zlib's 4. Measured per chunk of 4 images
     /// (5×64×64 float32, shuffled, noise planes stored as below), size relative to zlib at the
     /// same level on the whole shuffled chunk (what h5py writes):
@@ -130,7 +130,7 @@ enum ParallelDeflate {
     /// | Gaussian noise (convert benchmark) | – | 0.992 | – | – |
     /// | the same MEF cutouts quantised (16 levels per noise σ, as Rice-compressed FITS) | 0.976 | 0.938 | 0.936 | 0.938 |
     ///
-    /// (libdeflate 4 against zlib 4: 0.989, 0.987, 0.993, 0.930 of the size.) Levels 1 and 2
+    /// (libdeflate 4 against zlib 4, same rows: 0.993, 0.989, 0.987, 0.930 of the size.) Levels 1 and 2
     /// stay themselves; a chunk written through HDF5's own filter (when libdeflate refuses)
     /// uses zlib at the dataset's level.
     static func libdeflateLevel(forZlibLevel level: Int) -> Int { level >= 3 ? level - 2 : level }
