@@ -83,6 +83,17 @@ import Testing
         try Self.expectRows(path, 6)
     }
 
+    /// Compressed shards take batches of at least 64 rows straight from the caller's rows
+    /// (after the waiting rows fill a chunk), smaller ones through the buffer: any mix reads
+    /// back as written.
+    @Test(arguments: [[70], [3, 130, 1], [64, 64, 5], [5, 64, 66, 2], [2, 3, 200]])
+    func compressedShardsOfLargeAndSmallBatchesReadBackAsWritten(parts: [Int]) throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("train-00000.h5")
+        _ = try Self.write(path, planned: nil, parts: parts, compression: .gzip(level: 4))
+        try Self.expectRows(path, parts.reduce(0, +))
+    }
+
     /// The early checksum is checked against the closed file: metadata changed after the
     /// flush it relied on (here an attribute added before closing) makes it give up, never lie.
     @Test func metadataChangedAfterTheFlushMakesTheEarlyHashGiveUp() throws {

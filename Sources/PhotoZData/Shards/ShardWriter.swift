@@ -133,17 +133,34 @@ final class ShardWriter {
     }
 
     /// Appends the rows of `batch`, which holds every column but `images`, with their images
-    /// from `rowImages`. Uncompressed shards write whole chunks straight from `rowImages`; only a
-    /// partial chunk's rows wait in memory for the next rows.
+    /// from `rowImages`. Uncompressed shards, and compressed ones given at least `flushRows` rows,
+    /// write whole chunks straight from `rowImages`; only a partial chunk's rows wait in memory
+    /// for the next rows.
     func append(_ batch: ShardRows, images rowImages: UnsafeBufferPointer<Float>) throws {
         precondition(!finished, "append after finish")
         precondition(rowImages.count == batch.count * batch.pixelsPerImage, "one image per row")
-        guard writesDirectly else {  // compressed: rows wait until enough chunks compress in parallel
-            pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
-            if pending.count >= flushRows { try flush(all: false) }
+        let k = ShardSchema.chunkRows
+        guard writesDirectly else {
+            // Compressed: small batches wait until enough chunks compress in parallel. A batch of
+            // that many rows or more (convert's blocks, merge's batches) is compressed straight
+            // from the caller's rows once the waiting ones fill a chunk (copying it into `pending`
+            // first copied every image once more), in groups of up to 64 MiB of chunks.
+            guard batch.count >= flushRows else {
+                pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
+                if pending.count >= flushRows { try flush(all: false) }
+                return
+            }
+            var start = 0
+            if pending.count > 0 {
+                start = (k - pending.count % k) % k
+                pending.append(rows: 0..<start, of: batch, images: rowImages)
+                try flush(all: false)  // whole chunks: all of them
+            }
+            let whole = (batch.count - start) / k * k
+            try write(batch, start..<start + whole, images: rowImages)
+            pending.append(rows: start + whole..<batch.count, of: batch, images: rowImages)
             return
         }
-        let k = ShardSchema.chunkRows
         var start = 0
         if pending.count > 0 {  // complete the waiting chunk first
             start = min(batch.count, k - pending.count)
