@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,9 @@ public final class StagedFolder {
     public let path: String
     private let replacing: Replacement
     private var finished = false
+    /// Seconds `commit` spent making the staged files durable (the `syncfs`): reported apart
+    /// because it measures the disk, not photoz, and a reference that never syncs skips it.
+    public private(set) var syncSeconds = 0.0
 
     /// Checks that `target` may be written (`replacing` decides about an existing folder;
     /// an empty one is always reusable) and creates the staging folder beside it.
@@ -70,7 +74,9 @@ public final class StagedFolder {
         precondition(!finished, "StagedFolder.commit called twice")
         finished = true
         do {
+            let start = DispatchTime.now().uptimeNanoseconds
             try Sys.syncFileSystem(of: path)
+            syncSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             try swapIn()
         } catch {
             try? FileManager.default.removeItem(atPath: path)

@@ -17,6 +17,18 @@ enum Sys {
     // does not define; both have been in glibc since 2.28, so they are looked up by name.
     private static let renameat2Function: Renameat2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2").map { unsafeBitCast($0, to: Renameat2.self) }
     private static let syncfsFunction: Syncfs? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs").map { unsafeBitCast($0, to: Syncfs.self) }
+    // sync_file_range is a GNU extension too (glibc ≥ 2.6).
+    private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    private static let syncFileRangeFunction: SyncFileRange? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range").map { unsafeBitCast($0, to: SyncFileRange.self) }
+    /// `SYNC_FILE_RANGE_WRITE` (linux/fs.h): start write-back of dirty pages, do not wait.
+    static let syncFileRangeWrite: UInt32 = 2
+
+    /// Starts writing a file's dirty pages to the disk without waiting for them; false when the
+    /// call is missing or refused. The corresponding C function is `sync_file_range`.
+    static func startWriteback(_ fd: Int32, offset: Int64, length: Int64) -> Bool {
+        guard let syncFileRangeFunction else { return false }
+        return syncFileRangeFunction(fd, offset, length, syncFileRangeWrite) == 0
+    }
 
     /// Opens `path`; throws naming it. The corresponding C function is `open`.
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o666) throws -> Int32 {

@@ -294,4 +294,17 @@ import Testing
             """, [path, rawPath])
         #expect(report.trimmingCharacters(in: .whitespacesAndNewlines) == "gzip 4 True float32 (2, 5, 32, 32) True")
     }
+
+    /// The entropy that decides which byte planes are stored is the plain order-0 entropy,
+    /// whatever the length (the four-way count handles the bytes after the last group of four).
+    @Test(arguments: [0, 1, 3, 4, 7, 1000, 81_923])
+    func byteEntropyIsTheOrderZeroEntropy(length: Int) {
+        var random = TestRandom(seed: UInt64(length) + 5)
+        let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next() % 37) }
+        var counts = [Int](repeating: 0, count: 256)
+        for b in bytes { counts[Int(b)] += 1 }
+        let n = Double(length)
+        let expected = counts.reduce(0.0) { h, c in c == 0 ? h : h - Double(c) / n * log2(Double(c) / n) }
+        #expect(abs(bytes.withUnsafeBytes { ParallelDeflate.byteEntropy($0) } - expected) < 1e-12)
+    }
 }

@@ -28,6 +28,12 @@ import Testing
         #expect(summary.layout == layout)
         #expect(summary.ingested == 23)
         #expect(summary.skipped.isEmpty)
+        // The phases (--json) share out the run's time; the durability sync is part of finish.
+        let phases = summary.phases
+        #expect(Set(phases.keys) == ["catalog", "cutouts", "finish", "sync"])
+        #expect(phases.values.allSatisfy { $0 >= 0 })
+        #expect(abs(phases["catalog"]! + phases["cutouts"]! + phases["finish"]! - summary.seconds) < 1e-6)
+        #expect(phases["sync"]! <= phases["finish"]!)
         let rows = try readBack(out)
         #expect(Set(rows.keys) == Set(ids))
         for id in ids {

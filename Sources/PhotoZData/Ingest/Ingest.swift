@@ -21,6 +21,12 @@ public struct IngestSummary: Sendable, Codable {
     public var withoutWCS: Int = 0
     /// `--append`: the rows the data set held before (they are kept, and included in `rows`).
     public var appendedTo: Int?
+    /// Where `seconds` went: `catalog` (reading and matching the catalog and the cutout
+    /// folder, input checksums), `cutouts` (reading the cutouts and writing the shards),
+    /// `finish` (last rows, checksums, report, manifest, the swap into place) and, inside
+    /// `finish`, `sync`: waiting for the disk to hold every byte before the swap (`syncfs`),
+    /// which a pipeline that does not make its output durable does not pay.
+    public var phases: [String: Double] = [:]
 
     public var objectsPerSecond: Double { seconds > 0 ? Double(ingested) / seconds : 0 }
 }
@@ -98,6 +104,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     options.expectedRows = Dictionary(grouping: work) { config.split.split(of: $0.entry.objectID) }.mapValues(\.count)
     if let previous { for split in Split.allCases { options.expectedRows[split, default: 0] += previous.reader.rows(in: split) } }
     let writer = try DataSetWriter(target: output.path, options: options)
+    var phases = ["catalog": Date().timeIntervalSince(start)]
     // The existing rows go first, each to its own split, bit for bit; the new ones follow them.
     var reportName = "skipped.csv"
     if let previous {
@@ -161,6 +168,7 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
     }
     skipped += sink.skipped
     let filled = sink.filled
+    phases["cutouts"] = Date().timeIntervalSince(start) - phases["catalog"]!
 
     let ingested = sink.rows
     guard ingested > 0 else {
@@ -178,12 +186,17 @@ public func ingest(_ config: IngestConfiguration, progress: ProgressHandler? = n
         if let previous { m.splitRule = previous.splitRule(m.splitRule) }
         return m
     }
-    return IngestSummary(
+    let seconds = Date().timeIntervalSince(start)
+    phases["finish"] = seconds - phases["catalog"]! - phases["cutouts"]!
+    phases["sync"] = writer.durabilitySyncSeconds
+    var summary = IngestSummary(
         output: output.path, layout: index.layout, rows: manifest.rows, ingested: ingested,
         skipped: Dictionary(grouping: skipped, by: \.reason.rawValue).mapValues(\.count),
         skippedReport: writer.finalPath(reportName), shards: manifest.shards.count,
-        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: Date().timeIntervalSince(start), nonFinitePixelsFilled: filled,
+        bytes: manifest.shards.reduce(0) { $0 + $1.bytes }, seconds: seconds, nonFinitePixelsFilled: filled,
         unlabelled: sink.unlabelled, ebvSource: catalog.columnsUsed["ebv"] ?? "", withoutWCS: sink.withoutWCS, appendedTo: previous?.reader.rows(in: nil))
+    summary.phases = phases
+    return summary
 }
 
 /// What reading one object's cutout gave besides its pixels.

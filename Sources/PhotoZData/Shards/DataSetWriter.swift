@@ -66,6 +66,10 @@ public final class DataSetWriter {
         for s in splits.values { try s.setInputs(text) }
     }
 
+    /// Seconds `finish` spent waiting for the disk to make the data set durable (SafeOutput's
+    /// `syncfs` before the swap); 0 before `finish`. Part of the run, shown apart in reports.
+    public var durabilitySyncSeconds: Double { staging.syncSeconds }
+
     /// Where a file that belongs to the data set besides its shards (a report, a perturbation
     /// file) is written before `finish`; it moves into place with the shards.
     public func stagedPath(_ name: String) -> String { (staging.path as NSString).appendingPathComponent(name) }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeOutput
 
 /// Provenance and settings written as root attributes of a shard.
 public struct ShardAttributes: Sendable {
@@ -56,14 +57,18 @@ final class ShardWriter {
     /// The finished file's SHA-256 when it was computed while writing, else nil.
     private(set) var sha256: String?
     private var finished = false
+    /// Write-back of the rows written so far is started after each batch, so that the data
+    /// set's one `syncfs` before its swap (SafeOutput) does not wait for the whole shard.
+    let writeBack: WriteBack?
 
     /// Starts a shard at `path` (which must not exist), inside a staging folder.
     init(path: String, attributes: ShardAttributes, compression: HDF5Compression = .gzip(level: 4),
-         optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil) throws {
+         optionalColumns: [ShardColumn] = [], plannedRows: Int? = nil, earlyWriteBack: Bool = WriteBack.enabled) throws {
         if FileManager.default.fileExists(atPath: path) { throw PhotoZDataError.outputExists(path: path) }
         precondition(optionalColumns.allSatisfy { $0.presence == .optional }, "optionalColumns lists a required column")
         self.path = path
         file = try HDF5File.create(path, mode: .exclusive)
+        writeBack = earlyWriteBack ? WriteBack(path: path) : nil
         let size = attributes.imageSize
         let columns = ShardSchema.columns.filter { $0.presence == .required || optionalColumns.contains($0) }
             + optionalColumns.filter(\.isCatalogColumn)
@@ -128,17 +133,34 @@ final class ShardWriter {
     }
 
     /// Appends the rows of `batch`, which holds every column but `images`, with their images
-    /// from `rowImages`. Uncompressed shards write whole chunks straight from `rowImages`; only a
-    /// partial chunk's rows wait in memory for the next rows.
+    /// from `rowImages`. Uncompressed shards, and compressed ones given at least `flushRows` rows,
+    /// write whole chunks straight from `rowImages`; only a partial chunk's rows wait in memory
+    /// for the next rows.
     func append(_ batch: ShardRows, images rowImages: UnsafeBufferPointer<Float>) throws {
         precondition(!finished, "append after finish")
         precondition(rowImages.count == batch.count * batch.pixelsPerImage, "one image per row")
-        guard writesDirectly else {  // compressed: rows wait until enough chunks compress in parallel
-            pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
-            if pending.count >= flushRows { try flush(all: false) }
+        let k = ShardSchema.chunkRows
+        guard writesDirectly else {
+            // Compressed: small batches wait until enough chunks compress in parallel. A batch of
+            // that many rows or more (convert's blocks, merge's batches) is compressed straight
+            // from the caller's rows once the waiting ones fill a chunk (copying it into `pending`
+            // first copied every image once more), in groups of up to 64 MiB of chunks.
+            guard batch.count >= flushRows else {
+                pending.append(rows: 0..<batch.count, of: batch, images: rowImages)
+                if pending.count >= flushRows { try flush(all: false) }
+                return
+            }
+            var start = 0
+            if pending.count > 0 {
+                start = (k - pending.count % k) % k
+                pending.append(rows: 0..<start, of: batch, images: rowImages)
+                try flush(all: false)  // whole chunks: all of them
+            }
+            let whole = (batch.count - start) / k * k
+            try write(batch, start..<start + whole, images: rowImages)
+            pending.append(rows: start + whole..<batch.count, of: batch, images: rowImages)
             return
         }
-        let k = ShardSchema.chunkRows
         var start = 0
         if pending.count > 0 {  // complete the waiting chunk first
             start = min(batch.count, k - pending.count)
@@ -160,6 +182,8 @@ final class ShardWriter {
         if !asPlanned { try file.root.setAttribute(ShardSchema.Attribute.rows, .int64(Int64(rows))) }  // else set at creation
         let chunksAtClose = asPlanned && streamingHash != nil ? try images.chunkLocations() : []
         try file.close()
+        writeBack?.start()  // the metadata written at close
+        writeBack?.close()
         finished = true
         sha256 = asPlanned ? streamingHash?.finish(chunksAtClose: chunksAtClose) : nil
         return rows
@@ -209,6 +233,7 @@ final class ShardWriter {
             }
         }
         rows += n
+        writeBack?.start()
     }
 
     /// Grows or shrinks every dataset to `newExtent` rows.
