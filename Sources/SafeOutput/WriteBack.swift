@@ -37,6 +37,14 @@ public final class WriteBack {
         if Sys.startWriteback(fd, offset: 0, length: 0) { started += 1 }
     }
 
+    /// Starts write-back of a file the caller has open for writing (its own descriptor), with
+    /// the same terms as `start()`: a hint, whose failure changes nothing. Used by writers that
+    /// write through a descriptor of their own (the cutout's stamp files).
+    @discardableResult
+    public static func start(descriptor: Int32) -> Bool {
+        enabled && Sys.startWriteback(descriptor, offset: 0, length: 0)
+    }
+
     /// Releases the descriptor (no sync: see the type's documentation).
     public func close() {
         guard fd >= 0 else { return }

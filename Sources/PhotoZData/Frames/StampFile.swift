@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SafeOutput
 
 /// Writes one object's stamp file: a header-only primary HDU describing the object and the
 /// cutting, then one float32 image HDU per band (EXTNAME u…z, BUNIT nanomaggy, the stamp's
@@ -209,7 +210,7 @@ func writeNewFile(_ bytes: [UInt8], to path: String) throws {
     // all of them at once (2,000 stamps, 207 MB: 0.2–0.3 s, a fifth of the bzip2 limit);
     // written back while the other stamps are cut, that wait mostly disappears. A hint only:
     // its failure changes nothing (syncfs reports I/O errors).
-    if failure == nil { _ = startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */) }
+    if failure == nil { WriteBack.start(descriptor: fd) }
     let closed = close(fd) == 0 ? nil : errno
     if let code = failure ?? closed {
         unlink(path)
@@ -227,13 +228,6 @@ func writeStagedFITS(to path: String, _ body: (FITSFile) throws -> Void) throws 
     do { try body(file) } catch { _ = try? file.close(); throw error }
     try file.close()
 }
-
-/// Linux's `sync_file_range(2)`, looked up at run time: Swift's Glibc module does not declare
-/// this GNU extension. nil where the C library lacks it.
-private let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
-    guard let symbol = dlsym(nil, "sync_file_range") else { return nil }   // RTLD_DEFAULT
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
-}()
 
 /// C's `snprintf` of numbers: the text Foundation's `String(format:)` gives for these
 /// formats (tested through the stamp bytes against cfitsio's), at a fraction of its cost —
