@@ -2,10 +2,10 @@ import CDNNL
 
 /// Fully connected layer y = x·Wᵀ + b on (N, I) inputs, with plain (N, O) outputs.
 ///
-/// Weights (O, I) are used in place when oneDNN has a fast kernel for the plain layout (the
+/// float32 weights (O, I) are used in place when oneDNN has a fast kernel for the plain layout (the
 /// big dense layers of the Inception network are memory-bound: no copy is made of them).
 /// At `Precision.bf16` the primitives take bf16 input, weights (a bf16 copy of the float32
-/// weights, refreshed when they change) and output gradient, and produce float32 outputs and
+/// weights in the layout oneDNN chooses, refreshed when they change) and output gradient, and produce float32 outputs and
 /// weight gradients; the input gradient has the input's type.
 public final class Linear: Layer {
     public let inputFeatures: Int
