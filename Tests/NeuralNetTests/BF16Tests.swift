@@ -298,7 +298,8 @@ struct BF16Tests {
             #expect(Array(y16[(i * (a + b) * 16)..<((i * (a + b) + a) * 16)]) == Array(xa[(i * a * 16)..<((i + 1) * a * 16)]))
         }
         #expect(d16[0] == xa.map { $0 * 2 } && d16[1] == xb.map { $0 * 2 })
-        if a % 16 != 0 { #expect(md16.hasLayout(dnnl_acdb), "unaligned channel windows: channels-last, got \(md16)") }
+        // Unaligned channel counts: written straight into 16-channel blocks (BlockedConcatKernels).
+        if a % 16 != 0 { #expect(md16.hasLayout(dnnl_aBcd16b), "unaligned branches: 16-channel blocks, got \(md16)") }
 
         // The sum of three bf16 gradients in a channel-padded layout: one rounding of the float32 sum.
         let terms = (0..<3).map { _ in bf16Representable(values(shapeA.reduce(1, *), &g)) }

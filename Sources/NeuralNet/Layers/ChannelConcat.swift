@@ -2,13 +2,15 @@ import CDNNL
 
 /// Concatenation of (N, Cᵢ, H, W) tensors along channels (the Inception branches).
 ///
-/// Forward is one oneDNN concat primitive into a layout of its choice, or channels-last (NHWC)
-/// when blocked inputs' channel counts would split the output's channel blocks (92-channel
-/// branches in `nChw16c`): oneDNN then falls back to a reference concat into the plain layout,
-/// whereas any channel window of NHWC is a strided view written in runs of channels. Backward
-/// splits the gradient with one reorder per branch from a channel window of it (through one
-/// plain copy of the gradient only if neither layout can express the windows). The output has
-/// the inputs' element type.
+/// Forward is one oneDNN concat primitive into a layout of its choice when oneDNN has a fast
+/// kernel for the inputs (channel counts on 16-channel block boundaries, or plain inputs).
+/// Blocked inputs whose channel counts split the output's blocks (92-channel branches in
+/// `nChw16c`) get oneDNN 2.6's reference concat only; they go through `BlockedConcatKernels`,
+/// which writes the blocked layout directly and splits the gradient back. Otherwise (e.g.
+/// other layouts) the output is channels-last (NHWC), where any channel window is a strided
+/// view. Backward splits the gradient with one reorder per branch from a channel window of it
+/// (through one plain copy of the gradient only if neither layout can express the windows).
+/// The output has the inputs' element type.
 public final class ChannelConcat {
     let engine: Engine
     public var label: String
@@ -23,6 +25,7 @@ public final class ChannelConcat {
     private var diffInputs: [Tensor] = []        // one per input, in that input's layout
     private var windowViews: [Tensor] = []
     private weak var viewedGradient: Tensor?
+    private var blocked: BlockedConcatKernels?   // hand-written concat/split into `aBcd16b`
 
     public init(engine: Engine, label: String = "concat") {
         self.engine = engine
@@ -57,6 +60,28 @@ public final class ChannelConcat {
         }
         var cp = try build(.any(outDims, type: type))
         var outMD = cp.query(dnnl_query_dst_md)
+        // Blocked inputs whose channel counts split the 16-channel blocks (i1's 92-channel
+        // branches): oneDNN 2.6 has only its reference concat for them, into a plain or NHWC
+        // output that every consumer reorders back to blocks. The hand-written kernels write the
+        // blocked layout directly and split the gradient back (measured in docs/benchmarks.md).
+        let blockedMD = MemoryDescriptor(dims: outDims, tag: dnnl_aBcd16b, type: type)
+        if cp.implementation.hasPrefix("ref") || outMD != blockedMD,
+           let kernels = BlockedConcatKernels(inputs: inputs, output: blockedMD) {
+            blocked = kernels
+            concatPrimitive = nil
+            windows = []
+            splits = []
+            plainGradient = nil
+            toPlain = nil
+            windowViews = []
+            viewedGradient = nil
+            diffInputs = inputs.map { Tensor($0, engine: engine) }
+            output = Tensor(blockedMD, engine: engine)
+            outputDescriptor = blockedMD
+            prepared = inputs
+            return blockedMD
+        }
+        blocked = nil
         var native = channelWindows(in: outMD)
         // Blocked inputs whose channel counts split the blocks (92-channel branches): oneDNN
         // picks a reference concat into the plain layout. NHWC is written in whole runs of
@@ -108,6 +133,11 @@ public final class ChannelConcat {
 
     /// Concatenates `xs` (in the prepared descriptors) into the output buffer.
     public func forward(_ xs: [Tensor]) -> Tensor {
+        if let blocked {
+            for (x, md) in zip(xs, prepared) { precondition(x.descriptor == md, "\(label): input \(x.descriptor), prepared for \(md)") }
+            blocked.concat(xs.map { UnsafeRawPointer($0.rawPointer) }, into: output.rawPointer)
+            return output
+        }
         var args = xs.enumerated().map { dnnl_exec_arg_t(arg: Arg.multipleSrc($0.offset), memory: $0.element.memory) }
         args.append(dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory))
         engine.execute(concatPrimitive, args)
@@ -117,6 +147,10 @@ public final class ChannelConcat {
     /// Splits ∂loss/∂output into one gradient per input, each in that input's layout.
     public func backward(_ dy: Tensor) -> [Tensor] {
         precondition(dy.descriptor == outputDescriptor, "\(label): gradient \(dy.descriptor) does not match output")
+        if let blocked {
+            blocked.split(UnsafeRawPointer(dy.rawPointer), into: diffInputs.map(\.rawPointer))
+            return diffInputs
+        }
         if let plainGradient, let toPlain {
             engine.execute(toPlain, [dnnl_exec_arg_t(arg: Arg.src, memory: dy.memory),
                                      dnnl_exec_arg_t(arg: Arg.dst, memory: plainGradient.memory)])

@@ -2,10 +2,10 @@ import CDNNL
 
 /// Fully connected layer y = x·Wᵀ + b on (N, I) inputs, with plain (N, O) outputs.
 ///
-/// Weights (O, I) are used in place when oneDNN has a fast kernel for the plain layout (the
+/// float32 weights (O, I) are used in place when oneDNN has a fast kernel for the plain layout (the
 /// big dense layers of the Inception network are memory-bound: no copy is made of them).
 /// At `Precision.bf16` the primitives take bf16 input, weights (a bf16 copy of the float32
-/// weights, refreshed when they change) and output gradient, and produce float32 outputs and
+/// weights in the layout oneDNN chooses, refreshed when they change) and output gradient, and produce float32 outputs and
 /// weight gradients; the input gradient has the input's type.
 public final class Linear: Layer {
     public let inputFeatures: Int
@@ -55,7 +55,11 @@ public final class Linear: Layer {
         let operand = engine.precision.operandType
         let plainW = weight.value.descriptor, b = bias.value.descriptor
         let inputOp = input.with(type: operand), outOp = outMD.with(type: operand)
-        let weightChoices = [plainW.with(type: operand), .any(weight.shape, type: operand)]
+        // float32: the plain weights in place (no copy of fc0's 24 M values). bf16: the weights
+        // are a bf16 copy anyway, so let oneDNN choose its layout: it then picks
+        // `brgemm:avx512_core_bf16` (blocked weights) instead of `x64:gemm:jit` on plain ones.
+        let weightChoices = operand == dnnl_bf16 ? [.any(weight.shape, type: operand), plainW.with(type: operand)]
+            : [plainW.with(type: operand), .any(weight.shape, type: operand)]
         // Prefer the plain weights; fall back to a layout of oneDNN's choice if only a reference
         // kernel exists for them.
         let f = try Self.build(name: "\(name) forward", engine: engine, weights: weightChoices) { w in
