@@ -1,21 +1,6 @@
 // swift-tools-version: 6.1
 // photoz: photometric redshifts with CNNs on multi-band galaxy images, and their robustness.
 import PackageDescription
-import Foundation
-
-// NeuralNet's own SIMD kernels (PReLU, the bf16 gradient sum and concat, Adam) are 16 lanes
-// wide, but without a target CPU Swift compiles them to 128-bit SSE. When the building machine
-// has AVX2 and FMA (x86-64 since Haswell and Zen 1), NeuralNet is compiled for `haswell`:
-// PReLU forward 1.75x and backward 2.3x faster, photoz's own code 14.7 % -> 10.0 % of a bf16
-// bench profile (docs/benchmarks.md). Like -march=native, the binary then needs such a CPU;
-// PHOTOZ_PORTABLE=1 builds for the x86-64 baseline.
-let neuralNetSettings: [SwiftSetting] = {
-    guard ProcessInfo.processInfo.environment["PHOTOZ_PORTABLE"] == nil,
-          let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flags = cpu.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-          flags.contains(" avx2") && flags.contains(" fma") else { return [] }
-    return [.unsafeFlags(["-target-cpu", "haswell"])]
-}()
 
 let package = Package(
     name: "photoz",
@@ -65,8 +50,7 @@ let package = Package(
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS", "SafeOutput"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
-        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5", "SafeOutput"], exclude: ["README.md"],
-                swiftSettings: neuralNetSettings),
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5", "SafeOutput"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
         .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "SafeOutput", "MPI"]),
 
