@@ -153,6 +153,45 @@ import Testing
         #expect(out.hasPrefix("ok"), "\(out)")
     }
 
+    /// The zeros convert writes for a source without positions or redshift errors stay marked
+    /// through select and merge, and exports leave them out: a user never receives a zero as a
+    /// measured position. Columns absent from only some inputs of a merge are written.
+    @Test func placeholderColumnsAreCarriedAndLeftOutOfExports() throws {
+        let dir = try Self.fixtures()
+        _ = try Self.convert(.pasquetNPZ, dir.file("pasquet.npz"), dir.file("bare"))
+        var select = SelectConfiguration(data: dir.file("bare"), out: dir.file("sub"))
+        select.condition = "z_spec > 0.1"
+        #expect(try selectRows(select).written > 0)
+        let sub = try Manifest.read(directory: dir.file("sub"))
+        #expect(sub.inputs["absent"] == "object_id,ra,dec,z_spec_err" && sub.inputs["absent_rule"] != nil)
+        _ = try exportCollection(ExportConfiguration(data: dir.file("sub"), format: .pasquetNPZ, out: dir.file("sub.npz")))
+        _ = try exportCollection(ExportConfiguration(data: dir.file("sub"), format: .hayat, out: dir.file("sub-hayat.h5")))
+        // An export without the placeholder arrays is still recognised as one (--overwrite).
+        #expect(ExportFormat.pasquetNPZ.isExport(dir.file("sub.npz")) && ExportFormat.hayat.isExport(dir.file("sub-hayat.h5")))
+        _ = try exportCollection(ExportConfiguration(data: dir.file("sub"), format: .pasquetNPZ, out: dir.file("sub.npz")),
+                                 replacing: .ifRecognised(ExportFormat.pasquetNPZ.isExport))
+
+        // Merged with a set that has positions: they are real for some rows, so they are written.
+        _ = try Self.convert(.pasquetNPZ, dir.file("pasquet-ids.npz"), dir.file("placed"))
+        _ = try mergeDataSets(MergeConfiguration(inputs: [dir.file("sub"), dir.file("placed")], out: dir.file("both")))
+        let both = try Manifest.read(directory: dir.file("both"))
+        #expect(both.inputs["absent"] == "z_spec_err", "\(both.inputs)")
+        #expect(both.inputs["absent_in_some_inputs"] == "object_id,ra,dec", "\(both.inputs)")
+        _ = try exportCollection(ExportConfiguration(data: dir.file("both"), format: .pasquetNPZ, out: dir.file("both.npz")))
+        let out = try runPython("""
+        import sys, numpy as np, h5py
+        print(",".join(np.load(sys.argv[1]).files))
+        with h5py.File(sys.argv[2]) as f:
+            print(",".join(sorted(f.keys())), f.attrs["source_absent"])
+        print(",".join(np.load(sys.argv[3]).files))
+        """, arguments: [dir.file("sub.npz"), dir.file("sub-hayat.h5"), dir.file("both.npz")])
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(out)")
+        #expect(lines.first == "data,z,ebv,object_id", "\(out)")
+        #expect(lines.dropFirst().first == "ObjID,e_bv,images,specz_redshift object_id,ra,dec,z_spec_err", "\(out)")
+        #expect(lines.last == "data,z,ebv,object_id,ra,dec", "\(out)")
+    }
+
     @Test func hayatIsCroppedAndItsExtinctionFitted() throws {
         let dir = try Self.fixtures()
         _ = try Self.convert(.hayat, dir.file("hayat.h5"), dir.file("ds")) { $0.size = 64 }

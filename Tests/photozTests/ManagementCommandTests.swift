@@ -30,6 +30,10 @@ import Testing
 
         let folds = try Photoz.run(["split", dir.file("all"), "--scheme", "kfold:4", "--out", dir.file("folds")])
         #expect(folds.status == 0, "\(folds.stderr)")
+        // Every fold holds every row: the summary counts the rows read once and each fold apart.
+        #expect(folds.stdout.contains("split 40 rows read into 4 data sets"), "\(folds.stdout)")
+        #expect(folds.stdout.split(separator: "\n").filter { $0.contains("output: ") && $0.contains("fold-") && $0.contains("train ") }.count == 4,
+                "\(folds.stdout)")
         let byZ = try Photoz.run(["split", dir.file("all"), "--scheme", "column:z_spec", "--fractions", "70/15/15", "--out", dir.file("byz")])
         #expect(byZ.status == 0, "\(byZ.stderr)")
         for output in ["low", "high", "valid", "all", "again", "byz", "folds/fold-0", "folds/fold-3"] {

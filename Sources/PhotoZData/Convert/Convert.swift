@@ -81,11 +81,8 @@ public func convertCollection(_ config: ConvertConfiguration, progress: Progress
                   "split_scheme": config.splitScheme.description,
                   "flux_scale": String(fluxScale), "bands": config.format.bands.joined(separator: ",")]
     for (column, name) in source.columnsUsed { inputs["column_\(column)"] = name }
-    let absent = ["object_id", "ra", "dec", "z_spec_err", "ebv"].filter { source.columnsUsed[$0] == nil }
-    if !absent.isEmpty {
-        inputs["absent"] = absent.joined(separator: ",")
-        inputs["absent_rule"] = "columns the source lacks: object_id = the row's index in the source (from 0); ra, dec, z_spec_err, ebv = 0"
-    }
+    let absent = AbsentColumns.candidates.filter { source.columnsUsed[$0] == nil }
+    inputs.merge(AbsentColumns.record(absent)) { _, recorded in recorded }
     if size < source.imageSize { inputs["crop"] = "centre \(size)×\(size) of \(source.imageSize)×\(source.imageSize), offset \((source.imageSize - size) / 2)" }
     options.attributes.inputs = jsonText(inputs)  // completed with the checksum before the first row
     let writer = try DataSetWriter(target: config.output.out, options: options)  // a bad --out fails here, at once

@@ -15,7 +15,8 @@ import SafeOutput
 
 /// The layouts `photoz export` writes.
 public enum ExportFormat: String, Codable, Sendable, CaseIterable {
-    /// `data` (N, S, S, 5) float32 channels last, `z`, `ebv`, plus `object_id`, `ra`, `dec`, `z_err`.
+    /// `data` (N, S, S, 5) float32 channels last, `z`, `ebv`, `object_id`, plus `ra`, `dec`, `z_err`
+    /// unless the data set's source lacked them (`AbsentColumns`).
     case pasquetNPZ = "pasquet-npz"
     /// `images` (N, 5, S, S) float32, `specz_redshift`, `specz_redshift_err`, `e_bv` (N, 5) =
     /// R × E(B−V) with the SFD98 R, `ObjID`, `ra`, `dec`.
@@ -52,6 +53,10 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
     let n = order.count
     let batches = ExportBatches(reader: reader, order: order, batchRows: config.batchRows)
     let s = reader.imageSize, plane = s * s
+    // Placeholders convert wrote for a source without positions or errors are left out (ids
+    // and E(B−V) stay: the layouts need them, and the manifest says what they are).
+    let absent = AbsentColumns.of(reader)
+    let positions = !absent.contains("ra") && !absent.contains("dec"), errors = !absent.contains("z_spec_err")
     do {
         return try AtomicFile.write(to: config.out, replacing: replacing) { path in
             switch config.format {
@@ -80,9 +85,11 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
                 try npz.array("z", dtype: f4, shape: [n], rows.zSpec)
                 try npz.array("ebv", dtype: f4, shape: [n], rows.ebv)
                 try npz.array("object_id", dtype: i8, shape: [n], rows.objectID)
-                try npz.array("ra", dtype: f8, shape: [n], rows.ra)
-                try npz.array("dec", dtype: f8, shape: [n], rows.dec)
-                try npz.array("z_err", dtype: f4, shape: [n], rows.zSpecErr)
+                if positions {
+                    try npz.array("ra", dtype: f8, shape: [n], rows.ra)
+                    try npz.array("dec", dtype: f8, shape: [n], rows.dec)
+                }
+                if errors { try npz.array("z_err", dtype: f4, shape: [n], rows.zSpecErr) }
                 try npz.finish()
             case .hayat:
                 let file = try HDF5File.create(path)
@@ -90,11 +97,11 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
                 let images = try root.createDataset("images", of: Float.self, shape: [n, 5, s, s], chunks: [min(max(n, 1), ShardSchema.chunkRows), 5, s, s],
                                                     compression: .gzip(level: 4), shuffle: true)
                 let z = try root.createDataset("specz_redshift", of: Float.self, shape: [n])
-                let zErr = try root.createDataset("specz_redshift_err", of: Float.self, shape: [n])
+                let zErr = errors ? try root.createDataset("specz_redshift_err", of: Float.self, shape: [n]) : nil
                 let extinction = try root.createDataset("e_bv", of: Float.self, shape: [n, 5])
                 let ids = try root.createDataset("ObjID", of: Int64.self, shape: [n])
-                let ra = try root.createDataset("ra", of: Double.self, shape: [n])
-                let dec = try root.createDataset("dec", of: Double.self, shape: [n])
+                let ra = positions ? try root.createDataset("ra", of: Double.self, shape: [n]) : nil
+                let dec = positions ? try root.createDataset("dec", of: Double.self, shape: [n]) : nil
                 let r = ExtinctionCoefficients.sfd98.values.map(Float.init)
                 var at = 0
                 while let batch = try batches.next() {
@@ -102,12 +109,14 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
                     let b = batch.rows
                     try b.images.withUnsafeBufferPointer { try images.writeRows(range, from: UnsafeBufferPointer(rebasing: $0[0..<k * 5 * plane])) }
                     try b.zSpec.withUnsafeBufferPointer { try z.writeRows(range, from: $0) }
-                    try b.zSpecErr.withUnsafeBufferPointer { try zErr.writeRows(range, from: $0) }
+                    if let zErr { try b.zSpecErr.withUnsafeBufferPointer { try zErr.writeRows(range, from: $0) } }
                     let a = (0..<k).flatMap { row in r.map { $0 * b.ebv[row] } }
                     try a.withUnsafeBufferPointer { try extinction.writeRows(range, from: $0) }
                     try b.objectID.withUnsafeBufferPointer { try ids.writeRows(range, from: $0) }
-                    try b.ra.withUnsafeBufferPointer { try ra.writeRows(range, from: $0) }
-                    try b.dec.withUnsafeBufferPointer { try dec.writeRows(range, from: $0) }
+                    if let ra, let dec {
+                        try b.ra.withUnsafeBufferPointer { try ra.writeRows(range, from: $0) }
+                        try b.dec.withUnsafeBufferPointer { try dec.writeRows(range, from: $0) }
+                    }
                     at += k
                     progress?(at, n)
                 }
@@ -120,6 +129,7 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
                 try root.setAttribute("created", .string(isoTimestamp()))
                 try root.setAttribute("source", .string(config.data))
                 try root.setAttribute("source_checksum", .string(reader.checksum))
+                if !absent.isEmpty { try root.setAttribute("source_absent", .string(AbsentColumns.candidates.filter(absent.contains).joined(separator: ","))) }
                 try root.setAttribute("bands", .strings(ShardSchema.sdssBands))
                 try file.close()
             }
@@ -166,8 +176,10 @@ private final class ExportBatches {
 }
 
 extension ExportFormat {
-    /// The arrays of a Pasquet-layout export, in file order.
+    /// The arrays of a Pasquet-layout export, in file order (`ra`, `dec` and `z_err` only when
+    /// the data set has them).
     static let npzArrays = ["data", "z", "ebv", "object_id", "ra", "dec", "z_err"]
+    static let npzArraysAlways = ["data", "z", "ebv", "object_id"]
 
     /// Whether `path` is a file `photoz export` wrote in this layout (what `--overwrite` may replace):
     /// an npz holding exactly the export's arrays in its order, or an HDF5 file of the export's schema.
@@ -175,7 +187,8 @@ extension ExportFormat {
         switch self {
         case .pasquetNPZ:
             guard let archive = try? ZipArchive(path: path) else { return false }
-            return archive.entries.map(\.name) == Self.npzArrays.map { $0 + ".npy" }
+            let names = archive.entries.map(\.name), arrays = Self.npzArrays.map { $0 + ".npy" }
+            return names == arrays.filter(names.contains) && Self.npzArraysAlways.allSatisfy { names.contains($0 + ".npy") }
         case .hayat:
             guard let file = try? HDF5File.open(path, readOnly: true), let value = try? file.root.attribute("schema") else { return false }
             return value == .string(ExportConfiguration.hayatSchema)

@@ -29,8 +29,9 @@ public struct ManagementSummary: Codable, Sendable {
     public var seconds: Double
     /// Counts a user should see (duplicates kept once, conflicts resolved…).
     public var notes: [String: Int] = [:]
-    /// Folders written (k-fold: one per fold).
+    /// Folders written (k-fold: one per fold), and the rows of each per split.
     public var dataSets: [String] = []
+    public var dataSetRows: [[String: Int]] = []
 
     public var written: Int { rows.values.reduce(0, +) }
 }
@@ -247,6 +248,7 @@ public func resplit(_ config: SplitConfiguration, progress: ProgressHandler? = n
                 summary.shards += part.shards
                 for (split, n) in part.rows { summary.rows[split, default: 0] += n }
                 summary.dataSets.append(SplitConfiguration.foldFolder(staged.target, i))
+                summary.dataSetRows.append(part.rows)
             }
             try staged.commit()
         } catch {
@@ -413,6 +415,8 @@ final class RowCopier {
             options.attributes.bands = bands
         }
         if let scale = try source.opened.first?.file.root.attribute(ShardSchema.Attribute.pixelScale)?.doubleValue { options.attributes.pixelScale = scale }
+        var inputs = inputs
+        inputs.merge(AbsentColumns.carried(from: sources)) { own, _ in own }
         options.attributes.inputs = jsonText(inputs)
         options.attributes.configuration = configuration
         self.output = output

@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
         hayat: images (N, 5, S, S) float32, specz_redshift, specz_redshift_err, e_bv (N, 5) = R × E(B-V) per band \
         with R = 5.155, 3.793, 2.751, 2.086, 1.479 (SFD98), ObjID, ra, dec. Rows are written by increasing object_id \
         (of all splits, or of --split): a source converted without ids (object_id = its row index) comes back in \
-        its own order, whatever the split scheme. Both layouts are u,g,r,i,z: a g,r,i,z,y data set is \
+        its own order, whatever the split scheme. Positions (ra, dec) and redshift errors that a converted source         lacked (photoz wrote 0, and the manifest's inputs say absent) are left out of both layouts. Both layouts are u,g,r,i,z: a g,r,i,z,y data set is \
         refused. The file is written under a temporary name and renamed. Exit codes: 0 done, 1 failed, 64 bad options.
         """
     )

@@ -37,10 +37,19 @@ struct ManagedOutputOptions: ParsableArguments {
 
 /// Prints a management summary.
 func describe(_ s: ManagementSummary, verb: String) -> String {
-    let perSplit = Split.allCases.map { "\($0.rawValue) \(s.rows[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-    var lines = ["\(verb) \(s.written) of \(s.read) rows read (\(perSplit)) into \(s.shards) shards in \(String(format: "%.1f", s.seconds)) s"]
+    func perSplit(_ rows: [String: Int]) -> String { Split.allCases.map { "\($0.rawValue) \(rows[$0.rawValue] ?? 0)" }.joined(separator: ", ") }
+    let seconds = String(format: "%.1f", s.seconds)
+    var lines: [String]
+    if s.dataSets.isEmpty {
+        lines = ["\(verb) \(s.written) of \(s.read) rows read (\(perSplit(s.rows))) into \(s.shards) shards in \(seconds) s"]
+    } else {  // k-fold: every data set holds every row, so each is counted on its own
+        lines = ["\(verb) \(s.read) rows read into \(s.dataSets.count) data sets (\(s.shards) shards) in \(seconds) s"]
+    }
     for (name, n) in s.notes.sorted(by: { $0.key < $1.key }) { lines.append("  \(name.replacingOccurrences(of: "_", with: " ")): \(n)") }
-    if s.dataSets.isEmpty { lines.append("  output: \(s.output)") } else { lines += s.dataSets.map { "  output: \($0)" } }
+    if s.dataSets.isEmpty { lines.append("  output: \(s.output)") }
+    for (k, set) in s.dataSets.enumerated() {
+        lines.append("  output: \(set)" + (k < s.dataSetRows.count ? " (\(perSplit(s.dataSetRows[k])))" : ""))
+    }
     return lines.joined(separator: "\n")
 }
 
