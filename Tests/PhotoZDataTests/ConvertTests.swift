@@ -171,6 +171,12 @@ import Testing
         _ = try exportCollection(ExportConfiguration(data: dir.file("sub"), format: .pasquetNPZ, out: dir.file("sub.npz")),
                                  replacing: .ifRecognised(ExportFormat.pasquetNPZ.isExport))
 
+        // A table shows them as unknown (nan), not as 0.
+        try exportTable(TableConfiguration(data: dir.file("sub"), out: dir.file("sub.csv")))
+        let table = try String(contentsOfFile: dir.file("sub.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(table.first?.prefix(6).joined(separator: ",") == "object_id,ra,dec,z_spec,z_spec_err,ebv")
+        #expect(table.count > 1 && table.dropFirst().allSatisfy { $0[1] == "nan" && $0[2] == "nan" && $0[4] == "nan" && $0[3] != "nan" })
+
         // Merged with a set that has positions: they are real for some rows, so they are written.
         _ = try Self.convert(.pasquetNPZ, dir.file("pasquet-ids.npz"), dir.file("placed"))
         _ = try mergeDataSets(MergeConfiguration(inputs: [dir.file("sub"), dir.file("placed")], out: dir.file("both")))

@@ -11,6 +11,10 @@ public enum AbsentColumns {
     /// The columns `convert` may find absent, in the shard's column order.
     static let candidates = [ShardSchema.objectID, "ra", "dec", "z_spec_err", "ebv"]
 
+    /// The placeholders left out of (`export`) or blanked as NaN in (`table`) what photoz writes
+    /// for other programs; `object_id` and `ebv` stay (the layouts need them; 0 is documented).
+    public static let leftOut = ["ra", "dec", "z_spec_err"]
+
     /// The manifest entries `convert` records for the columns its source lacks.
     static func record(_ absent: [String]) -> [String: String] {
         absent.isEmpty ? [:] : [key: absent.joined(separator: ","), ruleKey: rule]
