@@ -171,6 +171,11 @@ import Testing
         _ = try exportCollection(ExportConfiguration(data: dir.file("sub"), format: .pasquetNPZ, out: dir.file("sub.npz")),
                                  replacing: .ifRecognised(ExportFormat.pasquetNPZ.isExport))
 
+        // A condition on them is refused (every row holds the same 0), naming the column.
+        var byPosition = SelectConfiguration(data: dir.file("sub"), out: dir.file("east"))
+        byPosition.condition = "ra > 180"
+        #expect { _ = try selectRows(byPosition) } throws: { "\($0)".contains("ra") && "\($0)".contains("absent") }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("east")))
         // A table shows them as unknown (nan), not as 0.
         try exportTable(TableConfiguration(data: dir.file("sub"), out: dir.file("sub.csv")))
         let table = try String(contentsOfFile: dir.file("sub.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }

@@ -86,6 +86,10 @@ public func selectRows(_ config: SelectConfiguration, progress: ProgressHandler?
     let ids = try config.idsFile.map(readIDList)
     let reader = try DataSetReader(path: config.data)
     let expression = try config.condition.map { try RowExpression($0, catalogColumns: reader.catalogColumns) }
+    // A condition on a placeholder (0 for every row of a converted source without it) would select by a value nobody measured.
+    if let expression, let placeholder = expression.columns.first(where: { AbsentColumns.leftOut.contains($0.name) && AbsentColumns.of(reader).contains($0.name) }) {
+        throw PhotoZDataError.invalidOption("--where uses \(placeholder.name), which \(config.data) does not have: its source had no \(placeholder.name) column and photoz convert wrote 0 for every row (manifest.json inputs: absent). Select by other columns, or by --ids")
+    }
     var inputs = ["data": config.data, "data_checksum": reader.checksum, "operation": "select"]
     if let expression { inputs["where"] = expression.text }
     if let idsFile = config.idsFile { inputs["ids"] = idsFile; inputs["ids_sha256"] = try SHA256.hexDigest(ofFile: idsFile) }
