@@ -36,6 +36,10 @@ import Testing
         #expect(run.status == 64 && run.stderr.contains("--split-scheme"), "\(run.stderr)")
         run = try Photoz.run(["convert", "--from", "pasquet-npz", dir.file("p.npz"), "--out", dir.file("p.npz")])
         #expect(run.status == 64, "\(run.stderr)")
+        // p.npz has no positions: selecting by them is a usage error naming the column, not an empty or full selection.
+        run = try Photoz.run(["select", dir.file("ds"), "--where", "dec < 0", "--out", dir.file("south")])
+        #expect(run.status == 64 && run.stderr.contains("--where uses dec"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("south")))
         // Export, then again: refused without --overwrite, replaced with it; a user's npz is never replaced.
         run = try Photoz.run(["export", dir.file("ds"), "--to", "pasquet-npz", "--out", dir.file("back.npz")])
         #expect(run.status == 0 && run.stdout.contains("12 rows"), "\(run.stderr)")

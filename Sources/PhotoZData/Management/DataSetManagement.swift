@@ -79,6 +79,15 @@ public func readIDList(_ path: String) throws -> Set<Int64> {
     return ids
 }
 
+/// Refuses a condition on a placeholder column (`AbsentColumns`: 0 in every row of a converted
+/// source that lacked it), which would select by a value nobody measured.
+public func refusePlaceholderConditions(_ expression: RowExpression, reader: DataSetReader, data: String) throws {
+    let absent = AbsentColumns.of(reader)
+    if let column = expression.columns.first(where: { AbsentColumns.leftOut.contains($0.name) && absent.contains($0.name) }) {
+        throw PhotoZDataError.invalidOption("--where uses \(column.name), which \(data) does not have: its source had no \(column.name) column and photoz convert wrote 0 for every row (manifest.json inputs: absent). Select by other columns, or by --ids")
+    }
+}
+
 /// `photoz select`: the rows of a data set that satisfy a condition, as a new data set.
 public func selectRows(_ config: SelectConfiguration, progress: ProgressHandler? = nil) throws -> ManagementSummary {
     let start = Date()
@@ -86,10 +95,7 @@ public func selectRows(_ config: SelectConfiguration, progress: ProgressHandler?
     let ids = try config.idsFile.map(readIDList)
     let reader = try DataSetReader(path: config.data)
     let expression = try config.condition.map { try RowExpression($0, catalogColumns: reader.catalogColumns) }
-    // A condition on a placeholder (0 for every row of a converted source without it) would select by a value nobody measured.
-    if let expression, let placeholder = expression.columns.first(where: { AbsentColumns.leftOut.contains($0.name) && AbsentColumns.of(reader).contains($0.name) }) {
-        throw PhotoZDataError.invalidOption("--where uses \(placeholder.name), which \(config.data) does not have: its source had no \(placeholder.name) column and photoz convert wrote 0 for every row (manifest.json inputs: absent). Select by other columns, or by --ids")
-    }
+    if let expression { try refusePlaceholderConditions(expression, reader: reader, data: config.data) }
     var inputs = ["data": config.data, "data_checksum": reader.checksum, "operation": "select"]
     if let expression { inputs["where"] = expression.text }
     if let idsFile = config.idsFile { inputs["ids"] = idsFile; inputs["ids_sha256"] = try SHA256.hexDigest(ofFile: idsFile) }

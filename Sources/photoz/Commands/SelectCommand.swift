@@ -99,9 +99,9 @@ struct SelectCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let condition {  // names resolve against the data set's catalog columns: an unknown one is a usage error (64)
-            let catalog = try DataSetReader(path: data).catalogColumns
-            try asUsage { _ = try RowExpression(condition, catalogColumns: catalog) }
+        if let condition {  // names resolve against the data set's catalog columns: an unknown one is a usage error (64), as is a placeholder
+            let reader = try DataSetReader(path: data)
+            try asUsage { try refusePlaceholderConditions(RowExpression(condition, catalogColumns: reader.catalogColumns), reader: reader, data: data) }
         }
         let lock = try claimOutput(output.out)
         defer { lock.release() }
