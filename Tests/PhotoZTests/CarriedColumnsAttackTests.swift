@@ -92,4 +92,24 @@ import Testing
         """, arguments: [dir.file("p.hdf5")])
         #expect(h5py.trimmingCharacters(in: .whitespacesAndNewlines) == "<f8 deg \(dec[5])")
     }
+
+    /// A data set converted from a source without positions holds 0 for them: predictions
+    /// leave them out rather than hand on (0, 0) as each object's position.
+    @Test func placeholderPositionsAreLeftOut() throws {
+        let dir = AttackScratch()
+        _ = try runPython("""
+        import sys, numpy as np
+        rng = np.random.default_rng(5)
+        n, s = 12, \(AttackFixture.size)
+        np.savez(sys.argv[1], data=rng.normal(size=(n, s, s, 5)).astype(np.float32), z=rng.uniform(0, .4, n).astype(np.float32), ebv=np.zeros(n, np.float32))
+        """, arguments: [dir.file("p.npz")])
+        var convert = ConvertConfiguration(format: .pasquetNPZ, source: dir.file("p.npz"), out: dir.file("ds"))
+        convert.splitScheme = .all(.test)
+        _ = try convertCollection(convert)
+        let predictions = try Predictor(networks: [try AttackFixture.network()], batchSize: 5).predict(try DataSet(path: dir.file("ds")), split: nil)
+        #expect(predictions.count == 12 && predictions.ra == nil && predictions.dec == nil)
+        try PredictionFile.write(predictions, to: dir.file("p.hdf5"))
+        let read = try PredictionFile.read(dir.file("p.hdf5"))
+        #expect(read.count == 12 && read.ra == nil)
+    }
 }

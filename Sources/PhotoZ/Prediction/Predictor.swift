@@ -90,6 +90,9 @@ public struct Predictor {
             done += n
             progress?(done, total)
         }
+        // Positions a converted source lacked (0 in every row) are left out of the file, as export leaves them out.
+        let absent = AbsentColumns.of(dataSet)
+        if absent.contains(ShardSchema.ra) || absent.contains(ShardSchema.dec) { (out.ra, out.dec) = (nil, nil) }
         if first.head == .classification && keepPDFs {
             let summary = PDFSummary(pdfs: pdfs, bins: first.bins)
             out.zPhot = summary.mean
