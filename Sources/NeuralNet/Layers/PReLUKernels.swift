@@ -1,4 +1,5 @@
 import CDNNL
+import CNeuralKernels
 import Foundation
 
 /// Hand-written PReLU kernels for the layouts the networks use (channel-blocked by 16, plain),
@@ -22,6 +23,11 @@ struct PReLUKernels {
     let layout: Layout
     /// True for bf16 tensors (x, y, dy, dx); α and dα are float32 either way.
     let bf16: Bool
+
+    /// Whether the blocked layout runs the AVX-512 C kernels (`CNeuralKernels`) rather than the
+    /// Swift SIMD16 loops, which the x86-64 baseline build compiles to SSE: true when the CPU and
+    /// OS run AVX-512. Results are bit for bit the same either way (tests switch it off to check).
+    nonisolated(unsafe) static var useAVX512 = photoz_kernels_have_avx512() != 0
 
     /// The kernel layout for `descriptor`, or nil when it is neither plain nor blocked by 16 on C,
     /// or its element type is neither float32 nor bf16.
@@ -67,6 +73,19 @@ struct PReLUKernels {
     private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>) {
         nonisolated(unsafe) let (x, y) = (x, y)
         switch layout {
+        case let .blocked16(n, c, s) where Self.useAVX512:
+            let blocks = (c + 15) / 16
+            let a = Self.paddedAlpha(alpha, channels: c)
+            parallelFor(n * blocks) { job in
+                let base = job * s * 16, slope = a.values + (job % blocks) * 16
+                if E.self == UInt16.self {
+                    photoz_prelu_forward_b16_bf16(UnsafeRawPointer(x + base).assumingMemoryBound(to: UInt16.self), slope,
+                                                  UnsafeMutableRawPointer(y + base).assumingMemoryBound(to: UInt16.self), s)
+                } else {
+                    photoz_prelu_forward_b16_f32(UnsafeRawPointer(x + base).assumingMemoryBound(to: Float.self), slope,
+                                                 UnsafeMutableRawPointer(y + base).assumingMemoryBound(to: Float.self), s)
+                }
+            }
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
             let a = Self.alphaBlocks(alpha, channels: c, E.self)
@@ -94,6 +113,28 @@ struct PReLUKernels {
                                            dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, dy, dx) = (x, dy, dx)
         switch layout {
+        case let .blocked16(n, c, s) where Self.useAVX512:
+            let blocks = (c + 15) / 16
+            let a = Self.paddedAlpha(alpha, channels: c)
+            let partial = PartialSums(jobs: n * blocks, width: 16)
+            parallelFor(n * blocks) { job in
+                let base = job * s * 16, slope = a.values + (job % blocks) * 16, sums = partial.values + job * 16
+                if E.self == UInt16.self {
+                    photoz_prelu_backward_b16_bf16(UnsafeRawPointer(x + base).assumingMemoryBound(to: UInt16.self), slope,
+                                                   UnsafeRawPointer(dy + base).assumingMemoryBound(to: UInt16.self),
+                                                   UnsafeMutableRawPointer(dx + base).assumingMemoryBound(to: UInt16.self), sums, s)
+                } else {
+                    photoz_prelu_backward_b16_f32(UnsafeRawPointer(x + base).assumingMemoryBound(to: Float.self), slope,
+                                                  UnsafeRawPointer(dy + base).assumingMemoryBound(to: Float.self),
+                                                  UnsafeMutableRawPointer(dx + base).assumingMemoryBound(to: Float.self), sums, s)
+                }
+            }
+            for ch in 0..<c {
+                let (b, k) = (ch / 16, ch % 16)
+                var total: Float = 0
+                for i in 0..<n { total += partial.values[(i * blocks + b) * 16 + k] }
+                dAlpha[ch] = total
+            }
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
             let a = Self.alphaBlocks(alpha, channels: c, E.self)
@@ -139,6 +180,13 @@ struct PReLUKernels {
                 dAlpha[ch] = total
             }
         }
+    }
+
+    /// α in channel order, zero-padded to whole blocks of 16 (for the C kernels).
+    private static func paddedAlpha(_ alpha: UnsafePointer<Float>, channels c: Int) -> PartialSums {
+        let padded = PartialSums(jobs: (c + 15) / 16, width: 16)
+        padded.values.update(from: alpha, count: c)
+        return padded
     }
 
     /// α as 16-wide blocks in `E`'s lane order, zero-padded.
