@@ -182,6 +182,21 @@ struct PReLUKernels {
         }
     }
 
+    /// y = x > 0 ? x : α_c·x over one 16-channel block of `pixels` pixels (`alpha16`: that
+    /// block's 16 slopes in channel order), with the AVX-512 kernel; for consumers that write
+    /// the activation straight into their own output (`ChannelConcat`). Needs `useAVX512`.
+    static func forwardBlock(_ x: UnsafeRawPointer, alpha16: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer,
+                             pixels: Int, bf16: Bool) {
+        precondition(useAVX512, "the single-block PReLU kernel needs AVX-512")
+        if bf16 {
+            photoz_prelu_forward_b16_bf16(x.assumingMemoryBound(to: UInt16.self), alpha16,
+                                          y.assumingMemoryBound(to: UInt16.self), pixels)
+        } else {
+            photoz_prelu_forward_b16_f32(x.assumingMemoryBound(to: Float.self), alpha16,
+                                         y.assumingMemoryBound(to: Float.self), pixels)
+        }
+    }
+
     /// α in channel order, zero-padded to whole blocks of 16 (for the C kernels).
     private static func paddedAlpha(_ alpha: UnsafePointer<Float>, channels c: Int) -> PartialSums {
         let padded = PartialSums(jobs: (c + 15) / 16, width: 16)
