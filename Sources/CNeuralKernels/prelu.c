@@ -86,6 +86,52 @@ AVX512 void photoz_prelu_backward_b16_f32(const float *x, const float *alpha, co
     _mm512_storeu_ps(dalpha, acc);
 }
 
+// The concatenation through a channels-last row (as NeuralNet's BlockedConcatKernels): each
+// input block is written at its channel offset in the row (its padding lanes spill into the next
+// input's place, which that input then overwrites, or into the output's padding, zeroed after),
+// and the row is stored as the output's 16-channel blocks.
+#define CONCAT_BODY(T, LOAD_ROW_PRELU, COPY16)                                                      \
+    const long outBlocks = (total + 15) / 16, rowLength = outBlocks * 16 + 16;                      \
+    for (long p0 = 0; p0 < spatial; p0 += 8) {                                                      \
+        const long pixels = spatial - p0 < 8 ? spatial - p0 : 8;                                   \
+        for (long i = 0; i < count; i++) {                                                          \
+            const long blocks = (channels[i] + 15) / 16;                                            \
+            for (long b = 0; b < blocks; b++) {                                                     \
+                const T *plane = inputs[i] + (b * spatial + p0) * 16;                               \
+                T *dst = row + offsets[i] + b * 16;                                                 \
+                if (alpha[i]) {                                                                     \
+                    const __m512 a = _mm512_loadu_ps(alpha[i] + b * 16), zero = _mm512_setzero_ps(); \
+                    for (long t = 0; t < pixels; t++) { LOAD_ROW_PRELU(plane + t * 16, dst + t * rowLength); } \
+                } else {                                                                            \
+                    for (long t = 0; t < pixels; t++) { COPY16(plane + t * 16, dst + t * rowLength); } \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+        for (long t = 0; t < pixels; t++)                                                           \
+            for (long c = total; c < outBlocks * 16; c++) row[t * rowLength + c] = 0;               \
+        for (long k = 0; k < outBlocks; k++) {                                                      \
+            T *plane = out + (k * spatial + p0) * 16;                                               \
+            for (long t = 0; t < pixels; t++) { COPY16(row + t * rowLength + k * 16, plane + t * 16); } \
+        }                                                                                           \
+    }
+
+#define BF16_PRELU(from, to) do { __m512 v = load_bf16(from); \
+    store_bf16(_mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a), to); } while (0)
+#define BF16_COPY(from, to) _mm256_storeu_si256((__m256i *)(to), _mm256_loadu_si256((const __m256i *)(from)))
+#define F32_PRELU(from, to) do { __m512 v = _mm512_loadu_ps(from); \
+    _mm512_storeu_ps(to, _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a)); } while (0)
+#define F32_COPY(from, to) _mm512_storeu_ps(to, _mm512_loadu_ps(from))
+
+AVX512 void photoz_concat_prelu_b16_bf16(long count, const uint16_t *const *inputs, const long *channels, const long *offsets,
+                                         const float *const *alpha, uint16_t *out, long total, long spatial, uint16_t *row) {
+    CONCAT_BODY(uint16_t, BF16_PRELU, BF16_COPY)
+}
+
+AVX512 void photoz_concat_prelu_b16_f32(long count, const float *const *inputs, const long *channels, const long *offsets,
+                                        const float *const *alpha, float *out, long total, long spatial, float *row) {
+    CONCAT_BODY(float, F32_PRELU, F32_COPY)
+}
+
 #else
 #include <stdlib.h>
 // Not x86-64: no AVX-512; NeuralNet checks photoz_kernels_have_avx512() and never calls the rest.
@@ -96,4 +142,8 @@ void photoz_prelu_backward_b16_bf16(const uint16_t *x, const float *alpha, const
                                     uint16_t *dx, float *dalpha, long pixels) { abort(); }
 void photoz_prelu_backward_b16_f32(const float *x, const float *alpha, const float *dy,
                                    float *dx, float *dalpha, long pixels) { abort(); }
+void photoz_concat_prelu_b16_bf16(long count, const uint16_t *const *inputs, const long *channels, const long *offsets,
+                                  const float *const *alpha, uint16_t *out, long total, long spatial, uint16_t *row) { abort(); }
+void photoz_concat_prelu_b16_f32(long count, const float *const *inputs, const long *channels, const long *offsets,
+                                 const float *const *alpha, float *out, long total, long spatial, float *row) { abort(); }
 #endif

@@ -24,4 +24,15 @@ void photoz_prelu_backward_b16_bf16(const uint16_t *x, const float *alpha, const
 void photoz_prelu_backward_b16_f32(const float *x, const float *alpha, const float *dy,
                                    float *dx, float *dalpha, long pixels);
 
+/// One image's channel concatenation into `nChw16c` (`total` channels, `spatial` pixels) of
+/// `count` inputs in `nChw16c` (input i: `channels[i]` channels, first output channel
+/// `offsets[i]`, any alignment), each through a PReLU with `alpha[i]` (its slopes in channel
+/// order, zero-padded to whole blocks) or copied bit for bit where `alpha[i]` is NULL. Goes
+/// through a channels-last row per tile of 8 pixels (`row`: scratch of 8 · (16·⌈total/16⌉ + 16)
+/// elements); the output's channel padding is written as zeros. Inputs' padding must be zero.
+void photoz_concat_prelu_b16_bf16(long count, const uint16_t *const *inputs, const long *channels, const long *offsets,
+                                  const float *const *alpha, uint16_t *out, long total, long spatial, uint16_t *row);
+void photoz_concat_prelu_b16_f32(long count, const float *const *inputs, const long *channels, const long *offsets,
+                                 const float *const *alpha, float *out, long total, long spatial, float *row);
+
 #endif

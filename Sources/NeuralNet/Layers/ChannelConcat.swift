@@ -133,7 +133,7 @@ public final class ChannelConcat {
     /// True (after `prepare`) when `forward(_:activations:)` can apply a PReLU to inputs while
     /// concatenating them: the inputs split at 16-channel block boundaries of `aBcd16b` (i0 and
     /// i2–i4 of the Inception network) and the CPU runs the AVX-512 kernels.
-    public var appliesPReLU: Bool { blockSources != nil && PReLUKernels.useAVX512 }
+    public var appliesPReLU: Bool { (blockSources != nil || blocked != nil) && PReLUKernels.useAVX512 }
 
     /// Concatenates PReLU(xᵢ) with each `activations[i]`'s slopes (xᵢ itself where nil) into the
     /// output buffer: the Inception branches' last PReLU (`PReLU.forwardDeferred`) and the copy
@@ -143,13 +143,6 @@ public final class ChannelConcat {
         precondition(appliesPReLU && xs.count == prepared.count && activations.count == xs.count,
                      "\(label): the fused PReLU concat needs aligned blocked inputs and AVX-512 (appliesPReLU)")
         for (x, md) in zip(xs, prepared) { precondition(x.descriptor == md, "\(label): input \(x.descriptor), prepared for \(md)") }
-        let d = outputDescriptor.dims
-        let (n, s) = (d[0], d[2] * d[3])
-        let bf16 = outputDescriptor.dataType == dnnl_bf16
-        let element = bf16 ? 2 : 4
-        let sources = blockSources!
-        let outBlocks = sources.count
-        let blocks = prepared.map { ($0.dims[1] + 15) / 16 }
         // Slopes in channel order, zero-padded to whole blocks (padding lanes are zero in x).
         let slopes: [[Float]?] = zip(activations, prepared).map { prelu, md in
             prelu.map { p in
@@ -157,6 +150,19 @@ public final class ChannelConcat {
                 return (0..<(((p.channels + 15) / 16) * 16)).map { $0 < p.channels ? p.alpha.value.pointer[$0] : 0 }
             }
         }
+        if let blocked {   // unaligned branches (i1): through channels-last rows
+            withPointers(slopes) { pointers in
+                blocked.concat(xs.map { UnsafeRawPointer($0.rawPointer) }, slopes: pointers, into: output.rawPointer)
+            }
+            return output
+        }
+        let d = outputDescriptor.dims
+        let (n, s) = (d[0], d[2] * d[3])
+        let bf16 = outputDescriptor.dataType == dnnl_bf16
+        let element = bf16 ? 2 : 4
+        let sources = blockSources!
+        let outBlocks = sources.count
+        let blocks = prepared.map { ($0.dims[1] + 15) / 16 }
         nonisolated(unsafe) let inputs = xs.map { UnsafeRawPointer($0.rawPointer) }
         nonisolated(unsafe) let out = output.rawPointer
         let planeBytes = s * 16 * element
@@ -201,6 +207,16 @@ public final class ChannelConcat {
         args.append(dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory))
         engine.execute(concatPrimitive, args)
         return output
+    }
+
+    /// Runs `body` with a pointer to each array's elements (nil for nil), valid during the call.
+    private func withPointers<R>(_ arrays: [[Float]?], _ body: ([UnsafePointer<Float>?]) -> R) -> R {
+        func next(_ i: Int, _ done: [UnsafePointer<Float>?]) -> R {
+            if i == arrays.count { return body(done) }
+            guard let a = arrays[i] else { return next(i + 1, done + [nil]) }
+            return a.withUnsafeBufferPointer { next(i + 1, done + [$0.baseAddress!]) }
+        }
+        return next(0, [])
     }
 
     /// Splits ∂loss/∂output into one gradient per input, each in that input's layout.
