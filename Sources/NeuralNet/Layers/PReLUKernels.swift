@@ -26,8 +26,8 @@ struct PReLUKernels {
 
     /// Whether the blocked layout runs the AVX-512 C kernels (`CNeuralKernels`) rather than the
     /// Swift SIMD16 loops, which the x86-64 baseline build compiles to SSE: true when the CPU and
-    /// OS run AVX-512. Results are bit for bit the same either way (tests switch it off to check).
-    nonisolated(unsafe) static var useAVX512 = photoz_kernels_have_avx512() != 0
+    /// OS run AVX-512. Results are bit for bit the same either way (tested with `avx512: false`).
+    static let useAVX512 = photoz_kernels_have_avx512() != 0
 
     /// The kernel layout for `descriptor`, or nil when it is neither plain nor blocked by 16 on C,
     /// or its element type is neither float32 nor bf16.
@@ -50,30 +50,33 @@ struct PReLUKernels {
     }
 
     /// y = x > 0 ? x : α_c·x.
-    func forward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, y: UnsafeMutableRawPointer) {
+    /// `avx512`: the C kernels for the blocked layout (only where `useAVX512`), or the Swift loops.
+    func forward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, y: UnsafeMutableRawPointer, avx512: Bool = useAVX512) {
+        precondition(!avx512 || Self.useAVX512, "AVX-512 kernels requested on a CPU without AVX-512")
         if bf16 {
-            forward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, y: y.assumingMemoryBound(to: UInt16.self))
+            forward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, y: y.assumingMemoryBound(to: UInt16.self), avx512: avx512)
         } else {
-            forward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, y: y.assumingMemoryBound(to: Float.self))
+            forward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, y: y.assumingMemoryBound(to: Float.self), avx512: avx512)
         }
     }
 
     /// dx = x > 0 ? dy : α_c·dy and dα_c = Σ dy·x over x < 0 (written into `dAlpha`).
     func backward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, dy: UnsafeRawPointer,
-                  dx: UnsafeMutableRawPointer, dAlpha: UnsafeMutablePointer<Float>) {
+                  dx: UnsafeMutableRawPointer, dAlpha: UnsafeMutablePointer<Float>, avx512: Bool = useAVX512) {
+        precondition(!avx512 || Self.useAVX512, "AVX-512 kernels requested on a CPU without AVX-512")
         if bf16 {
             backward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, dy: dy.assumingMemoryBound(to: UInt16.self),
-                     dx: dx.assumingMemoryBound(to: UInt16.self), dAlpha: dAlpha)
+                     dx: dx.assumingMemoryBound(to: UInt16.self), dAlpha: dAlpha, avx512: avx512)
         } else {
             backward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, dy: dy.assumingMemoryBound(to: Float.self),
-                     dx: dx.assumingMemoryBound(to: Float.self), dAlpha: dAlpha)
+                     dx: dx.assumingMemoryBound(to: Float.self), dAlpha: dAlpha, avx512: avx512)
         }
     }
 
-    private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>) {
+    private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>, avx512: Bool) {
         nonisolated(unsafe) let (x, y) = (x, y)
         switch layout {
-        case let .blocked16(n, c, s) where Self.useAVX512:
+        case let .blocked16(n, c, s) where avx512:
             let blocks = (c + 15) / 16
             let a = Self.paddedAlpha(alpha, channels: c)
             parallelFor(n * blocks) { job in
@@ -110,10 +113,10 @@ struct PReLUKernels {
     }
 
     private func backward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, dy: UnsafePointer<E>,
-                                           dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>) {
+                                           dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>, avx512: Bool) {
         nonisolated(unsafe) let (x, dy, dx) = (x, dy, dx)
         switch layout {
-        case let .blocked16(n, c, s) where Self.useAVX512:
+        case let .blocked16(n, c, s) where avx512:
             let blocks = (c + 15) / 16
             let a = Self.paddedAlpha(alpha, channels: c)
             let partial = PartialSums(jobs: n * blocks, width: 16)
