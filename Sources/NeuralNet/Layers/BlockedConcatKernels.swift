@@ -70,7 +70,7 @@ struct BlockedConcatKernels {
         parallelFor(batch) { n in
             let images = (0..<count).map { sources[$0] + n * inputBlocks[$0] * 16 * s * element }
             let outImage = out + n * ((total + 15) / 16) * 16 * s * element
-            channelList.map { Int($0) }.withUnsafeBufferPointer { ch in
+            channelList.withUnsafeBufferPointer { ch in
                 offsetList.withUnsafeBufferPointer { off in
                     alphas.withUnsafeBufferPointer { a in
                         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.tile * rowLength) { row in
