@@ -49,8 +49,11 @@ let package = Package(
         .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput", "WCS", "CBZip2", "CZlib"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS", "SafeOutput"], exclude: ["README.md"], resources: [.copy("Resources")]),
+        // AVX-512 kernels of NeuralNet's own layers, chosen at run time (the package itself is
+        // built for the x86-64 baseline: no unsafe flags).
+        .target(name: "CNeuralKernels"),
         // Tensors, layers, losses, optimizers and model files over oneDNN.
-        .target(name: "NeuralNet", dependencies: ["CDNNL", "HDF5", "SafeOutput"], exclude: ["README.md"]),
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "CNeuralKernels", "HDF5", "SafeOutput"], exclude: ["README.md"]),
         // The photo-z networks, training, prediction, metrics and attacks.
         .target(name: "PhotoZ", dependencies: ["PhotoZData", "NeuralNet", "SkySim", "SafeOutput", "MPI"]),
 

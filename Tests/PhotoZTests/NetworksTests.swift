@@ -35,6 +35,22 @@ struct NetworksTests {
         #expect(simple.parameters.scalarCount == expected)
     }
 
+    @Test("bench --section times only the sections asked for; the others are absent from the result")
+    func benchmarkSections() throws {
+        var bench = NetworkBenchmark(architecture: .simple, head: .classification, batchSize: 2)
+        bench.warmup = 0
+        bench.repeats = 1
+        bench.minTime = 0
+        bench.sections = [.inference]
+        let r = try bench.run()
+        #expect((r.inferenceImagesPerSecond ?? 0) > 0)
+        #expect(r.trainImagesPerSecond == nil && r.trainMeanImagesPerSecond == nil && r.inputGradientImagesPerSecond == nil)
+        bench.sections = Set(NetworkBenchmarkSection.allCases)
+        let all = try bench.run()
+        #expect([all.trainImagesPerSecond, all.trainMeanImagesPerSecond, all.inferenceImagesPerSecond,
+                 all.inputGradientImagesPerSecond].allSatisfy { ($0 ?? 0) > 0 })
+    }
+
     @Test("Inception runs a batch of one: 180 logits and a PDF that sums to 1")
     func inceptionForward() throws {
         let net = try PhotoZNetwork(architecture: .inception, head: .classification, seed: 3)

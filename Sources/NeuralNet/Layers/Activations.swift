@@ -122,6 +122,14 @@ public final class PReLU: Layer {
         return input
     }
 
+    /// Keeps `x` for `backward` without computing the output: the caller writes PReLU(x) itself
+    /// with these slopes into its own buffer (`ChannelConcat.forward(_:activations:)` does, when
+    /// `appliesPReLU`), saving a pass over the activations. `backward` is unchanged.
+    public func forwardDeferred(_ x: Tensor) {
+        precondition(x.descriptor == prepared, "\(label): input \(x.descriptor), prepared for \(String(describing: prepared))")
+        savedInput = x
+    }
+
     public func forward(_ x: Tensor) -> Tensor {
         savedInput = x
         if let kernels {

@@ -1,4 +1,5 @@
 import CDNNL
+import CNeuralKernels
 
 /// Channel concatenation and its gradient split for tensors blocked by 16 channels
 /// (`aBcd16b`, i.e. `nChw16c`), float32 or bf16, whatever the channel counts.
@@ -52,6 +53,47 @@ struct BlockedConcatKernels {
     /// Writes the concatenation of `inputs` into `output` (all in their prepared layouts).
     func concat(_ inputs: [UnsafeRawPointer], into output: UnsafeMutableRawPointer) {
         if bf16 { concat(inputs, output, UInt16.self) } else { concat(inputs, output, UInt32.self) }
+    }
+
+    /// Writes the concatenation of PReLU(inputᵢ) into `output`, with `slopes[i]` (channel order,
+    /// zero-padded to whole blocks of 16) or the input itself where nil, in one pass with the
+    /// AVX-512 kernel (`PReLUKernels.useAVX512` must be true): bit for bit a PReLU pass, then
+    /// `concat`.
+    func concat(_ inputs: [UnsafeRawPointer], slopes: [UnsafePointer<Float>?], into output: UnsafeMutableRawPointer) {
+        precondition(PReLUKernels.useAVX512 && slopes.count == inputs.count, "the fused concat needs AVX-512 and one slope entry per input")
+        let element = bf16 ? 2 : 4
+        let (s, total, count) = (spatial, total, inputs.count)
+        let inputBlocks = channels.map { ($0 + 15) / 16 }
+        let (channelList, offsetList) = (channels, offsets)
+        nonisolated(unsafe) let (sources, alphas, out) = (inputs, slopes, output)
+        let bf16 = self.bf16, rowLength = rowLength
+        parallelFor(batch) { n in
+            let images = (0..<count).map { sources[$0] + n * inputBlocks[$0] * 16 * s * element }
+            let outImage = out + n * ((total + 15) / 16) * 16 * s * element
+            channelList.withUnsafeBufferPointer { ch in
+                offsetList.withUnsafeBufferPointer { off in
+                    alphas.withUnsafeBufferPointer { a in
+                        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.tile * rowLength) { row in
+                            if bf16 {
+                                let from = images.map { Optional($0.assumingMemoryBound(to: UInt16.self)) }
+                                from.withUnsafeBufferPointer { f in
+                                    photoz_concat_prelu_b16_bf16(count, f.baseAddress!, ch.baseAddress!, off.baseAddress!, a.baseAddress!,
+                                                                 outImage.assumingMemoryBound(to: UInt16.self), total, s,
+                                                                 UnsafeMutableRawPointer(row.baseAddress!).assumingMemoryBound(to: UInt16.self))
+                                }
+                            } else {
+                                let from = images.map { Optional($0.assumingMemoryBound(to: Float.self)) }
+                                from.withUnsafeBufferPointer { f in
+                                    photoz_concat_prelu_b16_f32(count, f.baseAddress!, ch.baseAddress!, off.baseAddress!, a.baseAddress!,
+                                                                outImage.assumingMemoryBound(to: Float.self), total, s,
+                                                                UnsafeMutableRawPointer(row.baseAddress!).assumingMemoryBound(to: Float.self))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Splits `gradient` (the output's layout) into one gradient per input (each input's layout).

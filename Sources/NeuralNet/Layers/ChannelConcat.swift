@@ -26,6 +26,10 @@ public final class ChannelConcat {
     private var windowViews: [Tensor] = []
     private weak var viewedGradient: Tensor?
     private var blocked: BlockedConcatKernels?   // hand-written concat/split into `aBcd16b`
+    /// Set when the inputs and the output are `aBcd16b` and every input but the last covers whole
+    /// 16-channel blocks: each output block is then one block of one input, which
+    /// `forward(_:activations:)` copies (or writes through a PReLU) itself.
+    private var blockSources: [(input: Int, block: Int)]?
 
     public init(engine: Engine, label: String = "concat") {
         self.engine = engine
@@ -68,6 +72,7 @@ public final class ChannelConcat {
         if cp.implementation.hasPrefix("ref") || outMD != blockedMD,
            let kernels = BlockedConcatKernels(inputs: inputs, output: blockedMD) {
             blocked = kernels
+            blockSources = nil
             concatPrimitive = nil
             windows = []
             splits = []
@@ -117,7 +122,67 @@ public final class ChannelConcat {
         output = Tensor(outMD, engine: engine)
         outputDescriptor = outMD
         prepared = inputs
+        blockSources = nil
+        if outMD == blockedMD, inputs.allSatisfy({ $0.hasLayout(dnnl_aBcd16b) }),
+           channels.dropLast().allSatisfy({ $0 % 16 == 0 }) {
+            blockSources = channels.enumerated().flatMap { i, c in (0..<((c + 15) / 16)).map { (input: i, block: $0) } }
+        }
         return outMD
+    }
+
+    /// True (after `prepare`) when `forward(_:activations:)` can apply a PReLU to inputs while
+    /// concatenating them: the inputs split at 16-channel block boundaries of `aBcd16b` (i0 and
+    /// i2–i4 of the Inception network) and the CPU runs the AVX-512 kernels.
+    public var appliesPReLU: Bool { (blockSources != nil || blocked != nil) && PReLUKernels.useAVX512 }
+
+    /// Concatenates PReLU(xᵢ) with each `activations[i]`'s slopes (xᵢ itself where nil) into the
+    /// output buffer: the Inception branches' last PReLU (`PReLU.forwardDeferred`) and the copy
+    /// in one pass, instead of a PReLU pass writing each branch and the concat reading it back.
+    /// Values are those of PReLU then `forward(_:)`, bit for bit. Needs `appliesPReLU`.
+    public func forward(_ xs: [Tensor], activations: [PReLU?]) -> Tensor {
+        precondition(appliesPReLU && xs.count == prepared.count && activations.count == xs.count,
+                     "\(label): the fused PReLU concat needs aligned blocked inputs and AVX-512 (appliesPReLU)")
+        for (x, md) in zip(xs, prepared) { precondition(x.descriptor == md, "\(label): input \(x.descriptor), prepared for \(md)") }
+        // Slopes in channel order, zero-padded to whole blocks (padding lanes are zero in x).
+        let slopes: [[Float]?] = zip(activations, prepared).map { prelu, md in
+            prelu.map { p in
+                precondition(p.channels == md.dims[1], "\(label): PReLU of \(p.channels) channels on an input of \(md.dims[1])")
+                return (0..<(((p.channels + 15) / 16) * 16)).map { $0 < p.channels ? p.alpha.value.pointer[$0] : 0 }
+            }
+        }
+        if let blocked {   // unaligned branches (i1): through channels-last rows
+            withPointers(slopes) { pointers in
+                blocked.concat(xs.map { UnsafeRawPointer($0.rawPointer) }, slopes: pointers, into: output.rawPointer)
+            }
+            return output
+        }
+        let d = outputDescriptor.dims
+        let (n, s) = (d[0], d[2] * d[3])
+        let bf16 = outputDescriptor.dataType == dnnl_bf16
+        let element = bf16 ? 2 : 4
+        let sources = blockSources!
+        let outBlocks = sources.count
+        let blocks = prepared.map { ($0.dims[1] + 15) / 16 }
+        nonisolated(unsafe) let inputs = xs.map { UnsafeRawPointer($0.rawPointer) }
+        nonisolated(unsafe) let out = output.rawPointer
+        let planeBytes = s * 16 * element
+        slopes.withUnsafeBufferPointer { slopes in
+            nonisolated(unsafe) let slopes = slopes
+            parallelFor(n * outBlocks) { job in
+                let (image, k) = (job / outBlocks, job % outBlocks)
+                let (i, b) = sources[k]
+                let from = inputs[i] + (image * blocks[i] + b) * planeBytes
+                let to = out + (image * outBlocks + k) * planeBytes
+                if let alpha = slopes[i] {
+                    alpha.withUnsafeBufferPointer { a in
+                        PReLUKernels.forwardBlock(from, alpha16: a.baseAddress! + b * 16, to, pixels: s, bf16: bf16)
+                    }
+                } else {
+                    to.copyMemory(from: from, byteCount: planeBytes)
+                }
+            }
+        }
+        return output
     }
 
     /// The sub-memory descriptor of `channels` channels starting at `offset`, or nil when the
@@ -142,6 +207,16 @@ public final class ChannelConcat {
         args.append(dnnl_exec_arg_t(arg: Arg.dst, memory: output.memory))
         engine.execute(concatPrimitive, args)
         return output
+    }
+
+    /// Runs `body` with a pointer to each array's elements (nil for nil), valid during the call.
+    private func withPointers<R>(_ arrays: [[Float]?], _ body: ([UnsafePointer<Float>?]) -> R) -> R {
+        func next(_ i: Int, _ done: [UnsafePointer<Float>?]) -> R {
+            if i == arrays.count { return body(done) }
+            guard let a = arrays[i] else { return next(i + 1, done + [nil]) }
+            return a.withUnsafeBufferPointer { next(i + 1, done + [$0.baseAddress!]) }
+        }
+        return next(0, [])
     }
 
     /// Splits ∂loss/∂output into one gradient per input, each in that input's layout.

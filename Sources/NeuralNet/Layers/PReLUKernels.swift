@@ -1,4 +1,5 @@
 import CDNNL
+import CNeuralKernels
 import Foundation
 
 /// Hand-written PReLU kernels for the layouts the networks use (channel-blocked by 16, plain),
@@ -23,6 +24,11 @@ struct PReLUKernels {
     /// True for bf16 tensors (x, y, dy, dx); α and dα are float32 either way.
     let bf16: Bool
 
+    /// Whether the blocked layout runs the AVX-512 C kernels (`CNeuralKernels`) rather than the
+    /// Swift SIMD16 loops, which the x86-64 baseline build compiles to SSE: true when the CPU and
+    /// OS run AVX-512. Results are bit for bit the same either way (tested with `avx512: false`).
+    static let useAVX512 = photoz_kernels_have_avx512() != 0
+
     /// The kernel layout for `descriptor`, or nil when it is neither plain nor blocked by 16 on C,
     /// or its element type is neither float32 nor bf16.
     init?(_ descriptor: MemoryDescriptor) {
@@ -44,29 +50,45 @@ struct PReLUKernels {
     }
 
     /// y = x > 0 ? x : α_c·x.
-    func forward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, y: UnsafeMutableRawPointer) {
+    /// `avx512`: the C kernels for the blocked layout (only where `useAVX512`), or the Swift loops.
+    func forward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, y: UnsafeMutableRawPointer, avx512: Bool = useAVX512) {
+        precondition(!avx512 || Self.useAVX512, "AVX-512 kernels requested on a CPU without AVX-512")
         if bf16 {
-            forward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, y: y.assumingMemoryBound(to: UInt16.self))
+            forward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, y: y.assumingMemoryBound(to: UInt16.self), avx512: avx512)
         } else {
-            forward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, y: y.assumingMemoryBound(to: Float.self))
+            forward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, y: y.assumingMemoryBound(to: Float.self), avx512: avx512)
         }
     }
 
     /// dx = x > 0 ? dy : α_c·dy and dα_c = Σ dy·x over x < 0 (written into `dAlpha`).
     func backward(x: UnsafeRawPointer, alpha: UnsafePointer<Float>, dy: UnsafeRawPointer,
-                  dx: UnsafeMutableRawPointer, dAlpha: UnsafeMutablePointer<Float>) {
+                  dx: UnsafeMutableRawPointer, dAlpha: UnsafeMutablePointer<Float>, avx512: Bool = useAVX512) {
+        precondition(!avx512 || Self.useAVX512, "AVX-512 kernels requested on a CPU without AVX-512")
         if bf16 {
             backward(x: x.assumingMemoryBound(to: UInt16.self), alpha: alpha, dy: dy.assumingMemoryBound(to: UInt16.self),
-                     dx: dx.assumingMemoryBound(to: UInt16.self), dAlpha: dAlpha)
+                     dx: dx.assumingMemoryBound(to: UInt16.self), dAlpha: dAlpha, avx512: avx512)
         } else {
             backward(x: x.assumingMemoryBound(to: Float.self), alpha: alpha, dy: dy.assumingMemoryBound(to: Float.self),
-                     dx: dx.assumingMemoryBound(to: Float.self), dAlpha: dAlpha)
+                     dx: dx.assumingMemoryBound(to: Float.self), dAlpha: dAlpha, avx512: avx512)
         }
     }
 
-    private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>) {
+    private func forward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, y: UnsafeMutablePointer<E>, avx512: Bool) {
         nonisolated(unsafe) let (x, y) = (x, y)
         switch layout {
+        case let .blocked16(n, c, s) where avx512:
+            let blocks = (c + 15) / 16
+            let a = Self.paddedAlpha(alpha, channels: c)
+            parallelFor(n * blocks) { job in
+                let base = job * s * 16, slope = a.values + (job % blocks) * 16
+                if E.self == UInt16.self {
+                    photoz_prelu_forward_b16_bf16(UnsafeRawPointer(x + base).assumingMemoryBound(to: UInt16.self), slope,
+                                                  UnsafeMutableRawPointer(y + base).assumingMemoryBound(to: UInt16.self), s)
+                } else {
+                    photoz_prelu_forward_b16_f32(UnsafeRawPointer(x + base).assumingMemoryBound(to: Float.self), slope,
+                                                 UnsafeMutableRawPointer(y + base).assumingMemoryBound(to: Float.self), s)
+                }
+            }
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
             let a = Self.alphaBlocks(alpha, channels: c, E.self)
@@ -91,9 +113,31 @@ struct PReLUKernels {
     }
 
     private func backward<E: PReLUElement>(x: UnsafePointer<E>, alpha: UnsafePointer<Float>, dy: UnsafePointer<E>,
-                                           dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>) {
+                                           dx: UnsafeMutablePointer<E>, dAlpha: UnsafeMutablePointer<Float>, avx512: Bool) {
         nonisolated(unsafe) let (x, dy, dx) = (x, dy, dx)
         switch layout {
+        case let .blocked16(n, c, s) where avx512:
+            let blocks = (c + 15) / 16
+            let a = Self.paddedAlpha(alpha, channels: c)
+            let partial = PartialSums(jobs: n * blocks, width: 16)
+            parallelFor(n * blocks) { job in
+                let base = job * s * 16, slope = a.values + (job % blocks) * 16, sums = partial.values + job * 16
+                if E.self == UInt16.self {
+                    photoz_prelu_backward_b16_bf16(UnsafeRawPointer(x + base).assumingMemoryBound(to: UInt16.self), slope,
+                                                   UnsafeRawPointer(dy + base).assumingMemoryBound(to: UInt16.self),
+                                                   UnsafeMutableRawPointer(dx + base).assumingMemoryBound(to: UInt16.self), sums, s)
+                } else {
+                    photoz_prelu_backward_b16_f32(UnsafeRawPointer(x + base).assumingMemoryBound(to: Float.self), slope,
+                                                  UnsafeRawPointer(dy + base).assumingMemoryBound(to: Float.self),
+                                                  UnsafeMutableRawPointer(dx + base).assumingMemoryBound(to: Float.self), sums, s)
+                }
+            }
+            for ch in 0..<c {
+                let (b, k) = (ch / 16, ch % 16)
+                var total: Float = 0
+                for i in 0..<n { total += partial.values[(i * blocks + b) * 16 + k] }
+                dAlpha[ch] = total
+            }
         case let .blocked16(n, c, s):
             let blocks = (c + 15) / 16
             let a = Self.alphaBlocks(alpha, channels: c, E.self)
@@ -139,6 +183,28 @@ struct PReLUKernels {
                 dAlpha[ch] = total
             }
         }
+    }
+
+    /// y = x > 0 ? x : α_c·x over one 16-channel block of `pixels` pixels (`alpha16`: that
+    /// block's 16 slopes in channel order), with the AVX-512 kernel; for consumers that write
+    /// the activation straight into their own output (`ChannelConcat`). Needs `useAVX512`.
+    static func forwardBlock(_ x: UnsafeRawPointer, alpha16: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer,
+                             pixels: Int, bf16: Bool) {
+        precondition(useAVX512, "the single-block PReLU kernel needs AVX-512")
+        if bf16 {
+            photoz_prelu_forward_b16_bf16(x.assumingMemoryBound(to: UInt16.self), alpha16,
+                                          y.assumingMemoryBound(to: UInt16.self), pixels)
+        } else {
+            photoz_prelu_forward_b16_f32(x.assumingMemoryBound(to: Float.self), alpha16,
+                                         y.assumingMemoryBound(to: Float.self), pixels)
+        }
+    }
+
+    /// α in channel order, zero-padded to whole blocks of 16 (for the C kernels).
+    private static func paddedAlpha(_ alpha: UnsafePointer<Float>, channels c: Int) -> PartialSums {
+        let padded = PartialSums(jobs: (c + 15) / 16, width: 16)
+        padded.values.update(from: alpha, count: c)
+        return padded
     }
 
     /// α as 16-wide blocks in `E`'s lane order, zero-padded.

@@ -22,6 +22,14 @@ final class ConvPReLU: Layer {
 
     func forward(_ x: Tensor) -> Tensor { prelu.forward(conv.forward(x)) }
 
+    /// The convolution's output before the PReLU, which its consumer applies (`prelu`'s slopes;
+    /// `backward` is unchanged: the PReLU keeps this tensor for it).
+    func forwardDeferringActivation(_ x: Tensor) -> Tensor {
+        let y = conv.forward(x)
+        prelu.forwardDeferred(y)
+        return y
+    }
+
     func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {
         guard let g = prelu.backward(dy, request.union(.input)) else { return nil }
         return conv.backward(g, request)
@@ -67,7 +75,22 @@ final class InceptionBlock: Layer {
     }
 
     func forward(_ x: Tensor) -> Tensor {
-        concat.forward(branches.map { $0.layer.forward(x) })
+        guard concat.appliesPReLU else { return concat.forward(branches.map { $0.layer.forward(x) }) }
+        // Branches ending in a convolution + PReLU leave the PReLU to the concatenation, which
+        // writes each activation once, into its place in the output (measured in docs/benchmarks.md).
+        var outputs: [Tensor] = [], activations: [PReLU?] = []
+        for (_, branch) in branches {
+            var y = x
+            for child in branch.children.dropLast() { y = child.layer.forward(y) }
+            if let unit = branch.children.last!.layer as? ConvPReLU {
+                outputs.append(unit.forwardDeferringActivation(y))
+                activations.append(unit.prelu)
+            } else {
+                outputs.append(branch.children.last!.layer.forward(y))
+                activations.append(nil)
+            }
+        }
+        return concat.forward(outputs, activations: activations)
     }
 
     func backward(_ dy: Tensor, _ request: GradientRequest) -> Tensor? {

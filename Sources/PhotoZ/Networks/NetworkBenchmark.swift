@@ -1,7 +1,14 @@
 import Foundation
 import NeuralNet
 
-/// Throughput of one network configuration: a training step, inference, one input gradient.
+/// What `NetworkBenchmark` times: a training step, inference, one input gradient.
+public enum NetworkBenchmarkSection: String, Codable, Sendable, CaseIterable {
+    case train, inference
+    case inputGradient = "input-gradient"
+}
+
+/// Throughput of one network configuration: a training step, inference, one input gradient
+/// (nil for a section that was not timed).
 public struct NetworkBenchmarkResult: Codable, Sendable {
     public var model: String
     public var head: String
@@ -9,13 +16,13 @@ public struct NetworkBenchmarkResult: Codable, Sendable {
     public var precision: String
     public var batchSize: Int
     /// forward + loss + backward (parameter gradients) + Adam update: batch / median step time.
-    public var trainImagesPerSecond: Double
+    public var trainImagesPerSecond: Double?
     /// The same steps as images / total time (the mean step), the statistic `photoz train` reports.
-    public var trainMeanImagesPerSecond: Double
+    public var trainMeanImagesPerSecond: Double?
     /// forward only.
-    public var inferenceImagesPerSecond: Double
+    public var inferenceImagesPerSecond: Double?
     /// forward + loss + backward to the input only (the cost of FGSM).
-    public var inputGradientImagesPerSecond: Double
+    public var inputGradientImagesPerSecond: Double?
     /// Peak resident memory of the process so far, MiB.
     public var peakRSSMegabytes: Double
 
@@ -43,6 +50,9 @@ public struct NetworkBenchmark: Sendable {
     public var maxRepeats = 30
     /// Arithmetic of convolutions and dense layers.
     public var precision = Precision.f32
+    /// The sections to time, in the order train, inference, input gradient (one alone gives a
+    /// process whose CPU time is that section's, for A/B comparisons of two builds).
+    public var sections = Set(NetworkBenchmarkSection.allCases)
 
     public init(architecture: Architecture, head: Head, batchSize: Int) {
         self.architecture = architecture
@@ -61,17 +71,22 @@ public struct NetworkBenchmark: Sendable {
         try net.prepare(batchSize: batchSize)
         net.inputTensor.write(images)
 
-        let (train, trainMean) = timeMedianAndMean {
-            net.forwardPrepared(ebv: ebv)
-            _ = net.loss(redshifts: z)
-            _ = net.backward(from: lossGradient(net), .parameters)
-            adam.update()
+        var train: Double?, trainMean: Double?, inference: Double?, inputGradient: Double?
+        if sections.contains(.train) {
+            (train, trainMean) = timeMedianAndMean {
+                net.forwardPrepared(ebv: ebv)
+                _ = net.loss(redshifts: z)
+                _ = net.backward(from: lossGradient(net), .parameters)
+                adam.update()
+            }
         }
-        let inference = time { net.forwardPrepared(ebv: ebv) }
-        let inputGradient = time {
-            net.forwardPrepared(ebv: ebv)
-            _ = net.loss(redshifts: z)
-            _ = net.backward(from: lossGradient(net), .input)
+        if sections.contains(.inference) { inference = time { net.forwardPrepared(ebv: ebv) } }
+        if sections.contains(.inputGradient) {
+            inputGradient = time {
+                net.forwardPrepared(ebv: ebv)
+                _ = net.loss(redshifts: z)
+                _ = net.backward(from: lossGradient(net), .input)
+            }
         }
         return NetworkBenchmarkResult(model: architecture.rawValue, head: head.rawValue, precision: precision.rawValue, batchSize: batchSize,
                                       trainImagesPerSecond: train, trainMeanImagesPerSecond: trainMean,

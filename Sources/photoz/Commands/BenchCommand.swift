@@ -40,6 +40,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Arithmetic of convolutions and dense layers: f32, or bf16 (AVX512-BF16 kernels; float32 weights, loss and softmax).")
     var precision: Precision = .f32
 
+    @Option(help: "Sections to time: train, inference, input-gradient (repeatable; default: all three).")
+    var section: [String] = NetworkBenchmarkSection.allCases.map(\.rawValue)
+
     @Flag(help: "Print one JSON object per case on stdout.")
     var json = false
 
@@ -49,6 +52,9 @@ struct BenchCommand: ParsableCommand {
         }
         guard Head(rawValue: head) != nil else { throw ValidationError("unknown --head \(head): use classification or regression") }
         guard batchSize.allSatisfy({ $0 > 0 }) else { throw ValidationError("--batch-size must be positive") }
+        for name in section where NetworkBenchmarkSection(rawValue: name) == nil {
+            throw ValidationError("unknown --section \(name): use train, inference or input-gradient")
+        }
         guard repeats > 0 else { throw ValidationError("--repeats must be at least 1") }
     }
 
@@ -63,16 +69,21 @@ struct BenchCommand: ParsableCommand {
                 bench.repeats = repeats
                 bench.precision = precision
                 bench.maxRepeats = max(bench.maxRepeats, repeats)
+                bench.sections = Set(section.compactMap(NetworkBenchmarkSection.init(rawValue:)))
                 let r = try bench.run()
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
                     print(String(decoding: try encoder.encode(r), as: UTF8.self))
                 } else {
-                    print(String(format: "%-10@ %-15@ %5d  %11.1f  %11.1f  %15.1f  %16.1f  %12.0f", r.model as NSString,
-                                 r.head as NSString, r.batchSize, r.trainImagesPerSecond, r.trainMeanImagesPerSecond,
-                                 r.inferenceImagesPerSecond,
-                                 r.inputGradientImagesPerSecond, r.peakRSSMegabytes))
+                    func figure(_ value: Double?, _ width: Int) -> String {
+                        let text = value.map { String(format: "%.1f", $0) } ?? "-"
+                        return String(repeating: " ", count: max(0, width - text.count)) + text
+                    }
+                    print(String(format: "%-10@ %-15@ %5d  ", r.model as NSString, r.head as NSString, r.batchSize)
+                          + [figure(r.trainImagesPerSecond, 11), figure(r.trainMeanImagesPerSecond, 11),
+                             figure(r.inferenceImagesPerSecond, 15), figure(r.inputGradientImagesPerSecond, 16)].joined(separator: "  ")
+                          + String(format: "  %12.0f", r.peakRSSMegabytes))
                 }
             }
         }
