@@ -209,7 +209,7 @@ final class CutoutPipeline: @unchecked Sendable {
             let state = states[f]!, group = state.groups[g], image = state.frames[b]!
             condition.unlock()
             let band = Band.allCases[b], frame = index.fields[fields[f]]![band]!
-            let resampler = LanczosResampler()
+            let resampler = LanczosResampler.forCutout, scratch = LanczosScratch()   // one scratch for the group's stamps
             var masked: [Int] = []
             try image.withUnsafeBufferPointer { image in
                 for (k, o) in group.range.enumerated() {
@@ -217,7 +217,7 @@ final class CutoutPipeline: @unchecked Sendable {
                     let grid = StampGrid(ra: target.ra, dec: target.dec, size: config.size, pixelScale: config.pixelScale)
                     let out = UnsafeMutableBufferPointer(rebasing: group.stamps![(k * 5 + b) * plane..<(k * 5 + b + 1) * plane])
                     do {
-                        masked.append(try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: out))
+                        masked.append(try resampler.resample(image: image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid, into: out, scratch: scratch))
                     } catch {
                         throw PhotoZDataError.io(path: frame.path, message: "cannot resample object \(target.objectID): \(error)")
                     }
