@@ -193,8 +193,10 @@ extension LanczosResampler {
                         let (w4, w2, d4, d2) = Self.tabulatedWithSlope(fu, weights)
                         // First pass: H_j and H′_j over the patch's lines, four at a time.
                         let rowOffset = (iu - 2 - uLow) * patchLength * size, stride = patchLength * size
+                        // As far as the second pass reads: lane c + slot t + 3 < blockLanes + slots.
+                        let reach = (blockLanes + slots + 3) / 4 * 4
                         var k = 0
-                        while k < patchLength {
+                        while k < reach {
                             let at = rowOffset + k * size
                             let p0 = rawPatch.loadUnaligned(fromByteOffset: at, as: SIMD4<Float>.self)
                             let p1 = rawPatch.loadUnaligned(fromByteOffset: at + stride, as: SIMD4<Float>.self)
