@@ -273,32 +273,21 @@ public final class LanczosScratch {
     }
 
     /// At least `count` doubles (contents undefined; the same memory on every call).
-    func doubles(_ count: Int) -> UnsafeMutablePointer<Double> {
-        if count > doubleCapacity {
-            doubleBuffer.deallocate()
-            doubleBuffer = .allocate(capacity: count)
-            doubleCapacity = count
-        }
-        return doubleBuffer
-    }
+    func doubles(_ count: Int) -> UnsafeMutablePointer<Double> { Self.grow(&doubleBuffer, &doubleCapacity, to: count) }
 
     /// At least `count` doubles apart from `doubles`.
-    func moreDoubles(_ count: Int) -> UnsafeMutablePointer<Double> {
-        if count > extraCapacity {
-            extraDoubles.deallocate()
-            extraDoubles = .allocate(capacity: count)
-            extraCapacity = count
-        }
-        return extraDoubles
-    }
+    func moreDoubles(_ count: Int) -> UnsafeMutablePointer<Double> { Self.grow(&extraDoubles, &extraCapacity, to: count) }
 
     /// At least `count` floats apart from the doubles.
-    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > floatCapacity {
-            floatBuffer.deallocate()
-            floatBuffer = .allocate(capacity: count)
-            floatCapacity = count
+    func floats(_ count: Int) -> UnsafeMutablePointer<Float> { Self.grow(&floatBuffer, &floatCapacity, to: count) }
+
+    /// `buffer`, replaced by a larger one when it holds fewer than `count` elements.
+    private static func grow<T>(_ buffer: inout UnsafeMutablePointer<T>, _ capacity: inout Int, to count: Int) -> UnsafeMutablePointer<T> {
+        if count > capacity {
+            buffer.deallocate()
+            buffer = .allocate(capacity: count)
+            capacity = count
         }
-        return floatBuffer
+        return buffer
     }
 }
