@@ -128,17 +128,18 @@ import WCS
 
     /// Resamples with either path at (ra, dec) and says which path was taken.
     static func stamp(_ image: [Float], width: Int, height: Int, wcs: WCS, ra: Double, dec: Double, size: Int = 64,
-                      scale: Double = 0.396, twoPass: Bool) throws -> (pixels: [Float], masked: Int, twoPass: Bool) {
+                      scale: Double = 0.396, twoPass: Bool, blocks: Bool = true) throws -> (pixels: [Float], masked: Int, twoPass: Bool, path: LanczosResampler.Path) {
         var out = [Float](repeating: 0, count: size * size)
         var resampler = LanczosResampler()
         resampler.allowsTwoPass = twoPass
+        resampler.allowsBlocks = blocks
         let grid = StampGrid(ra: ra, dec: dec, size: size, pixelScale: scale)
         let result = try image.withUnsafeBufferPointer { image in
             try out.withUnsafeMutableBufferPointer { out in
                 try resampler.resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: out)
             }
         }
-        return (out, result.masked, result.twoPass)
+        return (out, result.masked, result.twoPass, result.path)
     }
 
     @Test func twoPassAndGeneralPathsAgreeOnSkewedQuarterTurnedFrames() throws {
@@ -146,17 +147,22 @@ import WCS
         // Skews from none to 2.5 × the real frames' largest (u: 2.4·10⁻⁴, g: 3.4·10⁻⁴ px per px).
         for skew in [0.0, 1e-4, 3e-4, 8e-4] {
             let (image, wcs, peak) = try Self.skewedQuarterTurnedFrame(width: width, height: height, skew: skew)
-            var worst: Float = 0
+            var worst: Float = 0, worstLines: Float = 0
             for (k, (dx, dy)) in [(0.0, 0.0), (13.37, -21.2), (-30.5, 17.25), (27.1, 25.9)].enumerated() {
                 let ra = 150 + dx * 0.396 / 3600 / cos(2 * Double.pi / 180), dec = 2 + dy * 0.396 / 3600
                 for scale in k == 0 ? [0.396, 0.3, 0.5] : [0.396] {
                     let fast = try Self.stamp(image, width: width, height: height, wcs: wcs, ra: ra, dec: dec, scale: scale, twoPass: true)
+                    let lines = try Self.stamp(image, width: width, height: height, wcs: wcs, ra: ra, dec: dec, scale: scale, twoPass: true, blocks: false)
                     let general = try Self.stamp(image, width: width, height: height, wcs: wcs, ra: ra, dec: dec, scale: scale, twoPass: false)
                     #expect(fast.twoPass && !general.twoPass, "skew \(skew), offset \(k), scale \(scale): the two-pass path was not taken")
-                    #expect(fast.masked == 0 && general.masked == 0)
+                    // The frame's scale: blocks; another scale: line by line.
+                    #expect(fast.path == (scale == 0.396 ? .blocks : .twoPass) && lines.path == .twoPass, "skew \(skew), offset \(k), scale \(scale): \(fast.path)")
+                    #expect(fast.masked == 0 && general.masked == 0 && lines.masked == 0)
                     for (a, b) in zip(fast.pixels, general.pixels) { worst = max(worst, abs(a - b)) }
+                    for (a, b) in zip(lines.pixels, general.pixels) { worstLines = max(worstLines, abs(a - b)) }
                 }
             }
+            #expect(worstLines <= 4e-5 * peak, "skew \(skew): line-by-line and general paths differ by \(worstLines) (\(worstLines / peak) of the peak)")
             // The first-order expansion is off by ≤ ½ (0.01 px)² max|G″| ≈ 5·10⁻⁵ × peak/σ² ≈ 2.2·10⁻⁵
             // of the peak for σ = 1.5 px; float rounding adds ~10⁻⁶. Measured: 1.7·10⁻⁷ (no skew),
             // 1.4·10⁻⁶, 1.2·10⁻⁵, 2.0·10⁻⁵ of the peak. SWarp agrees with photoz to 10⁻⁴.
@@ -171,10 +177,17 @@ import WCS
             100 * exp(-((x - 79) * (x - 79) + (y - 82) * (y - 82)) / (2 * 9)) + 0.05 * x - 0.03 * y
         }
         let image = (0..<width * height).map { Float(f(Double($0 % width), Double($0 / width))) }
-        for (rotation, twoPass) in [(30.0, false), (2.0, false), (0.0, true), (90.0, true), (-90.0, true), (180.0, true)] {
+        // 0° and 180°: v is frame x, increasing and decreasing along a stamp row; ±90°: frame y.
+        for (rotation, twoPass) in [(30.0, false), (2.0, false), (0.0, true), (90.0, true), (-90.0, true), (180.0, true), (0.05, true), (90.05, true)] {
             let wcs = try Self.frameWCS(crpix: (80.5, 80.5), rotation: rotation)
             let stamp = try Self.stamp(image, width: width, height: height, wcs: wcs, ra: 150, dec: 2, twoPass: true)
             #expect(stamp.twoPass == twoPass, "rotation \(rotation)°: two-pass \(stamp.twoPass), expected \(twoPass)")
+            #expect(stamp.path == (twoPass ? .blocks : .general), "rotation \(rotation)°: \(stamp.path)")
+            if twoPass {   // the blocked path against the general one, in every orientation
+                let general = try Self.stamp(image, width: width, height: height, wcs: wcs, ra: 150, dec: 2, twoPass: false)
+                let difference = zip(stamp.pixels, general.pixels).map { abs($0 - $1) }.max()!
+                #expect(difference <= 1e-5 * 100, "rotation \(rotation)°: blocked and general paths differ by \(difference)")
+            }
             // Right: each stamp pixel holds the image at its own frame position (the analytic value).
             let grid = StampGrid(ra: 150, dec: 2, size: 64, pixelScale: 0.396)
             let (positions, _) = try LanczosResampler().framePositions(grid: grid, wcs: wcs)

@@ -15,8 +15,9 @@ import WCS
 /// masked; never a silent zero. NaN frame pixels in the footprint also give NaN.
 ///
 /// Stamps whose frame x barely moves along one stamp axis (frames aligned with the stamp or a
-/// quarter turn away, as SDSS's are) take a two-pass path that computes the same sum to first
-/// order in the small skew, a third of the products (`LanczosResampler+TwoPass.swift`); the
+/// quarter turn away, as SDSS's are) take a separable path that computes the same sum to first
+/// order in the small skew: in SIMD blocks when the stamp's scale is the frame's
+/// (`LanczosResampler+Blocks.swift`), else line by line (`LanczosResampler+TwoPass.swift`); the
 /// rest, and stamps on an edge or touching a non-finite pixel, take the general path below.
 public struct LanczosResampler: Sendable {
     /// The largest error allowed for the interpolated mapping, in frame pixels (see `StampMapping`).
@@ -24,8 +25,24 @@ public struct LanczosResampler: Sendable {
     /// Whether stamps whose mapping allows it are resampled in two passes (see
     /// `resampleTwoPass`); false forces the general path everywhere (tests compare the two).
     public var allowsTwoPass = true
+    /// Whether the blocked path (`resampleBlocks`) is tried before the per-line two-pass path;
+    /// false leaves the latter (tests compare the three).
+    public var allowsBlocks = true
 
     public init() {}
+
+    /// The resampler `photoz cutout` uses: every path, unless the environment variable
+    /// `PHOTOZ_RESAMPLING` says `general` (the general path only) or `lines` (no blocked path),
+    /// for comparing the paths on real frames (docs/benchmarks.md); any other value is ignored.
+    static let forCutout: LanczosResampler = {
+        var resampler = LanczosResampler()
+        switch ProcessInfo.processInfo.environment["PHOTOZ_RESAMPLING"] {
+        case "general": resampler.allowsTwoPass = false
+        case "lines": resampler.allowsBlocks = false
+        default: break
+        }
+        return resampler
+    }()
 
     /// The frame pixel positions (0-based, x then y for each stamp pixel, row by row) of every
     /// stamp pixel centre, and the per-pixel area ratio |det J|: what `resample` uses.
@@ -46,22 +63,33 @@ public struct LanczosResampler: Sendable {
     }
 
     /// Resamples `image` (width × height, x fastest) onto `grid` into `output` (size × size,
-    /// x fastest); returns the number of masked (NaN) pixels.
+    /// x fastest); returns the number of masked (NaN) pixels. `scratch`: working memory reused
+    /// from call to call (one per thread); a fresh one when not given.
     @discardableResult
     public func resample(image: UnsafeBufferPointer<Float>, width: Int, height: Int, wcs: WCS, grid: StampGrid,
-                         into output: UnsafeMutableBufferPointer<Float>) throws -> Int {
-        try resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: output).masked
+                         into output: UnsafeMutableBufferPointer<Float>, scratch: LanczosScratch? = nil) throws -> Int {
+        try resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: output, scratch: scratch).masked
     }
 
-    /// `resample`, also saying whether the two-pass path was taken (for tests).
+    /// The paths a stamp can take, fastest first.
+    enum Path { case blocks, twoPass, general }
+
+    /// `resample`, also saying which path was taken (for tests): `twoPass` is true for both
+    /// separable paths (blocks and per-line two-pass).
     func resampleReportingPath(image: UnsafeBufferPointer<Float>, width: Int, height: Int, wcs: WCS, grid: StampGrid,
-                               into output: UnsafeMutableBufferPointer<Float>) throws -> (masked: Int, twoPass: Bool) {
+                               into output: UnsafeMutableBufferPointer<Float>, scratch: LanczosScratch? = nil)
+        throws -> (masked: Int, twoPass: Bool, path: Path) {
         precondition(image.count == width * height, "image buffer must hold width × height pixels")
         precondition(output.count == grid.size * grid.size, "output buffer must hold size × size pixels")
         let mapping = try StampMapping(grid: grid, wcs: wcs, tolerance: mappingTolerance)
-        guard let pixels = image.baseAddress, let out = output.baseAddress else { return (0, false) }
-        if allowsTwoPass, resampleTwoPass(pixels, width: width, height: height, mapping: mapping, into: out) { return (0, true) }
-        return (resampleDirect(pixels, width: width, height: height, mapping: mapping, into: out), false)
+        guard let pixels = image.baseAddress, let out = output.baseAddress else { return (0, false, .general) }
+        if allowsTwoPass {
+            if allowsBlocks, resampleBlocks(pixels, width: width, height: height, mapping: mapping, into: out, scratch: scratch ?? LanczosScratch()) {
+                return (0, true, .blocks)
+            }
+            if resampleTwoPass(pixels, width: width, height: height, mapping: mapping, into: out) { return (0, true, .twoPass) }
+        }
+        return (resampleDirect(pixels, width: width, height: height, mapping: mapping, into: out), false, .general)
     }
 
     /// The general path: the 6 × 6 kernel evaluated at every stamp pixel's own frame position.

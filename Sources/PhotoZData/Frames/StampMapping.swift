@@ -73,6 +73,10 @@ struct StampMapping {
     /// the pixel centres of stamp row `j` and |det J| there.
     func row(_ j: Int, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, area: UnsafeMutablePointer<Double>) {
         let m = cells + 1
+        // Divisions by the spacing as multiplications by its inverse: exact when the spacing is a
+        // power of two (64-pixel stamps), within an ulp otherwise; three divisions per pixel were
+        // a quarter of the blocked resampler's time.
+        let inverse = 1 / spacing
         let sy = (Double(j) + 0.5) / spacing
         let b = min(Int(sy), cells - 1), v = sy - Double(b)
         for a in 0..<cells {
@@ -84,12 +88,13 @@ struct StampMapping {
             let first = a == 0 ? 0 : Int((Double(a) * spacing - 0.5).rounded(.up))
             let last = a == cells - 1 ? size - 1 : min(size - 1, Int((Double(a + 1) * spacing - 0.5).rounded(.up)) - 1)
             guard first <= last else { continue }
+            let left = (p01.x - p00.x, p01.y - p00.y), right = (p11.x - p10.x, p11.y - p10.y)
             for i in first...last {
-                let u = (Double(i) + 0.5) / spacing - Double(a)
+                let u = (Double(i) + 0.5) * inverse - Double(a)
                 x[i] = lx + u * (rx - lx)
                 y[i] = ly + u * (ry - ly)
-                let dxdj = ((1 - u) * (p01.x - p00.x) + u * (p11.x - p10.x)) / spacing
-                let dydj = ((1 - u) * (p01.y - p00.y) + u * (p11.y - p10.y)) / spacing
+                let dxdj = ((1 - u) * left.0 + u * right.0) * inverse
+                let dydj = ((1 - u) * left.1 + u * right.1) * inverse
                 area[i] = abs(dxdi * dydj - dxdj * dydi)
             }
         }
