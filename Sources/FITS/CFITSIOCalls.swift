@@ -121,6 +121,99 @@ enum CFITSIO {
     }
 }
 
+// MARK: - Header cards in memory (FITSHeader)
+
+extension CFITSIO {
+    /// The raw value text of a card (`card`: NUL-terminated, trailing blanks removed), as
+    /// `ffgkey` gives it; errors as `FITSFile.cReadKeyword` reports them.
+    /// The corresponding C function is `ffpsvc`.
+    static func parseValue(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var status: Int32 = 0
+        marked(&status) { ffpsvc(card, &value, nil, &$0) }
+        try check(status, "ffgkey", "cannot read keyword \(keyword)", path: path, hdu: hdu)
+        return string(value)
+    }
+
+    /// A string card's value without its quotes and trailing blanks, as the first step of
+    /// `ffgkls` gives it (CONTINUE cards are `FITSHeader`'s). The corresponding C functions are
+    /// `ffpsvc` and `ffc2s`.
+    static func parseString(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var text = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var status: Int32 = 0
+        marked(&status) { status in
+            ffpsvc(card, &value, nil, &status)
+            if status == 0 && value[0] != 0 { ffc2s(value, &text, &status) }
+        }
+        try check(status, "ffgkls", "cannot read string keyword \(keyword)", path: path, hdu: hdu)
+        return string(text)
+    }
+
+    /// The string value and comment a CONTINUE card adds to the string before it, or nil when
+    /// `card` is no CONTINUE card, as `ffgcnt` reads them (a value it cannot parse is empty).
+    /// The corresponding C functions are `ffpsvc` and `ffc2s`.
+    static func continuation(_ card: UnsafeMutablePointer<CChar>) -> (value: String, comment: String)? {
+        guard strncmp(card, "CONTINUE  ", 10) == 0 else { return nil }
+        memcpy(card, "D2345678= ", 10)  // a dummy name with a value indicator, as ffgcnt does
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var text = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
+        var ignored: Int32 = 0
+        ffpmrk()
+        ffpsvc(card, &value, &comment, &ignored)
+        ffc2s(value, &text, &ignored)
+        ffcmrk()  // whatever failed only empties the value, as in ffgcnt: its notes are dropped
+        return (ignored == 0 ? string(text) : "", string(comment))
+    }
+
+    /// A card's value text and comment as `ffgkyn` gives them (`FITSFile.headerCards`), with its
+    /// errors: a value that cannot be parsed, a name with characters FITS does not allow.
+    /// The corresponding C functions are `ffpsvc`, `ffgknm` and `fftrec`.
+    static func parseCard(_ card: UnsafeMutablePointer<CChar>, number: Int, path: String, hdu: Int) throws(FITSError) -> (value: String, comment: String) {
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
+        var name = [CChar](repeating: 0, count: Int(FLEN_KEYWORD))
+        var length: Int32 = 0
+        var status: Int32 = 0
+        marked(&status) { status in
+            ffgknm(card, &name, &length, &status)
+            guard ffpsvc(card, &value, &comment, &status) == 0, fftrec(&name, &status) != 0 else { return }
+            ffpmsg("Name of keyword no. \(number) contains illegal character(s): \(string(name))")
+            if number % 36 == 0 { ffpmsg("  (This may indicate a missing END keyword).") }
+        }
+        try check(status, "ffgkyn", "cannot read header card \(number)", path: path, hdu: hdu)
+        return (string(value), string(comment))
+    }
+
+    /// A card's integer value as `ffgkyjj` reads it, or nil when it has none or it is no
+    /// integer. Plain `NAME    = 123` cards are read here; anything else by cfitsio.
+    /// The corresponding C functions are `ffpsvc` and `ffc2jj`.
+    static func integerValue(_ card: UnsafeMutablePointer<CChar>) -> Int64? {
+        let length = strlen(card)
+        // The value of a "= " card is the token after the blanks, up to a blank or a slash (ffpsvc).
+        if length > 10, card[8] == 0x3D, card[9] == 0x20, strncmp(card, "HIERARCH ", 9) != 0 {
+            var i = 10
+            while i < length && card[i] == 0x20 { i += 1 }
+            var end = i
+            while end < length && card[end] != 0x20 && card[end] != 0x2F { end += 1 }
+            let token = UnsafeBufferPointer(start: UnsafeRawPointer(card + i).assumingMemoryBound(to: UInt8.self), count: end - i)
+            let digits = token.first == 0x2B || token.first == 0x2D ? token.dropFirst() : token[...]
+            if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(String(decoding: token, as: UTF8.self)) {
+                return value
+            }
+        }
+        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
+        var result: Int64 = 0
+        var status: Int32 = 0
+        ffpmrk()
+        ffpsvc(card, &value, nil, &status)
+        ffc2jj(value, &result, &status)
+        ffcmrk()  // absent or not an integer: the caller's default, without cfitsio's notes
+        return status == 0 ? result : nil
+    }
+}
+
 extension FITSFile {
     /// Runs one cfitsio call on this file's handle and throws if its status is non-zero.
     @inline(__always)
@@ -211,7 +304,13 @@ extension FITSFile {
     /// own sums (its C arithmetic wraps around for hostile headers). Throws when a card is
     /// negative or the product does not fit 64 bits: such a header describes no real file.
     func cDeclaredDataBytes(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) -> Int64 {
-        func card(_ name: String, default value: Int64) -> Int64 { integerCard(name, default: value) }
+        // A read-only file's header is read once (FITSHeader) instead of searched six times, two
+        // of them through the whole header where PCOUNT and GCOUNT are absent (primary HDUs).
+        let header = mode == .readOnly ? try? self.header() : nil
+        func card(_ name: String, default value: Int64) -> Int64 {
+            guard let header else { return integerCard(name, default: value) }
+            return header.integer(name) ?? value
+        }
         func fail(_ message: String) -> FITSError {
             FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation())
         }
@@ -417,6 +516,38 @@ extension FITSFile {
         defer { if let value { var s: Int32 = 0; fffree(value, &s) } }
         try CFITSIO.check(status, "ffgkls", "cannot read string keyword \(name)", path: path, hdu: cCurrentHDU())
         return value.map { String(cString: $0) } ?? ""
+    }
+
+    /// Every card of the current header in one call, for `FITSHeader`: the cards as cfitsio
+    /// reads them and each card's keyword name. The corresponding C functions are `ffhdr2str`
+    /// and `ffgknm`.
+    func cReadHeader() throws(FITSError) -> FITSHeader {
+        let hdu = cCurrentHDU()
+        var text: UnsafeMutablePointer<CChar>?
+        var count: Int32 = 0
+        try call("ffhdr2str", "cannot read header", hdu: hdu) { ffhdr2str($0, 0, nil, 0, &text, &count, &$1) }
+        guard let text else { preconditionFailure("ffhdr2str returned no header and no error for \(path)") }
+        defer { var status: Int32 = 0; fffree(text, &status) }
+        let cards = max(Int(count) - 1, 0)  // ffhdr2str appends an END card
+        let records = UnsafeRawBufferPointer(start: text, count: cards * 80)
+        var names: [String] = []
+        names.reserveCapacity(cards)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81) { card in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_KEYWORD)) { name in
+                for k in 0..<cards {
+                    var length = 80
+                    while length > 0 && records[k * 80 + length - 1] == 0x20 { length -= 1 }
+                    for i in 0..<length { card[i] = CChar(bitPattern: records[k * 80 + i]) }
+                    card[length] = 0
+                    var nameLength: Int32 = 0
+                    var status: Int32 = 0
+                    name[0] = 0
+                    ffgknm(card.baseAddress!, name.baseAddress!, &nameLength, &status)  // no status set, no message
+                    names.append(String(cString: name.baseAddress!))
+                }
+            }
+        }
+        return FITSHeader(path: path, hdu: hdu, records: [UInt8](records), names: names)
     }
 
     /// The number of cards in the current header (END excluded). The corresponding C function is `ffghsp`.
