@@ -124,30 +124,44 @@ enum CFITSIO {
 // MARK: - Header cards in memory (FITSHeader)
 
 extension CFITSIO {
-    /// The raw value text of a card (`card`: NUL-terminated, trailing blanks removed), as
-    /// `ffgkey` gives it; errors as `FITSFile.cReadKeyword` reports them.
-    /// The corresponding C function is `ffpsvc`.
-    static func parseValue(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
-        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var status: Int32 = 0
-        marked(&status) { ffpsvc(card, &value, nil, &$0) }
-        try check(status, "ffgkey", "cannot read keyword \(keyword)", path: path, hdu: hdu)
-        return string(value)
+    /// Runs `body` with zeroed stack buffers for a value and a comment (FLEN_VALUE, FLEN_COMMENT).
+    private static func withValueBuffers<R>(_ body: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<CChar>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_VALUE) + Int(FLEN_COMMENT)) { buffer in
+            buffer.initialize(repeating: 0)
+            return try body(buffer.baseAddress!, buffer.baseAddress! + Int(FLEN_VALUE))
+        }
     }
 
-    /// A string card's value without its quotes and trailing blanks, as the first step of
-    /// `ffgkls` gives it (CONTINUE cards are `FITSHeader`'s). The corresponding C functions are
-    /// `ffpsvc` and `ffc2s`.
-    static func parseString(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
-        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var text = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var status: Int32 = 0
-        marked(&status) { status in
-            ffpsvc(card, &value, nil, &status)
-            if status == 0 && value[0] != 0 { ffc2s(value, &text, &status) }
+    /// The raw value text of a card (`card`: NUL-terminated, trailing blanks removed) as `ffgkey`
+    /// gives it, and for a quoted value the string without its quotes and trailing blanks as
+    /// `ffgkls` gives it before any CONTINUE card (nil otherwise); errors as `FITSFile.string(_:)`
+    /// reports them. The corresponding C functions are `ffpsvc` and `ffc2s`.
+    static func parseString(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> (raw: String, text: String?) {
+        var raw = "", text: String?
+        var status: Int32 = 0, function = "ffgkey"
+        withValueBuffers { value, unquoted in
+            marked(&status) { status in
+                guard ffpsvc(card, value, nil, &status) == 0 else { return }
+                raw = String(cString: value)
+                guard value[0] == 0x27 else { return }
+                function = "ffgkls"
+                if ffc2s(value, unquoted, &status) == 0 { text = String(cString: unquoted) }
+            }
         }
-        try check(status, "ffgkls", "cannot read string keyword \(keyword)", path: path, hdu: hdu)
-        return string(text)
+        try check(status, function, function == "ffgkey" ? "cannot read keyword \(keyword)" : "cannot read string keyword \(keyword)", path: path, hdu: hdu)
+        return (raw, text)
+    }
+
+    /// The raw value text of a card, as `ffgkey` gives it; errors as `FITSFile.cReadKeyword`
+    /// reports them. The corresponding C function is `ffpsvc`.
+    static func parseValue(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
+        var raw = ""
+        var status: Int32 = 0
+        withValueBuffers { value, _ in
+            marked(&status) { if ffpsvc(card, value, nil, &$0) == 0 { raw = String(cString: value) } }
+        }
+        try check(status, "ffgkey", "cannot read keyword \(keyword)", path: path, hdu: hdu)
+        return raw
     }
 
     /// The string value and comment a CONTINUE card adds to the string before it, or nil when
@@ -156,34 +170,49 @@ extension CFITSIO {
     static func continuation(_ card: UnsafeMutablePointer<CChar>) -> (value: String, comment: String)? {
         guard strncmp(card, "CONTINUE  ", 10) == 0 else { return nil }
         memcpy(card, "D2345678= ", 10)  // a dummy name with a value indicator, as ffgcnt does
-        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var text = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
-        var ignored: Int32 = 0
-        ffpmrk()
-        ffpsvc(card, &value, &comment, &ignored)
-        ffc2s(value, &text, &ignored)
-        ffcmrk()  // whatever failed only empties the value, as in ffgcnt: its notes are dropped
-        return (ignored == 0 ? string(text) : "", string(comment))
+        return withValueBuffers { value, comment in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_VALUE)) { text in
+                text.initialize(repeating: 0)
+                var ignored: Int32 = 0
+                ffpmrk()
+                ffpsvc(card, value, comment, &ignored)
+                ffc2s(value, text.baseAddress!, &ignored)
+                ffcmrk()  // whatever failed only empties the value, as in ffgcnt: its notes are dropped
+                return (ignored == 0 ? String(cString: text.baseAddress!) : "", String(cString: comment))
+            }
+        }
     }
 
-    /// A card's value text and comment as `ffgkyn` gives them (`FITSFile.headerCards`), with its
-    /// errors: a value that cannot be parsed, a name with characters FITS does not allow.
-    /// The corresponding C functions are `ffpsvc`, `ffgknm` and `fftrec`.
-    static func parseCard(_ card: UnsafeMutablePointer<CChar>, number: Int, path: String, hdu: Int) throws(FITSError) -> (value: String, comment: String) {
-        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
-        var comment = [CChar](repeating: 0, count: Int(FLEN_COMMENT))
-        var name = [CChar](repeating: 0, count: Int(FLEN_KEYWORD))
-        var length: Int32 = 0
+    /// The name, value text and comment of the cards of `header` whose name `include` accepts,
+    /// as `ffgkyn` gives them (`FITSFile.headerCards`), every card checked as there: a value
+    /// that cannot be parsed, a name with characters FITS does not allow.
+    /// The corresponding C functions are `ffpsvc` and `fftrec`.
+    static func parseCards(_ header: FITSHeader, where include: (String) -> Bool) throws(FITSError) -> [(name: String, value: String, comment: String)] {
+        var kept: [(name: String, value: String, comment: String)] = []
         var status: Int32 = 0
-        marked(&status) { status in
-            ffgknm(card, &name, &length, &status)
-            guard ffpsvc(card, &value, &comment, &status) == 0, fftrec(&name, &status) != 0 else { return }
-            ffpmsg("Name of keyword no. \(number) contains illegal character(s): \(string(name))")
-            if number % 36 == 0 { ffpmsg("  (This may indicate a missing END keyword).") }
+        var failed = 0
+        withValueBuffers { value, comment in
+            marked(&status) { status in
+                for k in 0..<header.count {
+                    let keep = include(header.names[k])
+                    header.withCard(k) { card in
+                        value[0] = 0
+                        comment[0] = 0
+                        guard ffpsvc(card, value, keep ? comment : nil, &status) == 0 else { return }
+                        header.names[k].withCString { name in
+                            if fftrec(UnsafeMutablePointer(mutating: name), &status) != 0 {
+                                ffpmsg("Name of keyword no. \(k + 1) contains illegal character(s): \(header.names[k])")
+                                if (k + 1) % 36 == 0 { ffpmsg("  (This may indicate a missing END keyword).") }
+                            }
+                        }
+                    }
+                    if status != 0 { failed = k + 1; return }
+                    if keep { kept.append((header.names[k], String(cString: value), String(cString: comment))) }
+                }
+            }
         }
-        try check(status, "ffgkyn", "cannot read header card \(number)", path: path, hdu: hdu)
-        return (string(value), string(comment))
+        try check(status, "ffgkyn", "cannot read header card \(failed)", path: header.path, hdu: header.hdu)
+        return kept
     }
 
     /// A card's integer value as `ffgkyjj` reads it, or nil when it has none or it is no
@@ -203,13 +232,14 @@ extension CFITSIO {
                 return value
             }
         }
-        var value = [CChar](repeating: 0, count: Int(FLEN_VALUE))
         var result: Int64 = 0
         var status: Int32 = 0
-        ffpmrk()
-        ffpsvc(card, &value, nil, &status)
-        ffc2jj(value, &result, &status)
-        ffcmrk()  // absent or not an integer: the caller's default, without cfitsio's notes
+        withValueBuffers { value, _ in
+            ffpmrk()
+            ffpsvc(card, value, nil, &status)
+            ffc2jj(value, &result, &status)
+            ffcmrk()  // absent or not an integer: the caller's default, without cfitsio's notes
+        }
         return status == 0 ? result : nil
     }
 }
@@ -523,13 +553,31 @@ extension FITSFile {
     /// and `ffgknm`.
     func cReadHeader() throws(FITSError) -> FITSHeader {
         let hdu = cCurrentHDU()
+        // A file read whole into memory holds the cards as cfitsio reads them, from the header's
+        // start (ffghadll) for as many cards as it counted (ffghsp): copied from there, without
+        // ffhdr2str's card-by-card reads (a fifth of an uncompressed ingest's header work).
+        if let image, let base = image.base.pointee {
+            var headStart: Int64 = 0, dataStart: Int64 = 0, dataEnd: Int64 = 0
+            var count: Int32 = 0, more: Int32 = 0
+            try call("ffghadll", "cannot read header", hdu: hdu) { ffghadll($0, &headStart, &dataStart, &dataEnd, &$1) }
+            try call("ffghsp", "cannot read header", hdu: hdu) { ffghsp($0, &count, &more, &$1) }
+            let end = headStart + Int64(count) * 80
+            if headStart >= 0, count >= 0, end <= Int64(image.size.pointee) {
+                return header(hdu: hdu, records: UnsafeRawBufferPointer(start: base + Int(headStart), count: Int(count) * 80))
+            }
+        }
         var text: UnsafeMutablePointer<CChar>?
         var count: Int32 = 0
         try call("ffhdr2str", "cannot read header", hdu: hdu) { ffhdr2str($0, 0, nil, 0, &text, &count, &$1) }
         guard let text else { preconditionFailure("ffhdr2str returned no header and no error for \(path)") }
         defer { var status: Int32 = 0; fffree(text, &status) }
         let cards = max(Int(count) - 1, 0)  // ffhdr2str appends an END card
-        let records = UnsafeRawBufferPointer(start: text, count: cards * 80)
+        return header(hdu: hdu, records: UnsafeRawBufferPointer(start: text, count: cards * 80))
+    }
+
+    /// A `FITSHeader` of the cards in `records` (80 bytes each), named by `ffgknm`.
+    private func header(hdu: Int, records: UnsafeRawBufferPointer) -> FITSHeader {
+        let cards = records.count / 80
         var names: [String] = []
         names.reserveCapacity(cards)
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81) { card in

@@ -18,6 +18,8 @@ public struct FITSHeader: Sendable {
     /// Each card's keyword name as cfitsio gives it (`ffgknm`: up to the first blank or `=`;
     /// the name after `HIERARCH`).
     let names: [String]
+    /// The names with a–z read as A–Z, as cfitsio compares them with the keyword asked for.
+    let keys: [String]
 
     init(path: String, hdu: Int, records: [UInt8], names: [String]) {
         precondition(records.count == names.count * 80, "one name per 80-byte card")
@@ -25,6 +27,10 @@ public struct FITSHeader: Sendable {
         self.hdu = hdu
         self.records = records
         self.names = names
+        keys = names.map { name in
+            name.utf8.contains { $0 >= 0x61 && $0 <= 0x7A }
+                ? String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self) : name
+        }
     }
 
     /// The number of cards, END excluded.
@@ -35,9 +41,13 @@ public struct FITSHeader: Sendable {
     ///
     /// Throws when the value is not a string.
     public func string(_ keyword: String) throws -> String? {
-        guard let card = firstCard(keyword), let (value, kind) = try typedValue(card, keyword) else { return nil }
-        guard kind == .string else { throw wrongType(keyword, value, kind, wanted: "a string") }
-        return try longString(card, keyword)
+        guard let card = firstCard(keyword) else { return nil }
+        let (raw, text) = try withCard(card) { try CFITSIO.parseString($0, keyword: keyword, path: path, hdu: hdu) }
+        let value = FITSFile.trimmingBlanks(raw)
+        guard !value.isEmpty else { return nil }
+        let kind = FITSFile.kind(of: value)
+        guard kind == .string, let text else { throw wrongType(keyword, value, kind, wanted: "a string") }
+        return longString(text, after: card)
     }
 
     /// A numeric keyword's value (integer or floating point, `D` exponents accepted); nil when
@@ -56,7 +66,7 @@ public struct FITSHeader: Sendable {
     /// Throws when one of them is not a number.
     public func doubles(_ keyword: String) throws -> [Double] {
         var values: [Double] = []
-        for card in names.indices where Self.matches(names[card], keyword) {
+        for card in keys.indices where keys[card] == keyword {
             if let value = try number(card, keyword) { values.append(value) }
         }
         return values
@@ -66,13 +76,9 @@ public struct FITSHeader: Sendable {
     /// whose name `include` accepts. Every card is checked as there: a card whose value cannot
     /// be parsed or whose name has characters FITS does not allow throws, kept or not.
     public func cards(where include: (String) -> Bool = { _ in true }) throws -> [FITSCard] {
-        var kept: [FITSCard] = []
-        for card in names.indices {
-            let (value, comment) = try withCard(card) { try CFITSIO.parseCard($0, number: card + 1, path: path, hdu: hdu) }
-            guard include(names[card]) else { continue }
-            kept.append(FITSCard(name: names[card], value: value.hasPrefix("'") ? FITSFile.unquote(value) : value, comment: comment))
+        try CFITSIO.parseCards(self, where: include).map { card in
+            FITSCard(name: card.name, value: card.value.hasPrefix("'") ? FITSFile.unquote(card.value) : card.value, comment: card.comment)
         }
-        return kept
     }
 
     /// An integer card as cfitsio reads it (`ffgkyjj`), or nil when it is absent, has no value
@@ -82,17 +88,9 @@ public struct FITSHeader: Sendable {
         return withCard(card) { CFITSIO.integerValue($0) }
     }
 
-    /// The index of the first card named `keyword`, compared as cfitsio compares names (case
-    /// folded), or nil.
+    /// The index of the first card named `keyword` (upper case), or nil.
     func firstCard(_ keyword: String) -> Int? {
-        names.firstIndex { Self.matches($0, keyword) }
-    }
-
-    /// Whether a card's name is `keyword` (upper case), with the card's a–z read as A–Z.
-    static func matches(_ name: String, _ keyword: String) -> Bool {
-        let a = name.utf8, b = keyword.utf8
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in (x >= 0x61 && x <= 0x7A ? x - 0x20 : x) == y }
+        keys.firstIndex(of: keyword)
     }
 
     /// Runs `body` with card `card` as a NUL-terminated C string without trailing blanks (as
@@ -127,10 +125,10 @@ public struct FITSHeader: Sendable {
         return double
     }
 
-    /// The string value of card `card` without its quotes, followed over CONTINUE cards as
-    /// cfitsio's `ffgkls` follows them.
-    private func longString(_ card: Int, _ keyword: String) throws -> String {
-        var text = try withCard(card) { try CFITSIO.parseString($0, keyword: keyword, path: path, hdu: hdu) }
+    /// A string value `text` (without its quotes) of card `card`, followed over the CONTINUE
+    /// cards after it as cfitsio's `ffgkls` follows them.
+    private func longString(_ text: String, after card: Int) -> String {
+        var text = text
         var next = card + 1
         while text.utf8.last == UInt8(ascii: "&"), next < count {
             guard let (more, comment) = withCard(next, { CFITSIO.continuation($0) }), !more.isEmpty || !comment.isEmpty else { break }
