@@ -86,3 +86,26 @@ private func headerOnlyFITS(_ cards: [(String, String)], dataBytes: Int = 0) -> 
         #expect(problem.file == dir.file("7-g.fits") && problem.detail.contains("BSCALE"))
     }
 }
+
+@Suite struct HostileRepeatedScalingTests {
+    /// cfitsio scales pixels by the last BSCALE card of a header, a keyword read gives the first:
+    /// a sane BSCALE followed by BSCALE = NAN was let through. Every card is checked now.
+    @Test func aRepeatedScaleIsCheckedInEveryCard() throws {
+        let dir = TemporaryDirectory()
+        var pixels = Data()
+        for _ in 0..<(16 * 16) { withUnsafeBytes(of: Float(2).bitPattern.bigEndian) { pixels.append(contentsOf: $0) } }
+        for band in Band.allCases {
+            let cards = [("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "2"), ("NAXIS1", "16"), ("NAXIS2", "16")]
+                + (band == .i ? [("BSCALE", "1.0"), ("BSCALE", "NAN")] : [])
+            var bytes = headerOnlyFITS(cards)
+            bytes.append(pixels)
+            bytes.append(Data(count: 2880 - pixels.count))
+            try bytes.write(to: URL(fileURLWithPath: dir.file("7-\(band.rawValue).fits")))
+        }
+        let files = Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0, dir.file("7-\($0.rawValue).fits")) })
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 5 * 16 * 16)
+        defer { buffer.deallocate() }
+        let problem = try #require(throws: CutoutProblem.self) { try CutoutReader(layout: .perBand, size: 16).read(files: files, into: buffer) }
+        #expect(problem.file == dir.file("7-i.fits") && problem.detail.contains("BSCALE = nan"))
+    }
+}
