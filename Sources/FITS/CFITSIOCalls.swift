@@ -347,14 +347,15 @@ extension FITSFile {
         let bitpix = card("BITPIX", default: 8), naxis = card("NAXIS", default: 0)
         guard (0...999).contains(naxis) else { throw fail("NAXIS = \(naxis) is outside 0...999") }
         var elements: Int64 = naxis > 0 ? 1 : 0
-        var factors: [String] = []
+        // Keyword names and messages are made only when needed: this runs before every data read.
+        func axisName(_ axis: Int64) -> String { axis == 0 ? "NAXIS1" : axis == 1 ? "NAXIS2" : "NAXIS\(axis + 1)" }
+        func factors(through last: Int64) -> [String] { (0...last).map { "\(axisName($0)) = \(card(axisName($0), default: 0))" } }
         for axis in 0..<naxis {
-            let length = card("NAXIS\(axis + 1)", default: 0)
-            factors.append("NAXIS\(axis + 1) = \(length)")
+            let length = card(axisName(axis), default: 0)
             guard length >= 0 else { throw fail("NAXIS\(axis + 1) = \(length) is negative") }
             let (product, overflow) = elements.multipliedReportingOverflow(by: length)
             guard !overflow else {
-                throw fail("the header declares more data than 64-bit sizes hold (\(factors.joined(separator: " × ")) × …): the header is corrupt")
+                throw fail("the header declares more data than 64-bit sizes hold (\(factors(through: axis).joined(separator: " × ")) × …): the header is corrupt")
             }
             elements = product
         }
@@ -365,7 +366,7 @@ extension FITSFile {
         let (values, o2) = perGroup.multipliedReportingOverflow(by: groups)
         let (bytes, o3) = values.multipliedReportingOverflow(by: bytesPerElement)
         guard !o1, !o2, !o3 else {
-            throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(factors.joined(separator: ", ")) declare more data than 64-bit sizes hold: the header is corrupt")
+            throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(naxis > 0 ? factors(through: naxis - 1).joined(separator: ", ") : "") declare more data than 64-bit sizes hold: the header is corrupt")
         }
         return bytes
     }
@@ -575,24 +576,31 @@ extension FITSFile {
         return header(hdu: hdu, records: UnsafeRawBufferPointer(start: text, count: cards * 80))
     }
 
-    /// A `FITSHeader` of the cards in `records` (80 bytes each), named by `ffgknm`.
+    /// A `FITSHeader` of the cards in `records` (80 bytes each), named as `ffgknm` names them:
+    /// up to the first blank, `=` or NUL (at most 74 characters), read here; a HIERARCH card's
+    /// name by `ffgknm` itself.
     private func header(hdu: Int, records: UnsafeRawBufferPointer) -> FITSHeader {
         let cards = records.count / 80
         var names: [String] = []
         names.reserveCapacity(cards)
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81) { card in
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_KEYWORD)) { name in
-                for k in 0..<cards {
-                    var length = 80
-                    while length > 0 && records[k * 80 + length - 1] == 0x20 { length -= 1 }
-                    for i in 0..<length { card[i] = CChar(bitPattern: records[k * 80 + i]) }
-                    card[length] = 0
-                    var nameLength: Int32 = 0
-                    var status: Int32 = 0
-                    name[0] = 0
-                    ffgknm(card.baseAddress!, name.baseAddress!, &nameLength, &status)  // no status set, no message
-                    names.append(String(cString: name.baseAddress!))
-                }
+        let hierarch = Array("HIERARCH ".utf8)
+        for k in 0..<cards {
+            let card = UnsafeRawBufferPointer(rebasing: records[k * 80..<k * 80 + 80])
+            if !card.starts(with: hierarch) {
+                let end = card.prefix(Int(FLEN_KEYWORD) - 1).firstIndex { $0 == 0x20 || $0 == 0x3D || $0 == 0 } ?? Int(FLEN_KEYWORD) - 1
+                names.append(String(decoding: card[..<end], as: UTF8.self))
+                continue
+            }
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81 + Int(FLEN_KEYWORD)) { buffer in
+                let text = buffer.baseAddress!, name = text + 81
+                var length = 80
+                while length > 0 && card[length - 1] == 0x20 { length -= 1 }
+                UnsafeMutableRawPointer(text).copyMemory(from: card.baseAddress!, byteCount: length)
+                text[length] = 0
+                name[0] = 0
+                var nameLength: Int32 = 0, status: Int32 = 0
+                ffgknm(text, name, &nameLength, &status)  // no status set, no message
+                names.append(String(cString: name))
             }
         }
         return FITSHeader(path: path, hdu: hdu, records: [UInt8](records), names: names)

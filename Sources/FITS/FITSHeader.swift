@@ -98,10 +98,10 @@ public struct FITSHeader: Sendable {
     func withCard<R>(_ card: Int, _ body: (UnsafeMutablePointer<CChar>) throws -> R) rethrows -> R {
         try withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81) { buffer in
             var length = 80
-            records.withUnsafeBufferPointer { bytes in
+            records.withUnsafeBytes { bytes in
                 let start = card * 80
                 while length > 0 && bytes[start + length - 1] == 0x20 { length -= 1 }
-                for i in 0..<length { buffer[i] = CChar(bitPattern: bytes[start + i]) }
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress! + start, byteCount: length)
             }
             buffer[length] = 0
             return try body(buffer.baseAddress!)
