@@ -121,6 +121,129 @@ enum CFITSIO {
     }
 }
 
+// MARK: - Header cards in memory (FITSHeader)
+
+extension CFITSIO {
+    /// Runs `body` with zeroed stack buffers for a value and a comment (FLEN_VALUE, FLEN_COMMENT).
+    private static func withValueBuffers<R>(_ body: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<CChar>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_VALUE) + Int(FLEN_COMMENT)) { buffer in
+            buffer.initialize(repeating: 0)
+            return try body(buffer.baseAddress!, buffer.baseAddress! + Int(FLEN_VALUE))
+        }
+    }
+
+    /// The raw value text of a card (`card`: NUL-terminated, trailing blanks removed) as `ffgkey`
+    /// gives it, and for a quoted value the string without its quotes and trailing blanks as
+    /// `ffgkls` gives it before any CONTINUE card (nil otherwise); errors as `FITSFile.string(_:)`
+    /// reports them. The corresponding C functions are `ffpsvc` and `ffc2s`.
+    static func parseString(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> (raw: String, text: String?) {
+        var raw = "", text: String?
+        var status: Int32 = 0, function = "ffgkey"
+        withValueBuffers { value, unquoted in
+            marked(&status) { status in
+                guard ffpsvc(card, value, nil, &status) == 0 else { return }
+                raw = String(cString: value)
+                guard value[0] == 0x27 else { return }
+                function = "ffgkls"
+                if ffc2s(value, unquoted, &status) == 0 { text = String(cString: unquoted) }
+            }
+        }
+        try check(status, function, function == "ffgkey" ? "cannot read keyword \(keyword)" : "cannot read string keyword \(keyword)", path: path, hdu: hdu)
+        return (raw, text)
+    }
+
+    /// The raw value text of a card, as `ffgkey` gives it; errors as `FITSFile.cReadKeyword`
+    /// reports them. The corresponding C function is `ffpsvc`.
+    static func parseValue(_ card: UnsafeMutablePointer<CChar>, keyword: String, path: String, hdu: Int) throws(FITSError) -> String {
+        var raw = ""
+        var status: Int32 = 0
+        withValueBuffers { value, _ in
+            marked(&status) { if ffpsvc(card, value, nil, &$0) == 0 { raw = String(cString: value) } }
+        }
+        try check(status, "ffgkey", "cannot read keyword \(keyword)", path: path, hdu: hdu)
+        return raw
+    }
+
+    /// The string value and comment a CONTINUE card adds to the string before it, or nil when
+    /// `card` is no CONTINUE card, as `ffgcnt` reads them (a value it cannot parse is empty).
+    /// The corresponding C functions are `ffpsvc` and `ffc2s`.
+    static func continuation(_ card: UnsafeMutablePointer<CChar>) -> (value: String, comment: String)? {
+        guard strncmp(card, "CONTINUE  ", 10) == 0 else { return nil }
+        memcpy(card, "D2345678= ", 10)  // a dummy name with a value indicator, as ffgcnt does
+        return withValueBuffers { value, comment in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(FLEN_VALUE)) { text in
+                text.initialize(repeating: 0)
+                var ignored: Int32 = 0
+                ffpmrk()
+                ffpsvc(card, value, comment, &ignored)
+                ffc2s(value, text.baseAddress!, &ignored)
+                ffcmrk()  // whatever failed only empties the value, as in ffgcnt: its notes are dropped
+                return (ignored == 0 ? String(cString: text.baseAddress!) : "", String(cString: comment))
+            }
+        }
+    }
+
+    /// The name, value text and comment of the cards of `header` whose name `include` accepts,
+    /// as `ffgkyn` gives them (`FITSFile.headerCards`), every card checked as there: a value
+    /// that cannot be parsed, a name with characters FITS does not allow.
+    /// The corresponding C functions are `ffpsvc` and `fftrec`.
+    static func parseCards(_ header: FITSHeader, where include: (String) -> Bool) throws(FITSError) -> [(name: String, value: String, comment: String)] {
+        var kept: [(name: String, value: String, comment: String)] = []
+        var status: Int32 = 0
+        var failed = 0
+        withValueBuffers { value, comment in
+            marked(&status) { status in
+                for k in 0..<header.count {
+                    let keep = include(header.names[k])
+                    header.withCard(k) { card in
+                        value[0] = 0
+                        comment[0] = 0
+                        guard ffpsvc(card, value, keep ? comment : nil, &status) == 0 else { return }
+                        header.names[k].withCString { name in
+                            if fftrec(UnsafeMutablePointer(mutating: name), &status) != 0 {
+                                ffpmsg("Name of keyword no. \(k + 1) contains illegal character(s): \(header.names[k])")
+                                if (k + 1) % 36 == 0 { ffpmsg("  (This may indicate a missing END keyword).") }
+                            }
+                        }
+                    }
+                    if status != 0 { failed = k + 1; return }
+                    if keep { kept.append((header.names[k], String(cString: value), String(cString: comment))) }
+                }
+            }
+        }
+        try check(status, "ffgkyn", "cannot read header card \(failed)", path: header.path, hdu: header.hdu)
+        return kept
+    }
+
+    /// A card's integer value as `ffgkyjj` reads it, or nil when it has none or it is no
+    /// integer. Plain `NAME    = 123` cards are read here; anything else by cfitsio.
+    /// The corresponding C functions are `ffpsvc` and `ffc2jj`.
+    static func integerValue(_ card: UnsafeMutablePointer<CChar>) -> Int64? {
+        let length = strlen(card)
+        // The value of a "= " card is the token after the blanks, up to a blank or a slash (ffpsvc).
+        if length > 10, card[8] == 0x3D, card[9] == 0x20, strncmp(card, "HIERARCH ", 9) != 0 {
+            var i = 10
+            while i < length && card[i] == 0x20 { i += 1 }
+            var end = i
+            while end < length && card[end] != 0x20 && card[end] != 0x2F { end += 1 }
+            let token = UnsafeBufferPointer(start: UnsafeRawPointer(card + i).assumingMemoryBound(to: UInt8.self), count: end - i)
+            let digits = token.first == 0x2B || token.first == 0x2D ? token.dropFirst() : token[...]
+            if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(String(decoding: token, as: UTF8.self)) {
+                return value
+            }
+        }
+        var result: Int64 = 0
+        var status: Int32 = 0
+        withValueBuffers { value, _ in
+            ffpmrk()
+            ffpsvc(card, value, nil, &status)
+            ffc2jj(value, &result, &status)
+            ffcmrk()  // absent or not an integer: the caller's default, without cfitsio's notes
+        }
+        return status == 0 ? result : nil
+    }
+}
+
 extension FITSFile {
     /// Runs one cfitsio call on this file's handle and throws if its status is non-zero.
     @inline(__always)
@@ -211,21 +334,28 @@ extension FITSFile {
     /// own sums (its C arithmetic wraps around for hostile headers). Throws when a card is
     /// negative or the product does not fit 64 bits: such a header describes no real file.
     func cDeclaredDataBytes(_ function: String, _ operation: @autoclosure () -> String) throws(FITSError) -> Int64 {
-        func card(_ name: String, default value: Int64) -> Int64 { integerCard(name, default: value) }
+        // A read-only file's header is read once (FITSHeader) instead of searched six times, two
+        // of them through the whole header where PCOUNT and GCOUNT are absent (primary HDUs).
+        let header = mode == .readOnly ? try? self.header() : nil
+        func card(_ name: String, default value: Int64) -> Int64 {
+            guard let header else { return integerCard(name, default: value) }
+            return header.integer(name) ?? value
+        }
         func fail(_ message: String) -> FITSError {
             FITSError(status: 0, function: function, path: path, hdu: cCurrentHDU(), message: message, operation: operation())
         }
         let bitpix = card("BITPIX", default: 8), naxis = card("NAXIS", default: 0)
         guard (0...999).contains(naxis) else { throw fail("NAXIS = \(naxis) is outside 0...999") }
         var elements: Int64 = naxis > 0 ? 1 : 0
-        var factors: [String] = []
+        // Keyword names and messages are made only when needed: this runs before every data read.
+        func axisName(_ axis: Int64) -> String { axis == 0 ? "NAXIS1" : axis == 1 ? "NAXIS2" : "NAXIS\(axis + 1)" }
+        func factors(through last: Int64) -> [String] { (0...last).map { "\(axisName($0)) = \(card(axisName($0), default: 0))" } }
         for axis in 0..<naxis {
-            let length = card("NAXIS\(axis + 1)", default: 0)
-            factors.append("NAXIS\(axis + 1) = \(length)")
+            let length = card(axisName(axis), default: 0)
             guard length >= 0 else { throw fail("NAXIS\(axis + 1) = \(length) is negative") }
             let (product, overflow) = elements.multipliedReportingOverflow(by: length)
             guard !overflow else {
-                throw fail("the header declares more data than 64-bit sizes hold (\(factors.joined(separator: " × ")) × …): the header is corrupt")
+                throw fail("the header declares more data than 64-bit sizes hold (\(factors(through: axis).joined(separator: " × ")) × …): the header is corrupt")
             }
             elements = product
         }
@@ -236,7 +366,7 @@ extension FITSFile {
         let (values, o2) = perGroup.multipliedReportingOverflow(by: groups)
         let (bytes, o3) = values.multipliedReportingOverflow(by: bytesPerElement)
         guard !o1, !o2, !o3 else {
-            throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(factors.joined(separator: ", ")) declare more data than 64-bit sizes hold: the header is corrupt")
+            throw fail("BITPIX = \(bitpix), GCOUNT = \(groups), PCOUNT = \(extra) and \(naxis > 0 ? factors(through: naxis - 1).joined(separator: ", ") : "") declare more data than 64-bit sizes hold: the header is corrupt")
         }
         return bytes
     }
@@ -417,6 +547,63 @@ extension FITSFile {
         defer { if let value { var s: Int32 = 0; fffree(value, &s) } }
         try CFITSIO.check(status, "ffgkls", "cannot read string keyword \(name)", path: path, hdu: cCurrentHDU())
         return value.map { String(cString: $0) } ?? ""
+    }
+
+    /// Every card of the current header in one call, for `FITSHeader`: the cards as cfitsio
+    /// reads them and each card's keyword name. The corresponding C functions are `ffhdr2str`
+    /// and `ffgknm`.
+    func cReadHeader() throws(FITSError) -> FITSHeader {
+        let hdu = cCurrentHDU()
+        // A file read whole into memory holds the cards as cfitsio reads them, from the header's
+        // start (ffghadll) for as many cards as it counted (ffghsp): copied from there, without
+        // ffhdr2str's card-by-card reads (a fifth of an uncompressed ingest's header work).
+        if let image, let base = image.base.pointee {
+            var headStart: Int64 = 0, dataStart: Int64 = 0, dataEnd: Int64 = 0
+            var count: Int32 = 0, more: Int32 = 0
+            try call("ffghadll", "cannot read header", hdu: hdu) { ffghadll($0, &headStart, &dataStart, &dataEnd, &$1) }
+            try call("ffghsp", "cannot read header", hdu: hdu) { ffghsp($0, &count, &more, &$1) }
+            let end = headStart + Int64(count) * 80
+            if headStart >= 0, count >= 0, end <= Int64(image.size.pointee) {
+                return header(hdu: hdu, records: UnsafeRawBufferPointer(start: base + Int(headStart), count: Int(count) * 80))
+            }
+        }
+        var text: UnsafeMutablePointer<CChar>?
+        var count: Int32 = 0
+        try call("ffhdr2str", "cannot read header", hdu: hdu) { ffhdr2str($0, 0, nil, 0, &text, &count, &$1) }
+        guard let text else { preconditionFailure("ffhdr2str returned no header and no error for \(path)") }
+        defer { var status: Int32 = 0; fffree(text, &status) }
+        let cards = max(Int(count) - 1, 0)  // ffhdr2str appends an END card
+        return header(hdu: hdu, records: UnsafeRawBufferPointer(start: text, count: cards * 80))
+    }
+
+    /// A `FITSHeader` of the cards in `records` (80 bytes each), named as `ffgknm` names them:
+    /// up to the first blank, `=` or NUL (at most 74 characters), read here; a HIERARCH card's
+    /// name by `ffgknm` itself.
+    private func header(hdu: Int, records: UnsafeRawBufferPointer) -> FITSHeader {
+        let cards = records.count / 80
+        var names: [String] = []
+        names.reserveCapacity(cards)
+        let hierarch = Array("HIERARCH ".utf8)
+        for k in 0..<cards {
+            let card = UnsafeRawBufferPointer(rebasing: records[k * 80..<k * 80 + 80])
+            if !card.starts(with: hierarch) {
+                let end = card.prefix(Int(FLEN_KEYWORD) - 1).firstIndex { $0 == 0x20 || $0 == 0x3D || $0 == 0 } ?? Int(FLEN_KEYWORD) - 1
+                names.append(String(decoding: card[..<end], as: UTF8.self))
+                continue
+            }
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 81 + Int(FLEN_KEYWORD)) { buffer in
+                let text = buffer.baseAddress!, name = text + 81
+                var length = 80
+                while length > 0 && card[length - 1] == 0x20 { length -= 1 }
+                UnsafeMutableRawPointer(text).copyMemory(from: card.baseAddress!, byteCount: length)
+                text[length] = 0
+                name[0] = 0
+                var nameLength: Int32 = 0, status: Int32 = 0
+                ffgknm(text, name, &nameLength, &status)  // no status set, no message
+                names.append(String(cString: name))
+            }
+        }
+        return FITSHeader(path: path, hdu: hdu, records: [UInt8](records), names: names)
     }
 
     /// The number of cards in the current header (END excluded). The corresponding C function is `ffghsp`.

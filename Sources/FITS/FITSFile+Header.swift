@@ -143,7 +143,8 @@ extension FITSFile {
     static func unquote(_ value: String) -> String {
         var inner = value.dropFirst()
         if inner.hasSuffix("'") { inner = inner.dropLast() }
-        var text = inner.replacingOccurrences(of: "''", with: "'")
+        // Foundation's replacement only when there is a quote to replace (most values have none).
+        var text = inner.utf8.contains(UInt8(ascii: "'")) ? inner.replacingOccurrences(of: "''", with: "'") : String(inner)
         while text.hasSuffix(" ") { text.removeLast() }
         return text
     }
@@ -180,6 +181,11 @@ extension FITSFile {
 
     /// The error for a keyword whose value is not of the type asked for.
     private func wrongType(_ keyword: String, _ value: String, _ kind: ValueKind, wanted: String) -> FITSError {
+        ownError("read keyword", "cannot read keyword \(keyword)", Self.wrongTypeMessage(value, kind, wanted: wanted))
+    }
+
+    /// What is wrong with a keyword value of another type than the one asked for.
+    static func wrongTypeMessage(_ value: String, _ kind: ValueKind, wanted: String) -> String {
         let found = switch kind {
         case .string: "a string"
         case .logical: "a logical"
@@ -188,6 +194,6 @@ extension FITSFile {
         case .complex: "a complex number"
         case .unknown: "not a valid FITS value"
         }
-        return ownError("read keyword", "cannot read keyword \(keyword)", "its value \(value) is \(found), not \(wanted)")
+        return "its value \(value) is \(found), not \(wanted)"
     }
 }

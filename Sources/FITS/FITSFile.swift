@@ -22,6 +22,10 @@ public final class FITSFile {
     /// The file's bytes, when it was read whole into memory (`open(_:wholeInMemory:)`); kept
     /// until the handle is gone.
     let image: MemoryImage?
+    /// The last header read by `header()` in a read-only file (whose headers never change),
+    /// for its HDU: later calls for that HDU, and the size checks before its data is read,
+    /// use it instead of asking cfitsio for keyword after keyword.
+    var headerCache: FITSHeader?
 
     private init(path: String, mode: Mode, handle: FITSHandle, image: MemoryImage? = nil) {
         self.path = path
@@ -144,6 +148,18 @@ public final class FITSFile {
     /// also parses each HDU's compression keywords. The corresponding C function is `ffmrhd`.
     public func moveToNextHDU() throws -> FITSHDUType? {
         try cMoveToNext().map(Self.hduType)
+    }
+
+    /// The current HDU's header, read in one pass (see `FITSHeader`): for looking up several
+    /// keywords, each lookup a scan of the cards in memory. In a read-only file the header is
+    /// kept until another HDU's is read, so asking again for the same HDU costs nothing.
+    ///
+    /// The corresponding C function is `ffhdr2str`.
+    public func header() throws -> FITSHeader {
+        if let headerCache, headerCache.hdu == cCurrentHDU() { return headerCache }
+        let header = try cReadHeader()
+        if mode == .readOnly { headerCache = header }
+        return header
     }
 
     /// The type of the current HDU. The corresponding C function is `ffghdt`.

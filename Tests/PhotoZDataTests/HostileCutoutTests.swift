@@ -65,24 +65,38 @@ private func headerOnlyFITS(_ cards: [(String, String)], dataBytes: Int = 0) -> 
 }
 
 @Suite struct HostileScalingTests {
-    /// cfitsio reads BSCALE = NAN as no scaling at all (the pixels came out unscaled, with no
-    /// error); such headers make the object unreadable instead.
-    @Test(arguments: ["NAN", "INF", "0"])
-    func aScaleNoImageCanHaveIsRefused(bscale: String) throws {
+    /// Reads object 7 from 16×16 per-band files of pixels 2, `extra` cards added to one band's
+    /// header; returns the problem, which must be thrown.
+    private func problem(extra: [(String, String)], in band: Band) throws -> (CutoutProblem, TemporaryDirectory) {
         let dir = TemporaryDirectory()
         var pixels = Data()
         for _ in 0..<(16 * 16) { withUnsafeBytes(of: Float(2).bitPattern.bigEndian) { pixels.append(contentsOf: $0) } }
-        for band in Band.allCases {
-            let cards = [("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "2"), ("NAXIS1", "16"), ("NAXIS2", "16")] + (band == .g ? [("BSCALE", bscale)] : [])
+        for b in Band.allCases {
+            let cards = [("SIMPLE", "T"), ("BITPIX", "-32"), ("NAXIS", "2"), ("NAXIS1", "16"), ("NAXIS2", "16")] + (b == band ? extra : [])
             var bytes = headerOnlyFITS(cards)
             bytes.append(pixels)
             bytes.append(Data(count: 2880 - pixels.count))
-            try bytes.write(to: URL(fileURLWithPath: dir.file("7-\(band.rawValue).fits")))
+            try bytes.write(to: URL(fileURLWithPath: dir.file("7-\(b.rawValue).fits")))
         }
         let files = Dictionary(uniqueKeysWithValues: Band.allCases.map { ($0, dir.file("7-\($0.rawValue).fits")) })
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 5 * 16 * 16)
         defer { buffer.deallocate() }
         let problem = try #require(throws: CutoutProblem.self) { try CutoutReader(layout: .perBand, size: 16).read(files: files, into: buffer) }
+        return (problem, dir)
+    }
+
+    /// cfitsio reads BSCALE = NAN as no scaling at all (the pixels came out unscaled, with no
+    /// error); such headers make the object unreadable instead.
+    @Test(arguments: ["NAN", "INF", "0"])
+    func aScaleNoImageCanHaveIsRefused(bscale: String) throws {
+        let (problem, dir) = try problem(extra: [("BSCALE", bscale)], in: .g)
         #expect(problem.file == dir.file("7-g.fits") && problem.detail.contains("BSCALE"))
+    }
+
+    /// cfitsio scales pixels by the last BSCALE card of a header, a keyword read gives the first:
+    /// a sane BSCALE followed by BSCALE = NAN was let through. Every card is checked now.
+    @Test func aRepeatedScaleIsCheckedInEveryCard() throws {
+        let (problem, dir) = try problem(extra: [("BSCALE", "1.0"), ("BSCALE", "NAN")], in: .i)
+        #expect(problem.file == dir.file("7-i.fits") && problem.detail.contains("BSCALE = nan"))
     }
 }

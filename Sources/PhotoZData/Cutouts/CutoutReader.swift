@@ -48,16 +48,17 @@ public struct CutoutReader: Sendable {
         case .perBand: try readPerBand(files, into: image, header: &header)
         case .cube: try readCube(files.values.first!, into: image, header: &header)
         }
-        let filled = try checkFinite(image, file: files.values.sorted().first!)
-        let wcs = header.flatMap { StampWCS.derive(cards: $0.cards, x0: $0.x0, y0: $0.y0, size: size, source: $0.source) }
+        let filled = try checkFinite(image, file: files.values.sorted().first!)  // (sorted only for a message)
+        let wcs = header.flatMap { h in StampWCS.derive(cards: h.cards, x0: h.x0, y0: h.y0, size: size, source: "\(h.path), HDU \(h.hdu)") }
         return (filled, wcs)
     }
 
-    /// The header the stamp's WCS comes from and where the crop starts in that image (0-based).
+    /// The celestial WCS cards of the header the stamp's WCS comes from, and where the crop
+    /// starts in that image (0-based).
     struct ReferenceHeader {
         var cards: [FITSCard]
         var x0: Int, y0: Int
-        var source: String
+        var path: String, hdu: Int
     }
 
     /// The reference band of a stamp's WCS (photoz's stamps share one grid; r is SDSS's reference).
@@ -72,7 +73,7 @@ public struct CutoutReader: Sendable {
             var hdu = 0
             var type: FITSHDUType? = try file.currentHDUType()
             while let current = type {
-                if current == .image { try readBand(file, hdu: hdu, path: path, seen: &seen, into: image, header: &header) }
+                if current == .image { try readBand(file, hdu: hdu, path: path, seen: &seen, into: image, reference: &header) }
                 do {
                     type = try file.moveToNextHDU()
                 } catch where truncationNote(path) != nil {
@@ -94,11 +95,15 @@ public struct CutoutReader: Sendable {
 
     /// Reads the current image HDU of a multi-extension file into its band's plane.
     private func readBand(_ file: FITSFile, hdu: Int, path: String, seen: inout [Band: Int],
-                          into image: UnsafeMutableBufferPointer<Float>, header: inout ReferenceHeader?) throws {
+                          into image: UnsafeMutableBufferPointer<Float>, reference: inout ReferenceHeader?) throws {
         let shape = try file.imageShape()
         if shape.isEmpty || shape.allSatisfy({ $0 == 0 }) { return }   // header-only primary
-        let extname = try file.string("EXTNAME") ?? ""
-        let filter = Band(fitsName: extname) == nil ? try file.string("FILTER") ?? "" : ""  // a missing key costs a header scan
+        // Every keyword below, and the size check before the pixels are read, from one read of
+        // the header (cfitsio searched the whole header for each absent keyword: BSCALE, BZERO,
+        // often BUNIT and FILTER, and for the stamp's WCS every card was read once more).
+        let header = try file.header()
+        let extname = try header.string("EXTNAME") ?? ""
+        let filter = Band(fitsName: extname) == nil ? try header.string("FILTER") ?? "" : ""
         let name = extname.isEmpty ? filter : extname
         guard let band = Band(fitsName: extname) ?? Band(fitsName: filter) else {
             throw CutoutProblem(reason: .missingBand, file: path, detail: "HDU \(hdu) has no band in EXTNAME or FILTER (found '\(name)'); name each band's HDU u, g, r, i or z")
@@ -107,14 +112,15 @@ public struct CutoutReader: Sendable {
             throw CutoutProblem(reason: .missingBand, file: path, detail: "band \(band.rawValue) appears in HDU \(other) and HDU \(hdu)")
         }
         seen[band] = hdu
-        try checkUnit(file, path: path, hdu: hdu)
+        try checkUnit(header, path: path, hdu: hdu)
         try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
-        if band == Self.referenceBand { header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)") }
+        if band == Self.referenceBand { reference = try self.reference(header, shape: shape, path: path, hdu: hdu) }
     }
 
-    /// The current header with the crop offsets of an image of `shape`.
-    private func reference(_ file: FITSFile, shape: [Int], source: String) throws -> ReferenceHeader {
-        ReferenceHeader(cards: try file.headerCards(), x0: (shape[0] - size) / 2, y0: (shape[1] - size) / 2, source: source)
+    /// The WCS cards of `header` with the crop offsets of an image of `shape`. Every card is
+    /// checked (`FITSHeader.cards(where:)`), as when the stamp's WCS was derived from all of them.
+    private func reference(_ header: FITSHeader, shape: [Int], path: String, hdu: Int) throws -> ReferenceHeader {
+        ReferenceHeader(cards: try header.cards(where: StampWCS.isCelestialKeyword), x0: (shape[0] - size) / 2, y0: (shape[1] - size) / 2, path: path, hdu: hdu)
     }
 
     /// Explains a short read: an uncompressed FITS file is a whole number of 2880-byte blocks.
@@ -135,10 +141,11 @@ public struct CutoutReader: Sendable {
             do {
                 let file = try FITSFile.open(path, wholeInMemory: Self.inMemoryLimit)
                 let hdu = try firstImageHDU(file, path: path)
-                try checkUnit(file, path: path, hdu: hdu)
+                let fileHeader = try file.header()
+                try checkUnit(fileHeader, path: path, hdu: hdu)
                 let shape = try file.imageShape()
                 try cropPlane(file, shape: shape, path: path, hdu: hdu, into: plane(image, band))
-                if band == Self.referenceBand { header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)") }
+                if band == Self.referenceBand { header = try reference(fileHeader, shape: shape, path: path, hdu: hdu) }
             } catch let problem as CutoutProblem { throw problem } catch {
                 throw CutoutProblem(reason: .unreadableCutout, file: path, detail: "\(error)")
             }
@@ -153,11 +160,12 @@ public struct CutoutReader: Sendable {
             guard shape.count == 3, shape[2] == 5 else {
                 throw CutoutProblem(reason: .wrongDimensions, file: path, detail: "HDU \(hdu) is \(shape.map(String.init).joined(separator: "×")); a cube is NAXIS1×NAXIS2×5")
             }
-            let order = try cubeBands(file, path: path)
-            try checkUnit(file, path: path, hdu: hdu)
+            let fileHeader = try file.header()
+            let order = try cubeBands(fileHeader, path: path)
+            try checkUnit(fileHeader, path: path, hdu: hdu)
             try checkSize(shape, path: path, hdu: hdu)
             let x0 = (shape[0] - size) / 2, y0 = (shape[1] - size) / 2
-            header = try reference(file, shape: shape, source: "\(path), HDU \(hdu)")
+            header = try reference(fileHeader, shape: shape, path: path, hdu: hdu)
             for (plane, band) in order.enumerated() {
                 let pixels = try file.readImageSection([x0..<x0 + size, y0..<y0 + size, plane..<plane + 1])
                 let target = self.plane(image, band)
@@ -168,7 +176,7 @@ public struct CutoutReader: Sendable {
         }
     }
 
-    private func cubeBands(_ file: FITSFile, path: String) throws -> [Band] {
+    private func cubeBands(_ file: FITSHeader, path: String) throws -> [Band] {
         if let list = try file.string("BANDS") {
             let bands = list.split(whereSeparator: { ", ".contains($0) }).compactMap { Band(fitsName: String($0)) }
             let compact = bands.count == 5 ? bands : list.compactMap { Band(fitsName: String($0)) }
@@ -199,15 +207,16 @@ public struct CutoutReader: Sendable {
         throw CutoutProblem(reason: .wrongDimensions, file: path, detail: "no image HDU with data")
     }
 
-    private func checkUnit(_ file: FITSFile, path: String, hdu: Int) throws {
+    private func checkUnit(_ header: FITSHeader, path: String, hdu: Int) throws {
         // cfitsio takes a BSCALE or BZERO it cannot use (NAN, INF) as absent and reads the
-        // stored values unscaled: silently wrong pixels. Such a header is refused.
+        // stored values unscaled: silently wrong pixels. Such a header is refused. Every card
+        // is checked: cfitsio scales by the last one, a keyword read gives the first.
         for keyword in ["BSCALE", "BZERO"] {
-            if let value = try file.double(keyword), !value.isFinite || (keyword == "BSCALE" && value == 0) {
+            for value in try header.doubles(keyword) where !value.isFinite || (keyword == "BSCALE" && value == 0) {
                 throw CutoutProblem(reason: .unreadableCutout, file: path, detail: "HDU \(hdu) has \(keyword) = \(value), which no image can have: the header is corrupt")
             }
         }
-        guard let unit = try file.string("BUNIT") else { return }
+        guard let unit = try header.string("BUNIT") else { return }
         let u = unit.lowercased().trimmingCharacters(in: .whitespaces)
         if !["nanomaggy", "nanomaggies", "nmgy", "nanomaggie"].contains(u) {
             throw CutoutProblem(reason: .wrongUnit, file: path, detail: "HDU \(hdu) has BUNIT = '\(unit)'; photoz expects images in nanomaggies (calibrate them first)")
@@ -239,7 +248,7 @@ public struct CutoutReader: Sendable {
         return UnsafeMutableBufferPointer(rebasing: image[band.index * n..<(band.index + 1) * n])
     }
 
-    private func checkFinite(_ image: UnsafeMutableBufferPointer<Float>, file: String) throws(CutoutProblem) -> Int {
+    private func checkFinite(_ image: UnsafeMutableBufferPointer<Float>, file: @autoclosure () -> String) throws(CutoutProblem) -> Int {
         // x · 0 is 0 for finite x and NaN for NaN and ±Inf: one vectorised pass (lane-wise
         // sums, which the compiler may not reorder from a scalar loop) finds out whether the
         // slow scan below is needed at all.
@@ -261,7 +270,7 @@ public struct CutoutReader: Sendable {
         if bad > 0 && fillNonFinite == nil {
             let n = size * size, i = firstBad!
             let band = Band.allCases[i / n]
-            throw CutoutProblem(reason: .nonFinitePixels, file: file, detail: "\(bad) NaN/Inf pixels (first in band \(band.rawValue) at x=\(i % size), y=\(i % n / size)); pass --fill-nonfinite VALUE to keep such objects")
+            throw CutoutProblem(reason: .nonFinitePixels, file: file(), detail: "\(bad) NaN/Inf pixels (first in band \(band.rawValue) at x=\(i % size), y=\(i % n / size)); pass --fill-nonfinite VALUE to keep such objects")
         }
         return bad
     }

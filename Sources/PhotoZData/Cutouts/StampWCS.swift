@@ -41,7 +41,7 @@ public struct StampWCS: Sendable, Equatable {
 
     /// The stamp WCS of a `size`×`size` stamp whose first pixel is pixel (x0 + 1, y0 + 1) of an
     /// image with header `cards`; nil when the header has no equatorial celestial WCS.
-    static func derive(cards: [FITSCard], x0: Int, y0: Int, size: Int, source: String) -> StampWCS? {
+    static func derive(cards: [FITSCard], x0: Int, y0: Int, size: Int, source: @autoclosure () -> String) -> StampWCS? {
         let celestial = cards.filter { isCelestialKeyword($0.name) }
         guard celestial.contains(where: { $0.name == "CTYPE1" }) else { return nil }
         let system = (cards.first { $0.name == "RADESYS" || $0.name == "RADECSYS" }?.value ?? "ICRS").uppercased()
@@ -56,7 +56,7 @@ public struct StampWCS: Sendable, Equatable {
         if let linear = LinearTAN(celestial) {
             sky = linear.sky
         } else {
-            guard let wcs = wcslib(celestial, source: source) else { return nil }
+            guard let wcs = wcslib(celestial, source: source()) else { return nil }
             sky = { x, y in try? wcs.sky(x: x, y: y) }
         }
         guard let centre = sky(cx, cy), centre.longitude.isFinite, centre.latitude.isFinite,
@@ -95,6 +95,8 @@ public struct StampWCS: Sendable, Equatable {
 
     /// Whether a keyword belongs to the celestial WCS of axes 1 and 2.
     public static func isCelestialKeyword(_ name: String) -> Bool {
+        // Most cards of a header are none of these: their first letter says so.
+        guard let first = name.utf8.first, "RELCPAB".utf8.contains(first) else { return false }
         if ["RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "LONPOLE", "LATPOLE"].contains(name) { return true }
         for prefix in ["CTYPE", "CRVAL", "CRPIX", "CDELT", "CUNIT", "CROTA"] where name.hasPrefix(prefix) {
             return ["1", "2"].contains(String(name.dropFirst(prefix.count)))
