@@ -55,7 +55,7 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
     let s = reader.imageSize, plane = s * s
     // Placeholders convert wrote for a source without positions or errors are left out (ids
     // and E(B−V) stay: the layouts need them, and the manifest says what they are).
-    let absent = AbsentColumns.of(reader).intersection(AbsentColumns.leftOut)
+    let placeholders = AbsentColumns.of(reader), absent = placeholders.intersection(AbsentColumns.leftOut)
     let positions = !absent.contains("ra") && !absent.contains("dec"), errors = !absent.contains("z_spec_err")
     do {
         return try AtomicFile.write(to: config.out, replacing: replacing) { path in
@@ -129,7 +129,6 @@ public func exportCollection(_ config: ExportConfiguration, replacing: Replaceme
                 try root.setAttribute("created", .string(isoTimestamp()))
                 try root.setAttribute("source", .string(config.data))
                 try root.setAttribute("source_checksum", .string(reader.checksum))
-                let placeholders = AbsentColumns.of(reader)
                 if !placeholders.isEmpty { try root.setAttribute("source_absent", .string(AbsentColumns.candidates.filter(placeholders.contains).joined(separator: ","))) }
                 try root.setAttribute("bands", .strings(ShardSchema.sdssBands))
                 try file.close()

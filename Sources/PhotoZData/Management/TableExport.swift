@@ -62,7 +62,8 @@ public func readTable(_ reader: DataSetReader, split: Split?) throws -> DataSetT
         splits += repeatElement(reader.shards[s].split ?? reader.opened[s].split ?? .test, count: batch.count)
     }
     // Positions and errors a converted source lacked are unknown, not 0.
-    for c in columns where AbsentColumns.leftOut.contains(c.name) && AbsentColumns.of(reader).contains(c.name) {
+    let unknown = AbsentColumns.of(reader).intersection(AbsentColumns.leftOut)
+    for c in columns where unknown.contains(c.name) {
         switch c.kind {
         case .float32: rows[float32: c.name] = [Float](repeating: .nan, count: rows.count)
         case .float64: rows[float64: c.name] = [Double](repeating: .nan, count: rows.count)

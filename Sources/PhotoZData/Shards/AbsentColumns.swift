@@ -27,8 +27,9 @@ public enum AbsentColumns {
     /// stay absent; columns absent from some of them are named as such (their placeholders
     /// sit beside real values, so `export` writes them).
     static func carried(from sources: [DataSetReader]) -> [String: String] {
-        let sets = sources.map { of($0).union(names($0.manifest?.inputs[partlyKey])) }
-        let everywhere = sources.map(of).reduce(sets.first ?? []) { $0.intersection($1) }
+        let own = sources.map(of)
+        let sets = zip(own, sources).map { $0.union(names($1.manifest?.inputs[partlyKey])) }
+        let everywhere = own.reduce(own.first ?? []) { $0.intersection($1) }
         let somewhere = sets.reduce(Set<String>()) { $0.union($1) }.subtracting(everywhere)
         var entries = record(candidates.filter(everywhere.contains))
         if !somewhere.isEmpty { entries[partlyKey] = candidates.filter(somewhere.contains).joined(separator: ","); entries[ruleKey] = rule }
