@@ -45,8 +45,10 @@ let package = Package(
         .target(name: "SafeOutput", exclude: ["README.md"]),
         .target(name: "MPI", dependencies: ["CMPI"], exclude: ["README.md"]),
 
+        // AVX2 kernels of the cutout resampling, chosen at run time (baseline build, as CNeuralKernels).
+        .target(name: "CResampleKernels"),
         // Catalogs, cutout layouts, the shard schema, ingest and the simulated sky.
-        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput", "WCS", "CBZip2", "CZlib"]),
+        .target(name: "PhotoZData", dependencies: ["FITS", "HDF5", "CCrypto", "SafeOutput", "WCS", "CBZip2", "CZlib", "CResampleKernels"]),
         // The simulated SDSS-like sky: SED photometry, morphology, noise, FITS cutouts and catalogs.
         .target(name: "SkySim", dependencies: ["PhotoZData", "FITS", "SafeOutput"], exclude: ["README.md"], resources: [.copy("Resources")]),
         // AVX-512 kernels of NeuralNet's own layers, chosen at run time (the package itself is

@@ -1,3 +1,5 @@
+import CResampleKernels
+
 /// The blocked separable path of `LanczosResampler`: the two-pass path's first-order expansion
 /// applied along both frame axes, so that each pass runs over contiguous memory in SIMD lanes.
 ///
@@ -35,6 +37,10 @@ extension LanczosResampler {
     static let blockReach = 0.005
     /// The narrowest block worth its two passes, stamp pixels.
     static let blockMinimumSide = 8
+    /// Whether this CPU runs the C kernel of this path (AVX2, checked once at run time).
+    static let vectorKernelAvailable = photoz_resample_have_avx2() != 0
+    /// `table` as the C kernel reads it: 8 floats per entry (the six weights, then two zeros).
+    static let flatTable: [Float] = table.flatMap { w4, w2 in [w4[0], w4[1], w4[2], w4[3], w2[0], w2[1], 0, 0] }
 
     /// Resamples by the blocked path if the mapping allows it (see above); false, with `out`
     /// partly written, when another path must be used.
@@ -49,6 +55,16 @@ extension LanczosResampler {
         let xs = positions, ys = positions + count, areas = positions + 2 * count
         (areas + count).initialize(repeating: 0, count: 8)
         for j in 0..<n { mapping.row(j, x: xs + j * n, y: ys + j * n, area: areas + j * n) }
+        if allowsVectorKernel && Self.vectorKernelAvailable {
+            // The same steps in C on 8 lanes (CResampleKernels), bit for bit this path's result.
+            var floatCount = 0, doubleCount = 0
+            photoz_lanczos_blocks_scratch(n, &floatCount, &doubleCount)
+            let floats = scratch.floats(floatCount), doubles = scratch.moreDoubles(doubleCount)
+            return Self.flatTable.withUnsafeBufferPointer { table in
+                photoz_lanczos_blocks(pixels, width, height, xs, ys, areas, n, table.baseAddress, Self.tableSteps,
+                                      Self.blockReach, Self.blockMinimumSide, out, floats, doubles) != 0
+            }
+        }
         // Off the projection (NaN) or absurdly far: not here (a reduction, not an early exit, so it vectorises).
         var inside = true
         for k in 0..<2 * count { inside = inside && abs(positions[k]) < 1e9 }

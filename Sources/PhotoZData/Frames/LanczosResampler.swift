@@ -28,17 +28,22 @@ public struct LanczosResampler: Sendable {
     /// Whether the blocked path (`resampleBlocks`) is tried before the per-line two-pass path;
     /// false leaves the latter (tests compare the three).
     public var allowsBlocks = true
+    /// Whether the blocked path runs as the AVX2 C kernel where the CPU has AVX2 (bit for bit
+    /// the same stamps); false keeps it in Swift (tests compare the two).
+    public var allowsVectorKernel = true
 
     public init() {}
 
     /// The resampler `photoz cutout` uses: every path, unless the environment variable
-    /// `PHOTOZ_RESAMPLING` says `general` (the general path only) or `lines` (no blocked path),
-    /// for comparing the paths on real frames (docs/benchmarks.md); any other value is ignored.
+    /// `PHOTOZ_RESAMPLING` says `general` (the general path only), `lines` (no blocked path) or
+    /// `swift` (the blocked path without its C kernel), for comparing the paths on real frames
+    /// (docs/benchmarks.md); any other value is ignored.
     static let forCutout: LanczosResampler = {
         var resampler = LanczosResampler()
         switch ProcessInfo.processInfo.environment["PHOTOZ_RESAMPLING"] {
         case "general": resampler.allowsTwoPass = false
         case "lines": resampler.allowsBlocks = false
+        case "swift": resampler.allowsVectorKernel = false
         default: break
         }
         return resampler
