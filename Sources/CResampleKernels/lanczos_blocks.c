@@ -283,8 +283,23 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
             long uLow = LONG_MAX, uHigh = LONG_MIN;
             for (long j = j0; j < j1; j++) {
                 const double *line = us + j * n + i0;
+                // The extremes in any order: the same values (the order only picks between
+                // −0 and +0, which the guards below refuse anyway: u ≥ 2 px inside the frame).
                 double lo = line[0], hi = lo;
-                for (long c = 1; c < bw; c++) { lo = min_d(lo, line[c]); hi = max_d(hi, line[c]); }
+                long c = 1;
+                if (bw >= 5) {
+                    __m256d lo4 = _mm256_loadu_pd(line + 1), hi4 = lo4;
+                    for (c = 5; c + 4 <= bw; c += 4) {
+                        __m256d x = _mm256_loadu_pd(line + c);
+                        lo4 = _mm256_min_pd(lo4, x);
+                        hi4 = _mm256_max_pd(hi4, x);
+                    }
+                    double l[4], h[4];
+                    _mm256_storeu_pd(l, lo4);
+                    _mm256_storeu_pd(h, hi4);
+                    for (int q = 0; q < 4; q++) { lo = min_d(lo, l[q]); hi = max_d(hi, h[q]); }
+                }
+                for (; c < bw; c++) { lo = min_d(lo, line[c]); hi = max_d(hi, line[c]); }
                 if (!(hi - lo <= spreadLimit)) return 0;
                 double fu;
                 long iu = split((lo + hi) / 2, &fu);

@@ -30,4 +30,11 @@ int photoz_lanczos_blocks(const float *pixels, long width, long height,
                           const float *table, long tableSteps, double reach, long minimumSide,
                           float *out, float *floats, double *doubles);
 
+/// `StampMapping.row` for rows 0 … `size` − 1 at once, bit for bit: `nodes` the (`cells` + 1)²
+/// node positions (x, y), x fastest; `spacing` the cell side in stamp pixels; `xs`, `ys`,
+/// `areas` (`size` × `size` each, row by row) receive the frame positions (0-based) of the
+/// pixel centres and |det J|.
+void photoz_stamp_mapping_rows(const double *nodes, long cells, double spacing, long size,
+                               double *xs, double *ys, double *areas);
+
 #endif

@@ -54,8 +54,9 @@ extension LanczosResampler {
         let positions = scratch.doubles(3 * count + 8)
         let xs = positions, ys = positions + count, areas = positions + 2 * count
         (areas + count).initialize(repeating: 0, count: 8)
-        for j in 0..<n { mapping.row(j, x: xs + j * n, y: ys + j * n, area: areas + j * n) }
-        if allowsVectorKernel && Self.vectorKernelAvailable {
+        let vectorKernel = allowsVectorKernel && Self.vectorKernelAvailable
+        mapping.rows(x: xs, y: ys, area: areas, vectorKernel: vectorKernel)
+        if vectorKernel {
             // The same steps in C on 8 lanes (CResampleKernels), bit for bit this path's result.
             var floatCount = 0, doubleCount = 0
             photoz_lanczos_blocks_scratch(n, &floatCount, &doubleCount)

@@ -1,3 +1,4 @@
+import CResampleKernels
 import WCS
 
 /// The map from a stamp's pixels to a frame's pixels: exact (wcslib) at the nodes of a coarse
@@ -66,6 +67,22 @@ struct StampMapping {
                 return
             }
             cells *= 2
+        }
+    }
+
+    /// `row` for every row of the stamp: `x`, `y` and `area` receive `size` × `size` values,
+    /// row by row. `vectorKernel`: in C four pixels at a time (`photoz_stamp_mapping_rows`, bit
+    /// for bit `row`'s values; only where the CPU has AVX2), else `row` by `row`.
+    func rows(x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, area: UnsafeMutablePointer<Double>, vectorKernel: Bool) {
+        guard vectorKernel else {
+            for j in 0..<size { row(j, x: x + j * size, y: y + j * size, area: area + j * size) }
+            return
+        }
+        precondition(LanczosResampler.vectorKernelAvailable, "the C mapping kernel needs AVX2")
+        nodes.withUnsafeBufferPointer { nodes in
+            // (x: Double, y: Double) is two doubles, 16 bytes apart: x, y, x, y, …
+            let flat = UnsafeRawPointer(nodes.baseAddress!).assumingMemoryBound(to: Double.self)
+            photoz_stamp_mapping_rows(flat, cells, spacing, size, x, y, area)
         }
     }
 
