@@ -279,6 +279,100 @@ import WCS
     }
 }
 
+/// The blocked path's C kernel (`CResampleKernels`, AVX2) against the same path in Swift. The
+/// kernel does the Swift path's operations in the same order without fused multiply-adds, so
+/// the stated tolerance is zero: every stamp bit for bit, NaN where the other has NaN.
+@Suite(.enabled(if: LanczosResampler.vectorKernelAvailable, "needs a CPU with AVX2 (the C kernel is not used otherwise)"))
+struct ResamplingKernelTests {
+    /// One stamp by the C kernel and by the Swift path; the paths taken must agree.
+    static func compare(_ image: UnsafeBufferPointer<Float>, width: Int, height: Int, wcs: WCS, grid: StampGrid)
+        throws -> (path: LanczosResampler.Path, worst: Float, peak: Float, sameBits: Bool) {
+        var swift = LanczosResampler()
+        swift.allowsVectorKernel = false
+        let n = grid.size
+        var a = [Float](repeating: 0, count: n * n), b = a
+        let kernel = try a.withUnsafeMutableBufferPointer {
+            try LanczosResampler().resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: $0)
+        }
+        let reference = try b.withUnsafeMutableBufferPointer {
+            try swift.resampleReportingPath(image: image, width: width, height: height, wcs: wcs, grid: grid, into: $0)
+        }
+        #expect(kernel.path == reference.path && kernel.masked == reference.masked)
+        var worst: Float = 0, peak: Float = 0
+        for (x, y) in zip(a, b) where x.isFinite || y.isFinite {
+            worst = max(worst, abs(x - y).isNaN ? .infinity : abs(x - y))
+            peak = max(peak, abs(y))
+        }
+        return (reference.path, worst, peak, zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
+
+    @Test func theCKernelGivesTheSwiftPathsStampsOnRealFrames() throws {
+        try #require(RealField.present, "needs ../shared/data/sdss-frames/2583-2-136 (real SDSS frames; set PHOTOZ_SHARED_DATA to its data folder)")
+        let field = FieldID(run: 2583, camcol: 2, field: 136)
+        var rng = SplitMix(seed: 14)
+        var blocked = 0, compared = 0
+        for band in Band.allCases {
+            let frame = try FrameIndex.readFrame(RealField.frame(band), band: band, field: field)
+            let image = try readFrameImage(frame)
+            let w = Double(frame.width), h = Double(frame.height)
+            try image.withUnsafeBufferPointer { image in
+                // Stamps anywhere on the frame, some across its edges (those take the general path
+                // in both); 64-pixel stamps as `cutout` cuts them, and sizes that are not whole vectors.
+                for k in 0..<48 {
+                    let x = rng.next(in: -30...(w + 30)), y = rng.next(in: -30...(h + 30))
+                    let sky = try frame.wcs.sky(x: x + 1, y: y + 1)
+                    let size = [64, 64, 45, 21][k % 4]
+                    let grid = StampGrid(ra: sky.longitude, dec: sky.latitude, size: size, pixelScale: 0.396)
+                    let result = try Self.compare(image, width: frame.width, height: frame.height, wcs: frame.wcs, grid: grid)
+                    #expect(result.worst == 0 && result.sameBits,
+                            "band \(band), stamp \(k) at (\(x), \(y)), size \(size): max |Δ| \(result.worst) = \(result.worst / max(result.peak, 1e-30)) of the peak")
+                    if result.path == .blocks { blocked += 1 }
+                    compared += 1
+                }
+            }
+        }
+        // Most stamps lie inside the frame: the comparison is about the blocked path.
+        #expect(blocked >= compared / 2, "only \(blocked) of \(compared) stamps took the blocked path")
+    }
+
+    @Test func theCKernelGivesTheSwiftPathsStampsInEveryOrientation() throws {
+        let width = 160, height = 160
+        var rng = SplitMix(seed: 3)
+        let image = (0..<width * height).map { k in
+            let x = Double(k % width) - 79, y = Double(k / width) - 82
+            return Float(100 * exp(-(x * x + y * y) / 18) + rng.next(in: -1...1))
+        }
+        // Aligned (v = frame x, rising and falling along a row), quarter-turned both ways, slightly off.
+        for rotation in [0.0, 90, -90, 180, 0.05, 90.05, -89.97] {
+            let wcs = try ResamplingTests.frameWCS(crpix: (80.5, 80.5), rotation: rotation)
+            for size in [64, 37, 16] {
+                let result = try image.withUnsafeBufferPointer {
+                    try Self.compare($0, width: width, height: height, wcs: wcs, grid: StampGrid(ra: 150, dec: 2, size: size, pixelScale: 0.396))
+                }
+                #expect(result.path == .blocks, "rotation \(rotation)°, size \(size): \(result.path)")
+                #expect(result.worst == 0 && result.sameBits, "rotation \(rotation)°, size \(size): max |Δ| \(result.worst) of a peak \(result.peak)")
+            }
+        }
+    }
+
+    @Test func theCMappingGivesTheSwiftPositionsAndAreas() throws {
+        // A tolerance far below the default refines the cells (2, 4, … a side; for 45 pixels a
+        // spacing that is no power of two), so the C loop crosses cell boundaries.
+        let wcs = try ResamplingTests.frameWCS(crpix: (80.5, 80.5), rotation: 33)
+        var cellCounts = Set<Int>()
+        for (size, tolerance) in [(64, 2e-5), (64, 1e-11), (45, 1e-11), (45, 2e-5), (7, 1e-13)] {
+            let mapping = try StampMapping(grid: StampGrid(ra: 150.01, dec: 2.02, size: size, pixelScale: 0.5), wcs: wcs, tolerance: tolerance)
+            cellCounts.insert(mapping.cells)
+            let count = size * size
+            var c = [Double](repeating: .nan, count: 3 * count), swift = c
+            c.withUnsafeMutableBufferPointer { mapping.rows(x: $0.baseAddress!, y: $0.baseAddress! + count, area: $0.baseAddress! + 2 * count, vectorKernel: true) }
+            swift.withUnsafeMutableBufferPointer { mapping.rows(x: $0.baseAddress!, y: $0.baseAddress! + count, area: $0.baseAddress! + 2 * count, vectorKernel: false) }
+            #expect(zip(c, swift).allSatisfy { $0.bitPattern == $1.bitPattern }, "size \(size), \(mapping.cells) cells a side")
+        }
+        #expect(cellCounts.count >= 3 && cellCounts.contains(1), "cells a side: \(cellCounts.sorted())")
+    }
+}
+
 /// A small deterministic generator for test images.
 struct SplitMix {
     var state: UInt64
