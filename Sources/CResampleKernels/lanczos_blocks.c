@@ -30,7 +30,7 @@ static long patch_length_for(long widest) { return (widest + SLOTS_MAX + 16 + 7)
 void photoz_lanczos_blocks_scratch(long size, long *floats, long *doubles) {
     long lanes = lanes_for(size), patchLength = patch_length_for(size + 4);
     *floats = 2 * SLOTS_MAX * lanes + patchLength * (2 * size + 16) + 2 * patchLength;
-    *doubles = 3 * lanes + 8 + size;
+    *doubles = 5 * lanes + 8 + 3 * size;
 }
 
 #if defined(__x86_64__)
@@ -168,6 +168,67 @@ static void prefetch_rows(const float *pixels, long width, long height, double l
     }
 }
 
+// What the second pass of one stamp line reads besides the positions.
+struct Lane {
+    const float *values, *slopes, *weights, *weightSlopes;
+    long lanes, slots;
+    double uCentre;
+    const double *vCentres;
+};
+
+// δu, δv of stamp pixels c … c + 7 (within 10⁻⁶ px of u_c or v_c: exactly on it, as the general
+// path snaps).
+AVX2 static inline void deltas(const struct Lane *l, const double *rowU, const double *rowV, long c, __m256 *deltaU, __m256 *deltaV) {
+    const __m256 tiny = _mm256_set1_ps(1e-6f), minusTiny = _mm256_set1_ps(-1e-6f);
+    __m256d centre = _mm256_set1_pd(l->uCentre);
+    __m256 du = narrow(_mm256_sub_pd(_mm256_loadu_pd(rowU + c), centre), _mm256_sub_pd(_mm256_loadu_pd(rowU + c + 4), centre));
+    __m256 dv = narrow(_mm256_sub_pd(_mm256_loadu_pd(rowV + c), _mm256_loadu_pd(l->vCentres + c)),
+                       _mm256_sub_pd(_mm256_loadu_pd(rowV + c + 4), _mm256_loadu_pd(l->vCentres + c + 4)));
+    *deltaU = _mm256_andnot_ps(_mm256_and_ps(_mm256_cmp_ps(du, tiny, _CMP_LT_OQ), _mm256_cmp_ps(du, minusTiny, _CMP_GT_OQ)), du);
+    *deltaV = _mm256_andnot_ps(_mm256_and_ps(_mm256_cmp_ps(dv, tiny, _CMP_LT_OQ), _mm256_cmp_ps(dv, minusTiny, _CMP_GT_OQ)), dv);
+}
+
+// sum + (w + δv·w′)(H + δu·H′) for slot t of pixels c … c + 7.
+AVX2 static inline __m256 term(const struct Lane *l, __m256 sum, long c, long t, __m256 deltaU, __m256 deltaV) {
+    __m256 g = _mm256_add_ps(_mm256_loadu_ps(l->values + c + t), _mm256_mul_ps(deltaU, _mm256_loadu_ps(l->slopes + c + t)));
+    __m256 w = _mm256_add_ps(_mm256_loadu_ps(l->weights + t * l->lanes + c),
+                             _mm256_mul_ps(deltaV, _mm256_loadu_ps(l->weightSlopes + t * l->lanes + c)));
+    return _mm256_add_ps(sum, _mm256_mul_ps(w, g));
+}
+
+// The sum times the area ratio, stored for the pixels of c … c + 7 below `bw`.
+AVX2 static inline void finish(__m256 sum, const double *rowArea, float *target, long c, long bw) {
+    __m256 value = _mm256_mul_ps(sum, narrow(_mm256_loadu_pd(rowArea + c), _mm256_loadu_pd(rowArea + c + 4)));
+    if (c + 8 <= bw) _mm256_storeu_ps(target + c, value);
+    else _mm256_maskstore_ps(target + c, first_lanes(bw - c), value);
+}
+
+AVX2 static inline void second_pass1(const struct Lane *l, const double *rowU, const double *rowV, const double *rowArea,
+                                     float *target, long c, long bw) {
+    __m256 du, dv, sum = _mm256_setzero_ps();
+    deltas(l, rowU, rowV, c, &du, &dv);
+    for (long t = 0; t < l->slots; t++) sum = term(l, sum, c, t, du, dv);
+    finish(sum, rowArea, target, c, bw);
+}
+
+// Pixels c … c + 23 (some past `bw`: computed, not stored).
+AVX2 static inline void second_pass3(const struct Lane *l, const double *rowU, const double *rowV, const double *rowArea,
+                                     float *target, long c, long bw) {
+    __m256 du0, dv0, du1, dv1, du2, dv2;
+    deltas(l, rowU, rowV, c, &du0, &dv0);
+    deltas(l, rowU, rowV, c + 8, &du1, &dv1);
+    deltas(l, rowU, rowV, c + 16, &du2, &dv2);
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0, sum2 = sum0;
+    for (long t = 0; t < l->slots; t++) {
+        sum0 = term(l, sum0, c, t, du0, dv0);
+        sum1 = term(l, sum1, c + 8, t, du1, dv1);
+        sum2 = term(l, sum2, c + 16, t, du2, dv2);
+    }
+    finish(sum0, rowArea, target, c, bw);
+    finish(sum1, rowArea, target, c + 8, bw);
+    finish(sum2, rowArea, target, c + 16, bw);
+}
+
 // Prefetches the frame under stamp lines j0 … j1 − 1, pixels i0 … i1 − 1 (the rectangle of
 // their corners' positions, widened by the kernel's reach).
 static void prefetch_block(const float *pixels, long width, long height, const double *xs, const double *ys,
@@ -220,9 +281,11 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
     float *patch = windowSlopes + SLOTS_MAX * lanes;
     float *lineValues = patch + patchLength * (2 * n + 16), *lineSlopes = lineValues + patchLength;
     double *vCentres = doubles, *vLows = vCentres + lanes + 8, *vHighs = vLows + lanes, *uCentres = vHighs + lanes;
+    // v_c and u_c split again (as the Swift path does; not always the first split's parts), once.
+    double *vFractions = uCentres + n, *uFractions = vFractions + lanes;
+    long *vIntegers = (long *)(uFractions + n), *uIntegers = vIntegers + lanes;
     for (long c = 0; c < lanes + 8; c++) vCentres[c] = 0;
     const double spreadLimit = 3 * blockReach;
-    const __m256 tiny = _mm256_set1_ps(1e-6f), minusTiny = _mm256_set1_ps(-1e-6f);
 
     // The frame under each block is prefetched one block ahead (the patch copies waited on it:
     // a stamp's 70-odd frame rows are 8 KB apart in a 12 MB frame).
@@ -261,8 +324,7 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
             // The window: tap m of column c sits at oriented index o = sign·(iv − 2 + m), slot o − c − low.
             long low = LONG_MAX, high = LONG_MIN;
             for (long c = 0; c < bw; c++) {
-                double fv;
-                long iv = split(vCentres[c], &fv);
+                long iv = vIntegers[c] = split(vCentres[c], &vFractions[c]);
                 long firstTap = (sign > 0 ? iv - 2 : -(iv + 3)) - c;
                 if (firstTap < low) low = firstTap;
                 if (firstTap > high) high = firstTap;
@@ -274,10 +336,9 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
             if (!(vFirst >= 0 && vLast < vExtent)) return 0;
             memset(windowWeights, 0, (size_t)(2 * SLOTS_MAX * lanes) * sizeof(float));
             for (long c = 0; c < bw; c++) {
-                double fv;
-                long iv = split(vCentres[c], &fv);
+                long iv = vIntegers[c];
                 float w[6], d[6];
-                weights_with_slope(fv, table, tableSteps, w, d);
+                weights_with_slope(vFractions[c], table, tableSteps, w, d);
                 for (long m = 0; m < 6; m++) {
                     long t = (sign > 0 ? iv - 2 + m : -(iv - 2 + m)) - c - low;
                     windowWeights[t * lanes + c] = w[m];
@@ -310,6 +371,7 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
                 double fu;
                 long iu = split((lo + hi) / 2, &fu);
                 uCentres[j] = (double)iu + fu;
+                uIntegers[j] = split(uCentres[j], &uFractions[j]);
                 if (iu - 2 < uLow) uLow = iu - 2;
                 if (iu + 3 > uHigh) uHigh = iu + 3;
             }
@@ -324,10 +386,10 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
             // As far as the second pass reads: lane c + slot t + 7 < blockLanes + slots.
             long reachLanes = (blockLanes + slots + 7) / 8 * 8;
             for (long j = j0; j < j1; j++) {
-                double uCentre = uCentres[j], fu;
-                long iu = split(uCentre, &fu);
+                double uCentre = uCentres[j];
+                long iu = uIntegers[j];
                 float w[6], d[6];
-                weights_with_slope(fu, table, tableSteps, w, d);
+                weights_with_slope(uFractions[j], table, tableSteps, w, d);
                 // First pass: H_j and H′_j over the patch's lines, eight at a time.
                 const float *p = patch + (iu - 2 - uLow) * patchLength;
                 __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]), w2 = _mm256_set1_ps(w[2]);
@@ -353,29 +415,14 @@ AVX2 int photoz_lanczos_blocks(const float *pixels, long width, long height,
                     _mm256_storeu_ps(lineValues + q, value);
                     _mm256_storeu_ps(lineSlopes + q, slope);
                 }
-                // Second pass: eight stamp pixels of the line at a time.
+                // Second pass: eight stamp pixels of the line at a time, up to three vectors
+                // side by side (each its own chain of additions, in the Swift path's order).
                 const double *rowU = us + j * n + i0, *rowV = vs + j * n + i0, *rowArea = areas + j * n + i0;
+                struct Lane lane = {lineValues, lineSlopes, windowWeights, windowSlopes, lanes, slots, uCentre, vCentres};
                 float *target = out + j * n + i0;
-                __m256d centre = _mm256_set1_pd(uCentre);
-                for (long c = 0; c < bw; c += 8) {
-                    __m256 du = narrow(_mm256_sub_pd(_mm256_loadu_pd(rowU + c), centre), _mm256_sub_pd(_mm256_loadu_pd(rowU + c + 4), centre));
-                    __m256 dv = narrow(_mm256_sub_pd(_mm256_loadu_pd(rowV + c), _mm256_loadu_pd(vCentres + c)),
-                                       _mm256_sub_pd(_mm256_loadu_pd(rowV + c + 4), _mm256_loadu_pd(vCentres + c + 4)));
-                    // On u_c or v_c within 10⁻⁶ px: exactly on it, as the general path snaps.
-                    __m256 deltaU = _mm256_andnot_ps(_mm256_and_ps(_mm256_cmp_ps(du, tiny, _CMP_LT_OQ), _mm256_cmp_ps(du, minusTiny, _CMP_GT_OQ)), du);
-                    __m256 deltaV = _mm256_andnot_ps(_mm256_and_ps(_mm256_cmp_ps(dv, tiny, _CMP_LT_OQ), _mm256_cmp_ps(dv, minusTiny, _CMP_GT_OQ)), dv);
-                    __m256 sum = _mm256_setzero_ps();
-                    for (long t = 0; t < slots; t++) {
-                        __m256 g = _mm256_add_ps(_mm256_loadu_ps(lineValues + c + t), _mm256_mul_ps(deltaU, _mm256_loadu_ps(lineSlopes + c + t)));
-                        __m256 wt = _mm256_add_ps(_mm256_loadu_ps(windowWeights + t * lanes + c),
-                                                  _mm256_mul_ps(deltaV, _mm256_loadu_ps(windowSlopes + t * lanes + c)));
-                        sum = _mm256_add_ps(sum, _mm256_mul_ps(wt, g));
-                    }
-                    __m256 area = narrow(_mm256_loadu_pd(rowArea + c), _mm256_loadu_pd(rowArea + c + 4));
-                    __m256 value = _mm256_mul_ps(sum, area);
-                    if (c + 8 <= bw) _mm256_storeu_ps(target + c, value);
-                    else _mm256_maskstore_ps(target + c, first_lanes(bw - c), value);
-                }
+                long c = 0;
+                for (; bw - c > 16; c += 24) second_pass3(&lane, rowU, rowV, rowArea, target, c, bw);
+                for (; c < bw; c += 8) second_pass1(&lane, rowU, rowV, rowArea, target, c, bw);
             }
         }
     }
