@@ -46,8 +46,11 @@ AVX2 void photoz_stamp_mapping_rows(const double *nodes, long cells, double spac
             const __m256d left04 = _mm256_set1_pd(left0), left14 = _mm256_set1_pd(left1);
             const __m256d right04 = _mm256_set1_pd(right0), right14 = _mm256_set1_pd(right1);
             const __m256d dxdi4 = _mm256_set1_pd(dxdi), dydi4 = _mm256_set1_pd(dydi), cell4 = _mm256_set1_pd(cell);
-            for (; i + 4 <= last + 1; i += 4) {
-                __m256d centre = _mm256_add_pd(_mm256_setr_pd((double)i, (double)(i + 1), (double)(i + 2), (double)(i + 3)), _mm256_set1_pd(0.5));
+            // Pixel indices as doubles, stepped by 4 (exact: small integers).
+            __m256d index = _mm256_setr_pd((double)i, (double)(i + 1), (double)(i + 2), (double)(i + 3));
+            const __m256d four = _mm256_set1_pd(4), half = _mm256_set1_pd(0.5);
+            for (; i + 4 <= last + 1; i += 4, index = _mm256_add_pd(index, four)) {
+                __m256d centre = _mm256_add_pd(index, half);
                 __m256d u = _mm256_sub_pd(_mm256_mul_pd(centre, inverse4), cell4), w = _mm256_sub_pd(one, u);
                 _mm256_storeu_pd(x + i, _mm256_add_pd(lx4, _mm256_mul_pd(u, spanX4)));
                 _mm256_storeu_pd(y + i, _mm256_add_pd(ly4, _mm256_mul_pd(u, spanY4)));
