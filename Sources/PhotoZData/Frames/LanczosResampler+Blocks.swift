@@ -32,6 +32,10 @@ import CResampleKernels
 /// when v does not step by one frame pixel per stamp pixel (a stamp scale other than the
 /// frame's), when the blocks would be narrower than `blockMinimumSide` (a mapping turned away
 /// from the frame axes), or when a block's patch leaves the frame or holds a non-finite pixel.
+///
+/// Where the CPU has AVX2 the same steps run in C on 8 lanes (`Sources/CResampleKernels`, chosen
+/// at run time; the same operations in the same order, so the same stamps bit for bit): the
+/// Swift code below is the reference and the path of other CPUs (`allowsVectorKernel`).
 extension LanczosResampler {
     /// The largest |δu| and |δv| allowed within a block, frame pixels.
     static let blockReach = 0.005
