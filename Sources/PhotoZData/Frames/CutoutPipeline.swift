@@ -34,6 +34,9 @@ final class CutoutPipeline: @unchecked Sendable {
     private let stampBudget: Int
     private let total: Int
     private let trace: CutoutTrace?
+    /// One per worker, used by that worker alone (it keeps the current field's stamp template
+    /// and its file buffer).
+    private let writers: [StampWriter]
 
     private let condition = NSCondition()
     // Everything below is guarded by `condition`.
@@ -100,6 +103,7 @@ final class CutoutPipeline: @unchecked Sendable {
         // the next field decompresses while the current one is resampled.
         liveFields = (threads + 4) / 5 + 1
         total = objects.reduce(0) { $0 + $1.count }
+        writers = (0..<threads).map { _ in StampWriter(config: config) }
     }
 
     /// Runs the workers until every object is written or skipped; throws the first error that
@@ -133,7 +137,7 @@ final class CutoutPipeline: @unchecked Sendable {
             busy += 1
             condition.unlock()
             let started = trace?.begin()
-            let result = Result { try perform(task) }
+            let result = Result { try perform(task, worker: worker) }
             let event = started.map { trace!.end($0, worker: worker, task: task) }
             condition.lock()
             if let event { trace!.events.append(event) }
@@ -195,7 +199,7 @@ final class CutoutPipeline: @unchecked Sendable {
     }
 
     /// Runs a task without the lock: frames and groups it touches are owned by it until it completes.
-    private func perform(_ task: Task) throws -> [Int] {
+    private func perform(_ task: Task, worker: Int) throws -> [Int] {
         switch task {
         case let .decode(f, b):
             let frame = index.fields[fields[f]]![Band.allCases[b]]!
@@ -240,8 +244,8 @@ final class CutoutPipeline: @unchecked Sendable {
                 let counts = Array(group.masked[k * 5..<k * 5 + 5])
                 if config.edge == .skip && counts.contains(where: { $0 > 0 }) { continue }
                 let pixels = UnsafeBufferPointer(rebasing: group.stamps![k * 5 * plane..<(k + 1) * 5 * plane])
-                try writeStamp(pixels, object: object, frames: index.fields[object.field]!, masked: counts, config: config,
-                               to: config.output + "/\(object.target.objectID).fits")   // (URL's path joining: 1 % of the run)
+                try writers[worker].write(pixels, object: object, frames: index.fields[object.field]!, masked: counts,
+                                          to: config.output + "/\(object.target.objectID).fits")   // (URL's path joining: 1 % of the run)
                 written.append(k)
             }
             return written
