@@ -179,6 +179,39 @@ import Testing
         }
     }
 
+    /// Reals from Swift's shortest digits are the search's (`FITSFile.significantDigits`' rule)
+    /// on 300,000 values: random bit patterns, random digits at every exponent, and stamp-like
+    /// positions and coordinates with 9 to 17 digits; these all take the shortest-digits path.
+    @Test func shortestDigitsAgreeWithTheSearch() {
+        let fast = UnsafeMutablePointer<CChar>.allocate(capacity: RealText.capacity)
+        let slow = UnsafeMutablePointer<CChar>.allocate(capacity: RealText.capacity)
+        defer { fast.deallocate(); slow.deallocate() }
+        var rng = SplitMix(seed: 21)
+        var taken = [0, 0, 0], tried = [0, 0, 0]
+        for k in 0..<300_000 {
+            let v: Double
+            switch k % 3 {
+            case 0: v = Double(bitPattern: rng.next())
+            case 1: v = rng.next(in: -10...10) * pow(10, Double(Int(rng.next() % 629) - 320))
+            default:
+                let digits = Double(Int(rng.next() % 9) + 9)
+                let x = rng.next(in: -2100...2100)
+                v = k % 2 == 0 ? x : (x * pow(10, digits - 4)).rounded() / pow(10, digits - 4)
+            }
+            guard v.isFinite else { continue }
+            tried[k % 3] += 1
+            guard let n = RealText.fromShortestDigits(v, into: fast) else { continue }
+            taken[k % 3] += 1
+            let m = RealText.bySearch(v, into: slow)
+            let a = String(decoding: UnsafeRawBufferPointer(start: fast, count: n), as: UTF8.self)
+            let b = m.map { String(decoding: UnsafeRawBufferPointer(start: slow, count: $0), as: UTF8.self) }
+            if a != b { Issue.record("\(v) (bits \(String(v.bitPattern, radix: 16))): \(a) vs search \(b ?? "nil")") }
+        }
+        // Not taken: values of 10¹⁷ and more (half of the first two kinds), powers of two, integers.
+        #expect(taken[0] > tried[0] * 4 / 10 && taken[1] > tried[1] * 4 / 10 && taken[2] > tried[2] * 99 / 100,
+                "shortest-digits path taken for \(taken) of \(tried)")
+    }
+
     /// A frame name too long for one card: cfitsio writes the stamp (CONTINUE convention), and
     /// the name reads back whole.
     @Test func aLongFrameNameIsWrittenByCfitsio() throws {

@@ -198,8 +198,15 @@ final class CutoutPipeline: @unchecked Sendable {
         }
     }
 
+    /// What a task hands to `complete`: a resampling's masked pixel counts per object, a
+    /// write's objects written (positions in the group) and their lines of frames.csv.
+    private struct Done {
+        var counts: [Int] = []
+        var lines: [String] = []
+    }
+
     /// Runs a task without the lock: frames and groups it touches are owned by it until it completes.
-    private func perform(_ task: Task, worker: Int) throws -> [Int] {
+    private func perform(_ task: Task, worker: Int) throws -> Done {
         switch task {
         case let .decode(f, b):
             let frame = index.fields[fields[f]]![Band.allCases[b]]!
@@ -209,7 +216,7 @@ final class CutoutPipeline: @unchecked Sendable {
             condition.lock()
             states[f]!.frames[b] = image
             condition.unlock()
-            return []
+            return Done()
         case let .resample(f, g, b):
             let t0 = threadCPUSeconds()
             defer { timing.add(resample: threadCPUSeconds() - t0) }
@@ -231,29 +238,41 @@ final class CutoutPipeline: @unchecked Sendable {
                     }
                 }
             }
-            return masked
+            return Done(counts: masked)
         case let .write(f, g):
             let t0 = threadCPUSeconds()
             defer { timing.add(write: threadCPUSeconds() - t0) }
             condition.lock()
             let group = states[f]!.groups[g]
             condition.unlock()
-            var written: [Int] = []
+            var done = Done()
+            let frames = index.fields[fields[f]]!
+            // Lines of frames.csv, formatted here rather than under the lock; only the frame's
+            // path can need quoting (1.5 % of the run's CPU went to quoting every field).
+            let paths = Band.allCases.map { csvQuote(frames[$0]!.path) }
             for (k, o) in group.range.enumerated() {
                 let object = objects[f][o]
                 let counts = Array(group.masked[k * 5..<k * 5 + 5])
                 if config.edge == .skip && counts.contains(where: { $0 > 0 }) { continue }
                 let pixels = UnsafeBufferPointer(rebasing: group.stamps![k * 5 * plane..<(k + 1) * 5 * plane])
-                try writers[worker].write(pixels, object: object, frames: index.fields[object.field]!, masked: counts,
+                try writers[worker].write(pixels, object: object, frames: frames, masked: counts,
                                           to: config.output + "/\(object.target.objectID).fits")   // (URL's path joining: 1 % of the run)
-                written.append(k)
+                done.counts.append(k)
+                let start = "\(object.target.objectID),\(object.target.row),\(object.field),"
+                var lines = ""
+                for band in Band.allCases {
+                    let frame = frames[band]!, p = object.positions[band]!
+                    lines += start + band.rawValue + "," + paths[band.index] + "," + printfFormat("%.4f", p.x) + "," + printfFormat("%.4f", p.y)
+                        + "," + printfFormat("%.2f", frame.margin(x: p.x, y: p.y)) + "," + String(counts[band.index]) + "\n"
+                }
+                done.lines.append(lines)
             }
-            return written
+            return done
         }
     }
 
     /// Records a finished task and queues what it made ready (lock held).
-    private func complete(_ task: Task, _ result: Result<[Int], any Error>) {
+    private func complete(_ task: Task, _ result: Result<Done, any Error>) {
         switch (task, result) {
         case let (.decode(f, b), .success):
             let state = states[f]!
@@ -277,14 +296,14 @@ final class CutoutPipeline: @unchecked Sendable {
             }
             finished += objects[f].count
             progress?(finished, total)
-        case let (.resample(f, g, b), .success(masked)):
+        case let (.resample(f, g, b), .success(done)):
             let state = states[f]!, group = state.groups[g]
             group.running -= 1
             if state.failed != nil {   // another frame of the field failed: its objects are skipped
                 if group.running == 0 { release(group) }
                 return
             }
-            for (k, count) in masked.enumerated() { group.masked[k * 5 + b] = count }
+            for (k, count) in done.counts.enumerated() { group.masked[k * 5 + b] = count }
             group.bands += 1
             if group.bands == 5 { writes.append((f, g)) }
             state.resamplesLeft -= 1
@@ -293,26 +312,16 @@ final class CutoutPipeline: @unchecked Sendable {
                 state.frames = Array(repeating: nil, count: 5)
                 holding -= 1
             }
-        case let (.write(f, g), .success(written)):
+        case let (.write(f, g), .success(done)):
             let state = states[f]!, group = state.groups[g]
-            var lines: [String] = []
-            for (k, o) in group.range.enumerated() {
+            let written = done.counts
+            for (k, o) in group.range.enumerated() where !written.contains(k) {
                 let object = objects[f][o]
                 let counts = Array(group.masked[k * 5..<k * 5 + 5])
-                guard written.contains(k) else {
-                    outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
-                                                      detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
-                    continue
-                }
-                for band in Band.allCases {
-                    let frame = index.fields[object.field]![band]!, p = object.positions[band]!
-                    let fields = [String(object.target.objectID), String(object.target.row), object.field.description, band.rawValue,
-                                  frame.path, printfFormat("%.4f", p.x), printfFormat("%.4f", p.y),
-                                  printfFormat("%.2f", frame.margin(x: p.x, y: p.y)), String(counts[band.index])]
-                    lines.append(fields.map(csvQuote).joined(separator: ",") + "\n")
-                }
+                outcome.skipped.append(CutoutSkip(objectID: object.target.objectID, row: object.target.row, reason: .onEdge, file: index.fields[object.field]![.r]!.path,
+                                                  detail: "the stamp reaches past the frame edge in field \(object.field) (masked pixels u,g,r,i,z: \(counts.map(String.init).joined(separator: ","))); --edge mask keeps it with NaN pixels"))
             }
-            rows[f, default: [:]][g] = lines
+            rows[f, default: [:]][g] = done.lines
             outcome.written += written.count
             release(group)
             finished += group.range.count

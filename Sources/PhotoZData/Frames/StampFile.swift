@@ -356,9 +356,87 @@ enum RealText {
     /// A real as cfitsio writes it for `FITSFile.write` (`ffukyd` with the fewest `%G` digits
     /// that read back exactly, `FITSFile.significantDigits`; a decimal point always, `%.1E`
     /// when `%G` chose an exponent without one); returns its length, nil for a non-finite
-    /// value. The same digit search as `significantDigits`, with C's `snprintf` and `strtod`
-    /// on the caller's buffer instead of Foundation's formatter: 1 µs instead of 15 µs.
+    /// value.
     static func real(_ value: Double, into text: UnsafeMutablePointer<CChar>) -> Int? {
+        guard value.isFinite else { return nil }
+        return fromShortestDigits(value, into: text) ?? bySearch(value, into: text)
+    }
+
+    /// `real` from Swift's shortest round-trip digits (`description`: k digits, the closest
+    /// to the exact value of those that read back), when they are what the search finds and
+    /// `%.kG` prints; nil otherwise (then `bySearch`). Why they are: no k − 1 digits read back
+    /// (k is the shortest), and `%.kG` rounds the exact value to the nearest k digits, which
+    /// read back whenever some k digits do (they are nearer than those) — except for a power
+    /// of two, whose lower rounding gap is half the upper one (left to the search, as are
+    /// zero, subnormals, and integers with trailing zeros, where the search starts from the
+    /// integer digits). Tested against `bySearch` and cfitsio. 0.1–0.2 µs, against 2 µs for
+    /// the search's two `snprintf` and `strtod` and 15 µs for Foundation's formatter.
+    static func fromShortestDigits(_ value: Double, into text: UnsafeMutablePointer<CChar>) -> Int? {
+        guard value.isNormal && value.significandBitPattern != 0 else { return nil }
+        // The digits, without leading and trailing zeros, into the buffer's second half;
+        // value = 0.d₁…dₖ × 10^point.
+        let digits = text + capacity / 2
+        var k = 0, point = 0, pointSeen = false, zeros = 0, exponent = 0, exponentSign = 1, inExponent = false
+        for c in value.description.utf8 {
+            if inExponent {
+                if c == UInt8(ascii: "-") { exponentSign = -1 } else if c != UInt8(ascii: "+") { exponent = exponent * 10 + Int(c &- UInt8(ascii: "0")) }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if k == 0 && c == UInt8(ascii: "0") {   // a leading zero
+                    if pointSeen { point -= 1 }
+                    continue
+                }
+                if !pointSeen { point += 1 }
+                if c == UInt8(ascii: "0") { zeros += 1; continue }
+                guard k + zeros < 18 else { return nil }
+                for _ in 0..<zeros { digits[k] = CChar(UInt8(ascii: "0")); k += 1 }
+                zeros = 0
+                digits[k] = CChar(bitPattern: c)
+                k += 1
+            case UInt8(ascii: "."): pointSeen = true
+            case UInt8(ascii: "e"): inExponent = true
+            default: break   // the sign
+            }
+        }
+        point += exponentSign * exponent
+        let integerDigits = abs(value) >= 1 ? Int(log10(abs(value)).rounded(.down)) + 1 : 1
+        guard k >= 1 && k <= 17 && integerDigits <= k else { return nil }
+        // `%.kG`: scientific when the exponent is below −4 or at least k, else fixed; no trailing zeros.
+        let e = point - 1
+        var count = 0
+        func put(_ c: CChar) { text[count] = c; count += 1 }
+        func put(ascii c: Unicode.Scalar) { put(CChar(UInt8(ascii: c))) }
+        if value < 0 { put(ascii: "-") }
+        if e < -4 || e >= k {
+            put(digits[0])
+            put(ascii: ".")
+            if k == 1 { put(ascii: "0") }   // cfitsio's `%.1E` when `%G` gave no point
+            for i in 1..<max(k, 1) { put(digits[i]) }
+            put(ascii: "E")
+            put(ascii: e < 0 ? "-" : "+")
+            let magnitude = abs(e)
+            if magnitude >= 100 { put(CChar(UInt8(ascii: "0") + UInt8(magnitude / 100))) }
+            put(CChar(UInt8(ascii: "0") + UInt8(magnitude / 10 % 10)))
+            put(CChar(UInt8(ascii: "0") + UInt8(magnitude % 10)))
+        } else if e >= 0 {
+            for i in 0...e { put(digits[i]) }
+            put(ascii: ".")   // `%G`'s when there are decimals, cfitsio's otherwise
+            for i in (e + 1)..<k { put(digits[i]) }
+        } else {
+            put(ascii: "0")
+            put(ascii: ".")
+            for _ in 0..<(-e - 1) { put(ascii: "0") }
+            for i in 0..<k { put(digits[i]) }
+        }
+        text[count] = 0
+        return strtod(text, nil) == value ? count : nil   // a check: it always reads back
+    }
+
+    /// `real` by `FITSFile.significantDigits`' search, with C's `snprintf` and `strtod` on the
+    /// caller's buffer instead of Foundation's formatter.
+    static func bySearch(_ value: Double, into text: UnsafeMutablePointer<CChar>) -> Int? {
         guard value.isFinite else { return nil }
         let integerDigits = abs(value) >= 1 ? Int(log10(abs(value)).rounded(.down)) + 1 : 1
         var shortest = 0, trailingZeros = 0
