@@ -22,7 +22,9 @@ public enum OutputNames {
         guard entry.hasPrefix(".") else { return nil }
         for kind in [Kind.temporaryFile, .stagingFolder, .asideFolder] {
             let marker = ".\(kind.rawValue)-"
-            guard let range = entry.range(of: marker, options: .backwards) else { continue }
+            // The marker after the leading dot: an output named `old-1` has the lock `.old-1.lock`,
+            // whose marker is the leading dot itself (no name before it).
+            guard let range = entry.range(of: marker, options: .backwards), range.lowerBound > entry.startIndex else { continue }
             let name = String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])
             let tail = entry[range.upperBound...]
             let pidText = kind == .temporaryFile ? tail.split(separator: "-", maxSplits: 1).first.map(String.init) ?? "" : String(tail)

@@ -234,6 +234,13 @@ struct Failure: Error {}
         #expect(OutputNames.parse(".shards.old-77")! == ("shards", .asideFolder, 77))
         #expect(OutputNames.parse("manifest.json") == nil)
         #expect(OutputNames.parse(".shards.lock") == nil)
+        // Outputs whose own names look like markers: their entries parse as theirs, their locks as nothing.
+        for marker in ["old", "tmp", "partial"] {
+            #expect(OutputNames.parse(".\(marker)-123.lock") == nil)
+            #expect(OutputNames.parse(".\(marker)-1") == nil)
+        }
+        #expect(OutputNames.parse(".old-123.partial-77")! == ("old-123", .stagingFolder, 77))
+        #expect(OutputNames.parse(".tmp-5.h5.tmp-9-2")! == ("tmp-5.h5", .temporaryFile, 9))
     }
 
     @Test func removesWhatDeadRunsLeftAndKeepsLiveOnes() throws {
