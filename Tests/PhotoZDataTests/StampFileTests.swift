@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import PhotoZData
 
-/// Stamp files are formatted by photoz (`StampBytes`) rather than keyword by keyword through
+/// Stamp files are formatted by photoz (`StampWriter`) rather than keyword by keyword through
 /// cfitsio; both writers must give the same bytes, and the file must be valid FITS.
 @Suite struct StampFileTests {
     static func placement(frameName: String, ra: Double, dec: Double, objectID: Int64 = 1_237_648_720_693_755_918, row: Int = 17,

@@ -91,11 +91,11 @@ func stampKeywords(object: Placement, frames: [Band: Frame], masked: [Int], conf
 /// band, units, WCS types, reference pixel, CD matrix, frame names): it is formatted once per
 /// field (`StampTemplate`), and per stamp only the object's nine kinds of card (OBJID, CATROW,
 /// RA, DEC, CRVAL1/2, NMASKED, FRAMEX, FRAMEY) and the pixels are written into one reused
-/// buffer. Formatting whole files per stamp as arrays of cards and Strings cost 250 µs of CPU
-/// per stamp (2,000 stamps: 0.5 s, about as much as the kernel's copy of their 207 MB), and
-/// cfitsio keyword by keyword 1 ms. cfitsio still writes the rare field whose strings need its
-/// conventions (a frame file name longer than a card holds, non-ASCII text) and a stamp with a
-/// non-finite number (which it refuses, as a FITS header cannot hold one).
+/// buffer. Formatting whole files per stamp as arrays of cards and Strings cost 0.1–0.25 ms of
+/// CPU per stamp (2,000 stamps: 0.23–0.5 s, about as much as the kernel's copy of their 207 MB;
+/// now 0.03 ms), and cfitsio keyword by keyword 1 ms. cfitsio still writes the rare field
+/// whose strings need its conventions (a frame file name longer than a card holds, non-ASCII
+/// text) and a stamp with a non-finite number (which it refuses: a FITS header cannot hold one).
 final class StampWriter {
     private let config: CutoutConfiguration
     /// What the template was made from: the field and its frames' names and reference systems.
