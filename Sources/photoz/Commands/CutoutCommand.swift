@@ -80,7 +80,7 @@ struct CutoutCommand: ParsableCommand {
         }
         let skipped = summary.skipped.values.reduce(0, +)
         print("cut \(summary.written) objects from \(summary.fieldsUsed) fields (\(summary.framesRead) frames) into \(summary.output)")
-        print(String(format: "  %.1f s, %.1f objects/s (CPU summed over threads: frames %.1f s, resampling %.1f s, writing %.1f s)",
+        print(String(format: "  %.1f s, %.1f objects/s (CPU summed over threads: frames %.2f s, resampling %.2f s, writing %.2f s)",
                      summary.seconds, summary.objectsPerSecond, summary.frameReadSeconds, summary.resampleSeconds, summary.writeSeconds))
         print("skipped \(skipped)" + (skipped > 0 ? ": " + summary.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") : ""))
         print("  report: \(summary.skippedReport)")
